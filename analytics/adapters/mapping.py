@@ -1,0 +1,480 @@
+"""The generic adapter: any CSV / JSONL / JSON / Parquet file plus a small mapping file (TOML or JSON).
+
+The mapping says which column holds what, and how each verdict column's values read as A / B / tie.
+Full reference with an example: README "Your own data". Every error names the file, the row and the column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics.adapters.base import IngestError, files_version, open_bytes, read_records
+from analytics.store import (
+    JUDGE_COLUMNS,
+    JUDGE_KINDS,
+    JUDGMENT_COLUMNS,
+    PAIR_COLUMNS,
+    DatasetMeta,
+    IngestBatch,
+    Skipped,
+)
+
+FORMATS = ("csv", "jsonl", "json", "parquet")
+TEXT_COLUMNS = ("prompt", "response_a", "response_b")
+OPTIONAL_COLUMNS = ("context", "model_a", "model_b", "category", "subset", "id", "order")
+TOP_KEYS = ("name", "title", "licence", "source", "format", "on_bad_row", "columns", "order_values", "verdicts")
+VERDICT_KEYS = (
+    "judge",
+    "kind",
+    "model",
+    "family",
+    "column",
+    "constant",
+    "values",
+    "frame",
+    "unknown",
+    "prob_b",
+    "score_a",
+    "score_b",
+    "rationale",
+)
+TARGETS = ("A", "B", "tie", "unparsed")
+ORDERS = ("AB", "BA")
+_FLIP = {"A": "B", "B": "A", "tie": "tie", "unparsed": "unparsed"}
+_MAX_LISTED = 5
+
+
+def _did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
+    same_letters = [o for o in options if o.lower() == word.lower()]
+    close = same_letters or difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _check_keys(found: dict, allowed: tuple[str, ...], where: str, label: str) -> None:
+    for key in found:
+        if key not in allowed:
+            raise IngestError(
+                f"unknown key '{key}' in {where}{_did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})",
+                file=label,
+            )
+
+
+@dataclass
+class VerdictSpec:
+    judge: str
+    kind: str
+    column: str | None = None
+    constant: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    frame: str = "columns"
+    unknown: str = "error"
+    model: str | None = None
+    family: str | None = None
+    prob_b: str | None = None
+    score_a: str | None = None
+    score_b: str | None = None
+    rationale: str | None = None
+
+
+@dataclass
+class Mapping:
+    name: str
+    columns: dict[str, str]
+    verdicts: list[VerdictSpec]
+    order_values: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+    licence: str | None = None
+    source: str | None = None
+    format: str | None = None
+    on_bad_row: str = "error"
+
+
+def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
+    """Validate a mapping given as a dict (from TOML/JSON); raise IngestError naming the faulty key."""
+    if not isinstance(raw, dict):
+        raise IngestError("a mapping must be a table/object", file=label)
+    _check_keys(raw, TOP_KEYS, "the mapping", label)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise IngestError("'name' (the dataset name in the store) is required", file=label)
+    columns = raw.get("columns")
+    if not isinstance(columns, dict):
+        raise IngestError("a [columns] table is required (prompt, response_a, response_b, ...)", file=label)
+    _check_keys(columns, TEXT_COLUMNS + OPTIONAL_COLUMNS, "[columns]", label)
+    for key in TEXT_COLUMNS:
+        if not isinstance(columns.get(key), str):
+            raise IngestError(f"[columns] needs '{key}' = the name of the column holding it", file=label)
+    fmt = raw.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise IngestError(f"format '{fmt}' is not one of {', '.join(FORMATS)}", file=label)
+    on_bad_row = raw.get("on_bad_row", "error")
+    if on_bad_row not in ("error", "skip"):
+        raise IngestError("on_bad_row must be 'error' or 'skip'", file=label)
+    order_values = {str(k): v for k, v in (raw.get("order_values") or {}).items()}
+    if "order" in columns and not order_values:
+        raise IngestError("[columns] maps 'order', so [order_values] must say which values mean AB and BA", file=label)
+    for k, v in order_values.items():
+        if v not in ORDERS:
+            raise IngestError(f"[order_values] '{k}' = '{v}': each value must be 'AB' or 'BA'", file=label)
+    specs = raw.get("verdicts")
+    if not isinstance(specs, list) or not specs:
+        raise IngestError(
+            "at least one [[verdicts]] table is required (judge, kind, column or constant, values)", file=label
+        )
+    verdicts = []
+    for n, spec in enumerate(specs, start=1):
+        where = f"[[verdicts]] #{n}"
+        if not isinstance(spec, dict):
+            raise IngestError(f"{where} must be a table", file=label)
+        _check_keys(spec, VERDICT_KEYS, where, label)
+        if not isinstance(spec.get("judge"), str):
+            raise IngestError(f"{where} needs 'judge' = the judge's name", file=label)
+        kind = spec.get("kind", "human")
+        if kind not in JUDGE_KINDS:
+            raise IngestError(f"{where} kind '{kind}' is not one of {', '.join(JUDGE_KINDS)}", file=label)
+        has_col, has_const = "column" in spec, "constant" in spec
+        if has_col == has_const:
+            raise IngestError(
+                f"{where} needs exactly one of 'column' (a verdict column) or 'constant' "
+                '(e.g. constant = "A" for chosen/rejected data)',
+                file=label,
+            )
+        if has_const and spec["constant"] not in TARGETS[:3]:
+            raise IngestError(f"{where} constant must be A, B or tie", file=label)
+        values = {str(k): v for k, v in (spec.get("values") or {}).items()}
+        if has_col and not values and not spec.get("prob_b"):
+            raise IngestError(f"{where} needs a [verdicts.values] table (file value -> A / B / tie)", file=label)
+        for k, v in values.items():
+            if v not in TARGETS:
+                raise IngestError(f"{where} values: '{k}' = '{v}' must be one of {', '.join(TARGETS)}", file=label)
+        frame = spec.get("frame", "columns")
+        if frame not in ("columns", "shown"):
+            raise IngestError(
+                f"{where} frame must be 'columns' (A/B = response_a/response_b) or 'shown' "
+                "(A/B = first/second as shown)",
+                file=label,
+            )
+        if frame == "shown" and "order" not in columns:
+            raise IngestError(f"{where} frame = 'shown' needs [columns] order", file=label)
+        unknown = spec.get("unknown", "error")
+        if unknown not in ("error", "unparsed"):
+            raise IngestError(f"{where} unknown must be 'error' or 'unparsed'", file=label)
+        verdicts.append(
+            VerdictSpec(
+                judge=spec["judge"],
+                kind=kind,
+                column=spec.get("column"),
+                constant=spec.get("constant"),
+                values=values,
+                frame=frame,
+                unknown=unknown,
+                model=spec.get("model"),
+                family=spec.get("family"),
+                prob_b=spec.get("prob_b"),
+                score_a=spec.get("score_a"),
+                score_b=spec.get("score_b"),
+                rationale=spec.get("rationale"),
+            )
+        )
+    return Mapping(
+        name=name.strip(),
+        columns=columns,
+        verdicts=verdicts,
+        order_values=order_values,
+        title=raw.get("title"),
+        licence=raw.get("licence"),
+        source=raw.get("source"),
+        format=fmt,
+        on_bad_row=on_bad_row,
+    )
+
+
+def load_mapping(path: Path) -> Mapping:
+    label = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IngestError(f"cannot read the mapping file ({exc.strerror})", file=label) from exc
+    try:
+        raw = json.loads(text) if Path(path).suffix == ".json" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(f"not valid {'JSON' if Path(path).suffix == '.json' else 'TOML'}: {exc}", file=label) from exc
+    return parse_mapping(raw, label)
+
+
+def _detect_format(path: Path, declared: str | None) -> str:
+    if declared:
+        return declared
+    name = path.name.lower().removesuffix(".gz")
+    for suffix, fmt in (
+        (".csv", "csv"),
+        (".tsv", "csv"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+    ):
+        if name.endswith(suffix):
+            return fmt
+    raise IngestError(f"cannot tell the format from the name; set format = one of {', '.join(FORMATS)}", file=str(path))
+
+
+def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
+    """The file as a DataFrame (text columns kept as text: 'NA' or '' stay strings in CSV)."""
+    label = str(path)
+    if not Path(path).is_file():
+        raise IngestError("file not found", file=label)
+    fmt = _detect_format(Path(path), fmt)
+    try:
+        if fmt == "csv":
+            sep = "\t" if Path(path).name.lower().removesuffix(".gz").endswith(".tsv") else ","
+            frame = pd.read_csv(io.BytesIO(open_bytes(path)), dtype=str, keep_default_na=False, sep=sep)
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            frame = pq.read_table(path).to_pandas()
+        else:
+            frame = pd.DataFrame.from_records(read_records(path, label))
+    except IngestError:
+        raise
+    except Exception as exc:  # parser errors from pandas/pyarrow: say what and where
+        raise IngestError(f"could not be read as {fmt}: {exc}", file=label) from exc
+    if frame.empty:
+        raise IngestError("the file has no rows", file=label)
+    return frame
+
+
+def _column(frame: pd.DataFrame, col: str, role: str, label: str) -> pd.Series:
+    if col not in frame.columns:
+        cols = [str(c) for c in frame.columns]
+        listed = ", ".join(cols[:30]) + (" ..." if len(cols) > 30 else "")
+        raise IngestError(
+            f"column '{col}' (mapped as {role}) not found{_did_you_mean(col, cols)}; the file has: {listed}", file=label
+        )
+    return frame[col]
+
+
+def _is_missing(series: pd.Series) -> np.ndarray:
+    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA for v in series])
+
+
+def _key(value: object) -> str | None:
+    """The lookup key of a raw cell value: None when empty; 1.0 and '1' both read as '1'."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, (bool, np.bool_)):
+        return str(value).lower()
+    text = str(value).strip()
+    return text or None
+
+
+def _rows_text(rows: np.ndarray) -> str:
+    listed = ", ".join(str(int(r) + 1) for r in rows[:_MAX_LISTED])
+    return listed + (f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else "")
+
+
+def _numeric(frame: pd.DataFrame, col: str, role: str, label: str, keep: np.ndarray) -> pd.Series:
+    raw = _column(frame, col, role, label)
+    values = pd.to_numeric(raw.replace("", None), errors="coerce")
+    bad = np.flatnonzero(values.isna().to_numpy() & ~_is_missing(raw.replace("", None)) & keep)
+    if len(bad):
+        raise IngestError(
+            f"expected numbers (for {role}); rows {_rows_text(bad)} hold e.g. {raw.iloc[bad[0]]!r}",
+            file=label,
+            column=col,
+        )
+    return values.astype("float64")
+
+
+def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str) -> IngestBatch:
+    """Vectorised: a 1M-row file becomes a batch without a Python loop per judgment where avoidable."""
+    cols = mapping.columns
+    n = len(frame)
+    skipped_rows: dict[int, str] = {}
+    text = {}
+    for role in TEXT_COLUMNS:
+        series = _column(frame, cols[role], role, label)
+        missing = _is_missing(series) | (series.astype(str).str.len().to_numpy() == 0)
+        if missing.any():
+            rows = np.flatnonzero(missing)
+            if mapping.on_bad_row == "error":
+                raise IngestError(
+                    f"{len(rows)} rows have no {role} (rows {_rows_text(rows)}); fill them, or set "
+                    'on_bad_row = "skip" to leave such rows out',
+                    file=label,
+                    column=cols[role],
+                )
+            for r in rows:
+                skipped_rows.setdefault(int(r), f"empty {role} (column '{cols[role]}')")
+        text[role] = series
+    keep = np.ones(n, dtype=bool)
+    keep[list(skipped_rows)] = False
+
+    def optional(role: str) -> pd.Series:
+        if role not in cols:
+            return pd.Series([None] * n, dtype=object)
+        series = _column(frame, cols[role], role, label)
+        return series.map(
+            lambda v: (
+                None
+                if _key(v) is None
+                else (v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+            )
+        )
+
+    order = None
+    if "order" in cols:
+        raw_order = _column(frame, cols["order"], "order", label)
+        order = pd.Series(
+            [None if (k := _key(v)) is None else mapping.order_values.get(k, "?") for v in raw_order], dtype=object
+        )
+        bad = np.flatnonzero((order == "?").to_numpy() & keep)
+        if len(bad):
+            raise IngestError(
+                f"value {raw_order.iloc[bad[0]]!r} (rows {_rows_text(bad)}) is not in [order_values] "
+                f"(mapped: {', '.join(mapping.order_values)})",
+                file=label,
+                column=cols["order"],
+            )
+
+    row_numbers = np.arange(1, n + 1)
+    pairs = pd.DataFrame(
+        {
+            "subset": optional("subset"),
+            "category": optional("category"),
+            "prompt": text["prompt"].astype(str),
+            "context": optional("context"),
+            "response_a": text["response_a"].astype(str),
+            "response_b": text["response_b"].astype(str),
+            "model_a": optional("model_a"),
+            "model_b": optional("model_b"),
+            "upstream_id": optional("id"),
+            "source_file": Path(label).name,
+            "source_row": row_numbers,
+        }
+    )[PAIR_COLUMNS]
+
+    judgments = []
+    judges = []
+    for spec in mapping.verdicts:
+        judges.append(
+            {"name": spec.judge, "kind": spec.kind, "model": spec.model, "family": spec.family, "protocol": None}
+        )
+        if spec.constant is not None:
+            verdict = pd.Series([spec.constant] * n, dtype=object)
+            raw = verdict
+        else:
+            raw = _column(frame, spec.column, f"verdict of {spec.judge}", label)
+            keys = [_key(v) for v in raw]
+            verdict = pd.Series(["unparsed" if k is None else spec.values.get(k, "?") for k in keys], dtype=object)
+            unknown = (verdict == "?").to_numpy() & keep
+            if unknown.any():
+                bad = np.flatnonzero(unknown)
+                if spec.unknown == "error" and not spec.prob_b:
+                    others = sorted({str(keys[i]) for i in bad[:200]})[:_MAX_LISTED]
+                    raise IngestError(
+                        f"values {', '.join(repr(v) for v in others)} (rows {_rows_text(bad)}) have no verdict in "
+                        f"[verdicts.values] of judge '{spec.judge}' (mapped: {', '.join(spec.values) or 'none'}); "
+                        'add them, or set unknown = "unparsed"',
+                        file=label,
+                        column=spec.column,
+                    )
+                verdict = verdict.where(verdict != "?", "unparsed")
+        prob_b = _numeric(frame, spec.prob_b, f"prob_b of {spec.judge}", label, keep) if spec.prob_b else None
+        if prob_b is not None:
+            out = np.flatnonzero(((prob_b < 0) | (prob_b > 1)).to_numpy() & keep)
+            if len(out):
+                raise IngestError(
+                    f"P(B preferred) must lie in [0, 1]; rows {_rows_text(out)} hold e.g. {prob_b.iloc[out[0]]}",
+                    file=label,
+                    column=spec.prob_b,
+                )
+            from_prob = np.where(prob_b > 0.5, "B", np.where(prob_b < 0.5, "A", "tie"))
+            fill = (verdict == "?") | ((verdict == "unparsed") & prob_b.notna())
+            verdict = verdict.where(~fill, pd.Series(from_prob, index=verdict.index))
+            verdict = verdict.where(verdict != "?", "unparsed")
+        if spec.frame == "shown" and order is not None:
+            flip = (order == "BA").to_numpy()
+            verdict = verdict.where(~flip, verdict.map(_FLIP))
+            if prob_b is not None:
+                prob_b = prob_b.where(~flip, 1 - prob_b)
+        score_a = _numeric(frame, spec.score_a, f"score_a of {spec.judge}", label, keep) if spec.score_a else None
+        score_b = _numeric(frame, spec.score_b, f"score_b of {spec.judge}", label, keep) if spec.score_b else None
+        rationale = optional_col(frame, spec.rationale, label)
+        judgments.append(
+            pd.DataFrame(
+                {
+                    "pair_row": np.arange(n),
+                    "judge": spec.judge,
+                    "verdict": verdict.astype(object),
+                    "verdict_raw": pd.Series(keys, dtype=object) if spec.constant is None else spec.constant,
+                    "prob_b": prob_b if prob_b is not None else np.nan,
+                    "score_a": score_a if score_a is not None else np.nan,
+                    "score_b": score_b if score_b is not None else np.nan,
+                    "shown_order": order if order is not None else None,
+                    "rationale": rationale,
+                    "source_file": Path(label).name,
+                    "source_row": row_numbers,
+                }
+            )[JUDGMENT_COLUMNS]
+        )
+
+    all_judgments = pd.concat(judgments, ignore_index=True)
+    skipped = [Skipped(Path(label).name, r + 1, why) for r, why in sorted(skipped_rows.items())]
+    if skipped_rows:
+        # Drop skipped pairs and renumber pair_row so it still points at the kept pairs.
+        kept_rows = np.flatnonzero(keep)
+        renumber = np.full(n, -1)
+        renumber[kept_rows] = np.arange(len(kept_rows))
+        pairs = pairs.iloc[kept_rows].reset_index(drop=True)
+        all_judgments = all_judgments[keep[all_judgments["pair_row"].to_numpy()]].copy()
+        all_judgments["pair_row"] = renumber[all_judgments["pair_row"].to_numpy()]
+    meta = DatasetMeta(
+        name=mapping.name,
+        version=version,
+        adapter="mapping",
+        title=mapping.title,
+        source=mapping.source,
+        licence=mapping.licence,
+        files=[Path(label).name],
+    )
+    return IngestBatch(
+        meta=meta,
+        pairs=pairs,
+        judgments=all_judgments.reset_index(drop=True),
+        judges=pd.DataFrame(judges, columns=JUDGE_COLUMNS),
+        rows_read=n,
+        skipped=skipped,
+    )
+
+
+def optional_col(frame: pd.DataFrame, col: str | None, label: str) -> pd.Series | None:
+    if col is None:
+        return None
+    return _column(frame, col, "rationale", label).map(lambda v: None if _key(v) is None else str(v))
+
+
+def load(data_path: Path, mapping: Mapping | Path | dict) -> IngestBatch:
+    """Read a data file with its mapping into a batch (nothing is written)."""
+    if isinstance(mapping, dict):
+        mapping = parse_mapping(mapping)
+    elif not isinstance(mapping, Mapping):
+        mapping = load_mapping(Path(mapping))
+    data_path = Path(data_path)
+    frame = read_table(data_path, mapping.format)
+    return build_batch(frame, mapping, str(data_path), files_version([data_path]))

@@ -1,0 +1,169 @@
+"""The dataset catalog (data/catalog.toml): fetch each public dataset from a mirror or upstream, then ingest it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from analytics.adapters import ADAPTERS
+from analytics.adapters.base import IngestError
+from analytics.store import IngestSummary, write_batch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CATALOG_PATH = REPO_ROOT / "data" / "catalog.toml"
+DOWNLOAD_TIMEOUT_S = 30
+
+
+class FetchError(RuntimeError):
+    """A catalog file is neither in the mirror nor downloadable."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    title: str
+    adapter: str
+    licence: str
+    upstream: str
+    commit: str
+    raw_base: str
+    mirror_dir: str
+    files: tuple[str, ...]
+    default: bool = True
+    licence_note: str | None = None
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> dict[str, CatalogEntry]:
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    entries = {}
+    for d in raw.get("dataset", []):
+        entry = CatalogEntry(
+            name=d["name"],
+            title=d["title"],
+            adapter=d["adapter"],
+            licence=d["licence"],
+            upstream=d["upstream"],
+            commit=d["commit"],
+            raw_base=d["raw_base"],
+            mirror_dir=d["mirror_dir"],
+            files=tuple(d["files"]),
+            default=d.get("default", True),
+            licence_note=d.get("licence_note"),
+        )
+        if entry.adapter not in ADAPTERS:
+            raise ValueError(f"catalog {path}: dataset {entry.name} names unknown adapter {entry.adapter}")
+        entries[entry.name] = entry
+    return entries
+
+
+def default_mirror() -> Path | None:
+    env = os.environ.get("PREFATLAS_MIRROR")
+    return Path(env).expanduser() if env else None
+
+
+def default_cache() -> Path:
+    env = os.environ.get("PREFATLAS_CACHE")
+    return Path(env).expanduser() if env else REPO_ROOT / "data" / "cache"
+
+
+def _in_mirror(mirror: Path, entry: CatalogEntry, rel: str) -> Path | None:
+    base = mirror / entry.mirror_dir / rel
+    for candidate in (base, base.with_name(base.name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _download(url: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with (
+            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp,
+            tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
+        ):
+            shutil.copyfileobj(resp, tmp)
+        os.replace(tmp.name, dest)  # atomic: a broken download never looks like a cached file
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise FetchError(
+            f"could not download {url} ({getattr(exc, 'reason', exc)}). Offline? Point --mirror or PREFATLAS_MIRROR "
+            "at a local copy laid out as <mirror>/<mirror_dir>/<upstream path>."
+        ) from exc
+
+
+def fetch(
+    entry: CatalogEntry,
+    mirror: Path | None = None,
+    cache: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """A local folder with the entry's upstream layout: the mirror's folder when it has every file, else the cache
+    (files missing there are downloaded)."""
+    mirror = mirror if mirror is not None else default_mirror()
+    if mirror is not None:
+        if not Path(mirror).is_dir():
+            raise FetchError(f"mirror folder {mirror} does not exist")
+        missing = [rel for rel in entry.files if _in_mirror(Path(mirror), entry, rel) is None]
+        if not missing:
+            return Path(mirror) / entry.mirror_dir
+        if progress:
+            progress(f"{entry.name}: {len(missing)} files not in mirror {mirror}; downloading them")
+    cache = cache or default_cache()
+    root = cache / entry.mirror_dir
+    for rel in entry.files:
+        local = _in_mirror(Path(mirror), entry, rel) if mirror is not None else None
+        dest = root / rel
+        if dest.is_file() or (dest.with_name(dest.name + ".gz")).is_file():
+            continue
+        if local is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, dest.with_name(local.name))
+            continue
+        url = entry.raw_base + urllib.parse.quote(rel)
+        if progress:
+            progress(f"downloading {url}")
+        _download(url, dest)
+    return root
+
+
+def ingest_entry(
+    con: duckdb.DuckDBPyConnection,
+    entry: CatalogEntry,
+    mirror: Path | None = None,
+    cache: Path | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    root = fetch(entry, mirror, cache, progress)
+    batch = ADAPTERS[entry.adapter](root, name=entry.name)
+    meta = batch.meta
+    meta.title, meta.licence, meta.licence_note = entry.title, entry.licence, entry.licence_note
+    meta.source = f"{entry.upstream} @ {entry.commit}"
+    return write_batch(con, batch, force=force)
+
+
+def ingest_defaults(
+    con: duckdb.DuckDBPyConnection,
+    mirror: Path | None = None,
+    cache: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[IngestSummary], list[str]]:
+    """Ingest every default catalog dataset the mirror or network provides; return summaries and what failed."""
+    summaries, failures = [], []
+    for entry in load_catalog().values():
+        if not entry.default:
+            continue
+        try:
+            summaries.append(ingest_entry(con, entry, mirror, cache, progress=progress))
+        except (FetchError, IngestError) as exc:
+            failures.append(f"{entry.name}: {exc}")
+    return summaries, failures

@@ -1,0 +1,253 @@
+"""The `prefatlas` console script."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from analytics import catalog, store
+from analytics.adapters import ADAPTERS, load_folder
+from analytics.adapters.base import IngestError
+
+DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="DuckDB store file (env PREFATLAS_STORE; default data/store/prefatlas.duckdb)",
+    )
+    parser.add_argument(
+        "--mirror", type=Path, default=None, help="local mirror of the catalog's upstream files (env PREFATLAS_MIRROR)"
+    )
+    parser.add_argument("--cache", type=Path, default=None, help="download cache (env PREFATLAS_CACHE)")
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    return args.store or store.default_store_path()
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    entries = catalog.load_catalog()
+    rows = [
+        {
+            "name": e.name,
+            "title": e.title,
+            "adapter": e.adapter,
+            "licence": e.licence,
+            "upstream": f"{e.upstream} @ {e.commit}",
+            "files": len(e.files),
+        }
+        for e in entries.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<24} {r['licence']:<14} {r['upstream']}  ({r['files']} files, adapter {r['adapter']})")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    entries = catalog.load_catalog()
+    for name in args.names or [n for n, e in entries.items() if e.default]:
+        if name not in entries:
+            raise IngestError(f"'{name}' is not in the catalog; choose from {', '.join(entries)}")
+        print(catalog.fetch(entries[name], args.mirror, args.cache, progress=_log))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from analytics.adapters import huggingface, mapping
+
+    con = store.connect(_store_path(args))
+    summaries = []
+    try:
+        if args.hf:
+            m = mapping.load_mapping(args.mapping) if args.mapping else None
+            batch = huggingface.load(
+                args.hf, m, args.cache or catalog.default_cache(), args.config, args.split, args.name
+            )
+            summaries.append(store.write_batch(con, batch, force=args.force))
+        elif args.mapping:
+            if not args.target:
+                raise IngestError("give the data file to read with the mapping: prefatlas ingest --mapping M FILE")
+            for target in args.target:
+                batch = mapping.load(Path(target), args.mapping)
+                if args.name:
+                    batch.meta.name = args.name
+                summaries.append(store.write_batch(con, batch, force=args.force))
+        elif args.adapter:
+            if len(args.target) != 1:
+                raise IngestError("--adapter reads one folder laid out as upstream: prefatlas ingest --adapter A DIR")
+            summaries.append(
+                store.write_batch(con, load_folder(args.adapter, Path(args.target[0]), args.name), force=args.force)
+            )
+        else:
+            entries = catalog.load_catalog()
+            names = args.target or [n for n, e in entries.items() if e.default]
+            for name in names:
+                if name not in entries:
+                    raise IngestError(
+                        f"'{name}' is not in the catalog ({', '.join(entries)}); for your own files use "
+                        "--mapping, for a folder in an upstream layout --adapter"
+                    )
+                summaries.append(
+                    catalog.ingest_entry(con, entries[name], args.mirror, args.cache, args.force, progress=_log)
+                )
+    finally:
+        con.close()
+    for s in summaries:
+        print(s.as_text())
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    con = store.connect(_store_path(args), read_only=True)
+    try:
+        stats = store.store_stats(con)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        for name, s in stats.items():
+            print(
+                f"{name:<24} {s['pairs']:>7} pairs {s['prompts']:>6} prompts {s['responses']:>7} responses "
+                f"{s['judges']:>3} judges {s['judgments']:>8} judgments"
+            )
+    return 0
+
+
+def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) -> None:
+    """Build the default store on first run: every catalog dataset the mirror or network provides."""
+    con = store.connect(path)
+    try:
+        have = {r[0] for r in con.execute("SELECT name FROM datasets").fetchall()}
+        wanted = {n for n, e in catalog.load_catalog().items() if e.default}
+        if wanted <= have:
+            return
+        _log(f"building the default store at {path} (first run)")
+        summaries, failures = catalog.ingest_defaults(con, mirror, cache, progress=_log)
+        for s in summaries:
+            _log(s.as_text())
+        for f in failures:
+            _log(f"not available: {f}")
+        if not summaries and not have:
+            raise IngestError("no catalog dataset could be fetched; set PREFATLAS_MIRROR or go online")
+    finally:
+        con.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    path = _store_path(args)
+    if not args.no_init:
+        ensure_default_store(path, args.mirror, args.cache)
+    env = dict(os.environ, PREFATLAS_STORE=str(path))
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        f"--server.address={args.host}",
+        f"--server.port={args.port}",
+        "--server.headless=true",
+        "--browser.gatherUsageStats=false",
+    ]
+    if args.base_url_path:
+        command.append(f"--server.baseUrlPath={args.base_url_path}")
+    _log(f"prefatlas: serving {path} at http://{args.host}:{args.port}/{args.base_url_path or ''}")
+    return subprocess.call(command, env=env, cwd=DASHBOARD_APP.parents[1])  # picks up .streamlit/config.toml
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    path = _store_path(args)
+    if args.rebuild and path.exists():
+        path.unlink()
+    ensure_default_store(path, args.mirror, args.cache)
+    if args.no_serve:
+        return cmd_stats(argparse.Namespace(store=path, json=False))
+    return cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prefatlas", description="Explore LLM preference datasets and their judges.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("catalog", help="list the public datasets prefatlas knows")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("fetch", help="download catalog datasets (or find them in the mirror)")
+    _common(p)
+    p.add_argument("names", nargs="*", help="catalog names (default: all default datasets)")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("ingest", help="ingest catalog datasets, an upstream folder, a mapped file or an HF dataset")
+    _common(p)
+    p.add_argument("target", nargs="*", help="catalog names; or a folder with --adapter; or data files with --mapping")
+    p.add_argument("--adapter", choices=sorted(ADAPTERS), help="read TARGET, a folder laid out as that upstream")
+    p.add_argument("--mapping", type=Path, help="mapping file (TOML/JSON) for CSV/JSONL/Parquet files")
+    p.add_argument("--hf", metavar="DATASET_ID", help="a Hugging Face dataset id (needs the network)")
+    p.add_argument("--config", help="HF dataset config")
+    p.add_argument("--split", help="HF dataset split")
+    p.add_argument("--name", help="dataset name in the store (overrides the default/mapping name)")
+    p.add_argument("--force", action="store_true", help="rewrite even if this version is already stored")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("stats", help="per-dataset counts")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    for name, func, text in (
+        ("serve", cmd_serve, "start the dashboard"),
+        ("demo", cmd_demo, "build the default store from the catalog, then serve it"),
+    ):
+        p = sub.add_parser(name, help=text)
+        _common(p)
+        p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8501)
+        p.add_argument("--base-url-path", default="", help="serve under this URL prefix")
+        p.add_argument("--no-init", action="store_true", help="do not build the default store on first run")
+        if name == "demo":
+            p.add_argument("--rebuild", action="store_true", help="delete the store first")
+            p.add_argument("--no-serve", action="store_true", help="build the store and print its counts only")
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (IngestError, catalog.FetchError, FileNotFoundError) as exc:
+        print(f"prefatlas: error: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.IOException as exc:
+        print(
+            f"prefatlas: error: cannot open the store ({exc}). Is it open for writing in another process?",
+            file=sys.stderr,
+        )
+        return 2
+    except RuntimeError as exc:
+        print(f"prefatlas: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

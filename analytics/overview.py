@@ -1,0 +1,123 @@
+"""Queries behind the Overview page: datasets, judges and their verdicts, and pairs to read."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from analytics.store import VERDICTS
+
+
+def datasets_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        """
+        SELECT d.name AS dataset, d.title, d.licence, d.licence_note, d.source, d.version, d.ingested_at,
+               (SELECT count(*) FROM pairs p WHERE p.dataset = d.name) AS pairs,
+               (SELECT count(DISTINCT prompt_id) FROM pairs p WHERE p.dataset = d.name) AS prompts,
+               (SELECT count(DISTINCT judge_id) FROM judgments j WHERE j.dataset = d.name) AS judges,
+               (SELECT count(*) FROM judgments j WHERE j.dataset = d.name) AS judgments,
+               d.rows_skipped
+        FROM datasets d ORDER BY d.name
+        """
+    ).df()
+
+
+def dataset_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
+
+
+def subsets_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
+    return con.execute(
+        """
+        SELECT coalesce(subset, '(none)') AS subset, count(*) AS pairs, count(DISTINCT category) AS categories
+        FROM pairs WHERE dataset = $d GROUP BY 1 ORDER BY 1
+        """,
+        {"d": dataset},
+    ).df()
+
+
+def judges_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
+    """One row per judge: kind, model, counts, and the share of each verdict (A/B in the pair frame).
+
+    Shares are over all the judge's judgments, unparsed included, so they add up to 1.
+    """
+    shares = ", ".join(f"avg(CASE WHEN x.verdict = '{v}' THEN 1.0 ELSE 0.0 END) AS share_{v}" for v in VERDICTS)
+    return con.execute(
+        f"""
+        SELECT j.name AS judge, j.kind, j.model, j.protocol,
+               count(DISTINCT x.pair_id) AS pairs, count(*) AS judgments,
+               count(DISTINCT x.shown_order) AS orders_seen, {shares}
+        FROM judgments x JOIN judges j USING (judge_id)
+        WHERE x.dataset = $d
+        GROUP BY ALL ORDER BY j.kind, j.name
+        """,
+        {"d": dataset},
+    ).df()
+
+
+def verdict_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
+    """Long table (judge, verdict, n) for the verdict-distribution chart."""
+    return con.execute(
+        """
+        SELECT j.name AS judge, x.verdict, count(*) AS n
+        FROM judgments x JOIN judges j USING (judge_id)
+        WHERE x.dataset = $d GROUP BY ALL ORDER BY 1, 2
+        """,
+        {"d": dataset},
+    ).df()
+
+
+def sample_pairs(con: duckdb.DuckDBPyConnection, dataset: str, n: int = 5, seed: int = 0) -> pd.DataFrame:
+    """A reproducible sample of pairs (same seed, same pairs) with both texts and generators."""
+    return con.execute(
+        """
+        SELECT p.pair_id, p.subset, p.category, q.text AS prompt, q.context,
+               ra.text AS response_a, ra.generator AS model_a, rb.text AS response_b, rb.generator AS model_b,
+               p.source_file, p.source_row, p.upstream_id
+        FROM pairs p
+        JOIN prompts q USING (prompt_id)
+        JOIN responses ra ON ra.response_id = p.response_a_id
+        JOIN responses rb ON rb.response_id = p.response_b_id
+        WHERE p.dataset = $d
+        ORDER BY hash(p.pair_id || $seed::VARCHAR)
+        LIMIT $n
+        """,
+        {"d": dataset, "n": n, "seed": seed},
+    ).df()
+
+
+def verdict_label(verdict: str, model_a: object, model_b: object) -> str:
+    """A verdict named as researchers read it: the preferred generator when the two generators are known and differ,
+    else 'A' / 'B' (and 'tie' / 'unparsed' as they are)."""
+    known = isinstance(model_a, str) and isinstance(model_b, str) and model_a and model_b and model_a != model_b
+    if known and verdict in ("A", "B"):
+        return f"{model_a} (A)" if verdict == "A" else f"{model_b} (B)"
+    return verdict
+
+
+def pair_judgments(con: duckdb.DuckDBPyConnection, pair_ids: list[str]) -> pd.DataFrame:
+    """Every judgment of the given pairs: judge, verdict (pair frame), order shown, scores."""
+    if not pair_ids:
+        return pd.DataFrame(
+            columns=[
+                "pair_id",
+                "judge",
+                "kind",
+                "verdict",
+                "verdict_raw",
+                "shown_order",
+                "prob_b",
+                "score_a",
+                "score_b",
+            ]
+        )
+    return con.execute(
+        """
+        SELECT x.pair_id, j.name AS judge, j.kind, x.verdict, x.verdict_raw, x.shown_order, x.prob_b,
+               x.score_a, x.score_b
+        FROM judgments x JOIN judges j USING (judge_id)
+        WHERE list_contains($ids, x.pair_id)
+        ORDER BY x.pair_id, j.kind, j.name, x.shown_order NULLS FIRST
+        """,
+        {"ids": pair_ids},
+    ).df()

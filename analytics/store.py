@@ -1,0 +1,452 @@
+"""The DuckDB store: schema, opening, and the one place where ingested batches are written.
+
+Conventions (also in README "Conventions"):
+- A judgment's ``verdict`` is always in the pair's own A/B frame, whatever order the judge saw;
+  ``shown_order`` records that order ('AB' = A was shown first, 'BA' = swapped, NULL = unknown).
+- ``verdict`` is one of 'A', 'B', 'tie', 'unparsed'. An answer the judge gave but nobody could read is
+  'unparsed' (kept, with ``verdict_raw``), never a tie.
+- ``prob_b`` is P(B preferred) when the judge gave a probability (AlpacaEval's weighted evaluators).
+- ``score_a`` / ``score_b`` are the judge's own scores of A and B (reward models), again in the pair frame.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.ids import content_id, content_ids
+
+SCHEMA_VERSION = "1"
+
+VERDICTS = ("A", "B", "tie", "unparsed")
+JUDGE_KINDS = ("human", "llm", "reward_model", "gold", "crowd")
+SHOWN_ORDERS = ("AB", "BA")
+
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS datasets (
+    name VARCHAR PRIMARY KEY,
+    title VARCHAR,
+    source VARCHAR,
+    licence VARCHAR,
+    licence_note VARCHAR,
+    adapter VARCHAR,
+    version VARCHAR NOT NULL,
+    files VARCHAR,
+    ingested_at TIMESTAMP,
+    rows_read BIGINT,
+    rows_skipped BIGINT,
+    skipped VARCHAR
+);
+CREATE TABLE IF NOT EXISTS prompts (
+    prompt_id VARCHAR PRIMARY KEY,
+    text VARCHAR NOT NULL,
+    context VARCHAR
+);
+CREATE TABLE IF NOT EXISTS responses (
+    response_id VARCHAR PRIMARY KEY,
+    prompt_id VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,
+    generator VARCHAR
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    pair_id VARCHAR PRIMARY KEY,
+    dataset VARCHAR NOT NULL,
+    subset VARCHAR,
+    category VARCHAR,
+    prompt_id VARCHAR NOT NULL,
+    response_a_id VARCHAR NOT NULL,
+    response_b_id VARCHAR NOT NULL,
+    upstream_id VARCHAR,
+    source_file VARCHAR,
+    source_row BIGINT
+);
+CREATE TABLE IF NOT EXISTS judges (
+    judge_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL UNIQUE,
+    kind VARCHAR NOT NULL CHECK (kind IN {JUDGE_KINDS}),
+    model VARCHAR,
+    family VARCHAR,
+    protocol VARCHAR
+);
+CREATE TABLE IF NOT EXISTS judgments (
+    judgment_id VARCHAR PRIMARY KEY,
+    pair_id VARCHAR NOT NULL,
+    judge_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    verdict VARCHAR NOT NULL CHECK (verdict IN {VERDICTS}),
+    verdict_raw VARCHAR,
+    prob_b DOUBLE,
+    score_a DOUBLE,
+    score_b DOUBLE,
+    shown_order VARCHAR CHECK (shown_order IN {SHOWN_ORDERS}),
+    rationale VARCHAR,
+    source_file VARCHAR,
+    source_row BIGINT
+);
+CREATE TABLE IF NOT EXISTS properties (
+    subject_id VARCHAR NOT NULL,
+    subject_kind VARCHAR NOT NULL CHECK (subject_kind IN ('response', 'pair')),
+    name VARCHAR NOT NULL,
+    value DOUBLE,
+    source VARCHAR NOT NULL,
+    PRIMARY KEY (subject_id, name, source)
+);
+"""
+
+PAIR_COLUMNS = [
+    "subset",
+    "category",
+    "prompt",
+    "context",
+    "response_a",
+    "response_b",
+    "model_a",
+    "model_b",
+    "upstream_id",
+    "source_file",
+    "source_row",
+]
+JUDGMENT_COLUMNS = [
+    "pair_row",
+    "judge",
+    "verdict",
+    "verdict_raw",
+    "prob_b",
+    "score_a",
+    "score_b",
+    "shown_order",
+    "rationale",
+    "source_file",
+    "source_row",
+]
+JUDGE_COLUMNS = ["name", "kind", "model", "family", "protocol"]
+
+
+def default_store_path() -> Path:
+    """``PREFATLAS_STORE`` if set, else ``data/store/prefatlas.duckdb`` in the checkout (git-ignored)."""
+    env = os.environ.get("PREFATLAS_STORE")
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[1] / "data" / "store" / "prefatlas.duckdb"
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers, create or migrate) the store."""
+    path = Path(path)
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(f"no store at {path}: run `prefatlas ingest` or `prefatlas demo` first")
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        con.execute("INSERT INTO meta VALUES ('schema_version', $v)", {"v": SCHEMA_VERSION})
+    elif row[0] != SCHEMA_VERSION:
+        raise RuntimeError(
+            f"store schema version {row[0]} differs from this prefatlas ({SCHEMA_VERSION}); "
+            "re-create the store with `prefatlas demo --rebuild` or ingest into a new --store"
+        )
+
+
+@dataclass
+class DatasetMeta:
+    name: str
+    version: str
+    adapter: str
+    title: str | None = None
+    source: str | None = None
+    licence: str | None = None
+    licence_note: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Skipped:
+    file: str
+    row: int | None
+    reason: str
+
+
+@dataclass
+class IngestBatch:
+    """What an adapter hands to the store: canonical pairs, judgments (pointing at pairs by row position) and judges."""
+
+    meta: DatasetMeta
+    pairs: pd.DataFrame
+    judgments: pd.DataFrame
+    judges: pd.DataFrame
+    rows_read: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    dataset: str
+    status: str  # 'ingested' | 'replaced' | 'unchanged'
+    pairs: int
+    judges: int
+    judgments: int
+    rows_read: int
+    skipped: list[Skipped]
+
+    def as_text(self) -> str:
+        lines = [
+            f"{self.dataset}: {self.status}: {self.pairs} pairs, {self.judges} judges, "
+            f"{self.judgments} judgments from {self.rows_read} rows read; {len(self.skipped)} rows skipped"
+        ]
+        reasons: dict[str, int] = {}
+        for s in self.skipped:
+            reasons[s.reason] = reasons.get(s.reason, 0) + 1
+        for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  skipped {n}: {reason}")
+        return "\n".join(lines)
+
+
+def _check_batch(batch: IngestBatch) -> None:
+    """Invariants every adapter must meet; a violation is a bug in the adapter, caught before any write."""
+    missing = set(PAIR_COLUMNS) - set(batch.pairs.columns)
+    if missing:
+        raise ValueError(f"adapter {batch.meta.adapter}: pairs lack columns {sorted(missing)}")
+    missing = set(JUDGMENT_COLUMNS) - set(batch.judgments.columns)
+    if missing:
+        raise ValueError(f"adapter {batch.meta.adapter}: judgments lack columns {sorted(missing)}")
+    bad = set(batch.judgments["verdict"].dropna().unique()) - set(VERDICTS)
+    if bad or batch.judgments["verdict"].isna().any():
+        raise ValueError(
+            f"adapter {batch.meta.adapter}: verdicts must be one of {VERDICTS}, got {sorted(map(str, bad))}"
+        )
+    bad = set(batch.judges["kind"].unique()) - set(JUDGE_KINDS)
+    if bad:
+        raise ValueError(f"adapter {batch.meta.adapter}: judge kinds must be one of {JUDGE_KINDS}, got {sorted(bad)}")
+    unknown = set(batch.judgments["judge"].unique()) - set(batch.judges["name"])
+    if unknown:
+        raise ValueError(f"adapter {batch.meta.adapter}: judgments name undeclared judges {sorted(unknown)}")
+    n = len(batch.pairs)
+    rows = batch.judgments["pair_row"]
+    if len(rows) and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"adapter {batch.meta.adapter}: judgment pair_row out of range")
+
+
+def _none_if_na(values: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in values]
+
+
+def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
+    """Compute every content id and build the table-shaped frames."""
+    p = batch.pairs.reset_index(drop=True)
+    ds = batch.meta.name
+    prompt_text = p["prompt"].astype(str).tolist()
+    context = _none_if_na(p["context"])
+    prompt_ids = content_ids(prompt_text, context)
+    model_a = _none_if_na(p["model_a"])
+    model_b = _none_if_na(p["model_b"])
+    text_a = p["response_a"].astype(str).tolist()
+    text_b = p["response_b"].astype(str).tolist()
+    a_ids = content_ids(prompt_ids, text_a, model_a)
+    b_ids = content_ids(prompt_ids, text_b, model_b)
+    subset = _none_if_na(p["subset"])
+    upstream = [None if v is None else str(v) for v in _none_if_na(p["upstream_id"])]
+    pair_ids = content_ids([ds] * len(p), subset, prompt_ids, a_ids, b_ids, upstream)
+
+    prompts = pd.DataFrame({"prompt_id": prompt_ids, "text": prompt_text, "context": context})
+    responses = pd.concat(
+        [
+            pd.DataFrame({"response_id": a_ids, "prompt_id": prompt_ids, "text": text_a, "generator": model_a}),
+            pd.DataFrame({"response_id": b_ids, "prompt_id": prompt_ids, "text": text_b, "generator": model_b}),
+        ],
+        ignore_index=True,
+    )
+    pairs = pd.DataFrame(
+        {
+            "pair_id": pair_ids,
+            "dataset": ds,
+            "subset": subset,
+            "category": _none_if_na(p["category"]),
+            "prompt_id": prompt_ids,
+            "response_a_id": a_ids,
+            "response_b_id": b_ids,
+            "upstream_id": upstream,
+            "source_file": _none_if_na(p["source_file"]),
+            "source_row": pd.array(_none_if_na(p["source_row"]), dtype="Int64"),
+        }
+    )
+
+    jg = batch.judges.drop_duplicates("name")
+    judges = pd.DataFrame(
+        {
+            "judge_id": [content_id("judge", n) for n in jg["name"]],
+            "name": jg["name"].tolist(),
+            "kind": jg["kind"].tolist(),
+            "model": _none_if_na(jg["model"]),
+            "family": _none_if_na(jg["family"]),
+            "protocol": _none_if_na(jg["protocol"]),
+        }
+    )
+    judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
+
+    j = batch.judgments.reset_index(drop=True)
+    j_pair_ids = [pair_ids[i] for i in j["pair_row"].tolist()]
+    j_judge_ids = [judge_id_of[n] for n in j["judge"].tolist()]
+    shown = _none_if_na(j["shown_order"])
+    src_file = _none_if_na(j["source_file"])
+    src_row = _none_if_na(j["source_row"])
+    # The source position is part of the id so that two raters' rows (or repeated runs) are never merged.
+    judgment_ids = content_ids(j_pair_ids, j_judge_ids, shown, src_file, src_row)
+    judgments = pd.DataFrame(
+        {
+            "judgment_id": judgment_ids,
+            "pair_id": j_pair_ids,
+            "judge_id": j_judge_ids,
+            "dataset": ds,
+            "verdict": j["verdict"].tolist(),
+            "verdict_raw": [None if v is None else str(v) for v in _none_if_na(j["verdict_raw"])],
+            "prob_b": pd.to_numeric(j["prob_b"], errors="coerce").astype("float64"),
+            "score_a": pd.to_numeric(j["score_a"], errors="coerce").astype("float64"),
+            "score_b": pd.to_numeric(j["score_b"], errors="coerce").astype("float64"),
+            "shown_order": shown,
+            "rationale": _none_if_na(j["rationale"]),
+            "source_file": src_file,
+            "source_row": pd.array(src_row, dtype="Int64"),
+        }
+    )
+    return {"prompts": prompts, "responses": responses, "pairs": pairs, "judges": judges, "judgments": judgments}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    con.register("_incoming", frame)
+    try:
+        cols = ", ".join(frame.columns)
+        con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Remove a dataset's pairs and judgments, and prompts/responses no other dataset uses.
+
+    The caller owns the transaction."""
+    con.execute("DELETE FROM judgments WHERE dataset = $d", {"d": name})
+    con.execute("DELETE FROM pairs WHERE dataset = $d", {"d": name})
+    con.execute("DELETE FROM datasets WHERE name = $d", {"d": name})
+    con.execute(
+        "DELETE FROM responses r WHERE NOT EXISTS (SELECT 1 FROM pairs p "
+        "WHERE p.response_a_id = r.response_id OR p.response_b_id = r.response_id)"
+    )
+    con.execute("DELETE FROM prompts q WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.prompt_id = q.prompt_id)")
+    con.execute(
+        "DELETE FROM properties x WHERE x.subject_kind = 'pair' AND NOT EXISTS "
+        "(SELECT 1 FROM pairs p WHERE p.pair_id = x.subject_id)"
+    )
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool = False) -> IngestSummary:
+    """Write one dataset atomically: all of it or, on any error, nothing (the store is left as it was).
+
+    Same version already stored -> nothing is written ('unchanged'). A new version replaces the old rows.
+    """
+    _check_batch(batch)
+    meta = batch.meta
+    existing = con.execute("SELECT version FROM datasets WHERE name = $n", {"n": meta.name}).fetchone()
+    if existing is not None and existing[0] == meta.version and not force:
+        counts = dataset_counts(con, meta.name)
+        return IngestSummary(
+            meta.name,
+            "unchanged",
+            counts["pairs"],
+            counts["judges"],
+            counts["judgments"],
+            batch.rows_read,
+            batch.skipped,
+        )
+    frames = _frames_with_ids(batch)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if existing is not None:
+            delete_dataset(con, meta.name)
+        for table in ("prompts", "responses", "judges", "pairs", "judgments"):
+            _insert(con, table, frames[table])
+        con.execute(
+            "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
+            "$at, $read, $nskip, $skipped)",
+            {
+                "name": meta.name,
+                "title": meta.title,
+                "source": meta.source,
+                "licence": meta.licence,
+                "note": meta.licence_note,
+                "adapter": meta.adapter,
+                "version": meta.version,
+                "files": json.dumps(meta.files),
+                "at": datetime.now(UTC).replace(tzinfo=None),
+                "read": batch.rows_read,
+                "nskip": len(batch.skipped),
+                "skipped": json.dumps([s.__dict__ for s in batch.skipped[:1000]]),
+            },
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    counts = dataset_counts(con, meta.name)
+    return IngestSummary(
+        meta.name,
+        "replaced" if existing is not None else "ingested",
+        counts["pairs"],
+        counts["judges"],
+        counts["judgments"],
+        batch.rows_read,
+        batch.skipped,
+    )
+
+
+def dataset_counts(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:
+    row = con.execute(
+        """
+        SELECT
+          (SELECT count(*) FROM pairs WHERE dataset = $d),
+          (SELECT count(DISTINCT prompt_id) FROM pairs WHERE dataset = $d),
+          (SELECT count(*) FROM (SELECT response_a_id AS r FROM pairs WHERE dataset = $d
+                                 UNION SELECT response_b_id FROM pairs WHERE dataset = $d)),
+          (SELECT count(DISTINCT judge_id) FROM judgments WHERE dataset = $d),
+          (SELECT count(*) FROM judgments WHERE dataset = $d)
+        """,
+        {"d": name},
+    ).fetchone()
+    return dict(zip(("pairs", "prompts", "responses", "judges", "judgments"), row, strict=True))
+
+
+def store_stats(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Per-dataset counts, with per-subset pair counts and per-judge judgment counts."""
+    out: dict[str, dict] = {}
+    for (name,) in con.execute("SELECT name FROM datasets ORDER BY name").fetchall():
+        stats: dict = dataset_counts(con, name)
+        stats["subsets"] = dict(
+            con.execute(
+                "SELECT coalesce(subset, ''), count(*) FROM pairs WHERE dataset = $d GROUP BY 1 ORDER BY 1", {"d": name}
+            ).fetchall()
+        )
+        stats["judgments_per_judge"] = dict(
+            con.execute(
+                "SELECT j.name, count(*) FROM judgments x JOIN judges j USING (judge_id) "
+                "WHERE x.dataset = $d GROUP BY 1 ORDER BY 1",
+                {"d": name},
+            ).fetchall()
+        )
+        out[name] = stats
+    return out

@@ -1,0 +1,85 @@
+"""The console script: ingest paths, stats --json, and clear errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+from fixtures import write_llmbar, write_pandalm
+
+from analytics import cli
+from analytics.adapters import huggingface
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_folder_then_stats_json(tmp_path, store_path, capsys):
+    code, out, _ = run(capsys, "ingest", "--store", store_path, "--adapter", "pandalm", write_pandalm(tmp_path / "p"))
+    assert code == 0
+    assert "pandalm: ingested: 3 pairs, 5 judges, 15 judgments" in out
+    code, out, _ = run(capsys, "ingest", "--store", store_path, "--adapter", "pandalm", tmp_path / "p")
+    assert "unchanged" in out
+    run(capsys, "ingest", "--store", store_path, "--adapter", "llmbar", "--name", "bar", write_llmbar(tmp_path / "l"))
+    code, out, _ = run(capsys, "stats", "--store", store_path, "--json")
+    stats = json.loads(out)
+    assert {k: (v["pairs"], v["prompts"], v["responses"], v["judges"], v["judgments"]) for k, v in stats.items()} == {
+        "bar": (3, 3, 6, 3, 15),
+        "pandalm": (3, 2, 4, 5, 15),
+    }
+
+
+def test_ingest_with_mapping(tmp_path, store_path, capsys):
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"q": ["a", "b"], "x": ["1", "2"], "y": ["3", "4"], "w": ["x", "y"]}).to_csv(data, index=False)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'name = "own"\n[columns]\nprompt = "q"\nresponse_a = "x"\nresponse_b = "y"\n'
+        '[[verdicts]]\njudge = "me"\ncolumn = "w"\nvalues = { x = "A", y = "B" }\n'
+    )
+    code, out, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, data)
+    assert code == 0, err
+    assert "own: ingested: 2 pairs, 1 judges, 2 judgments" in out
+
+
+def test_bad_input_exits_2_with_message_and_store_unchanged(tmp_path, store_path, capsys):
+    run(capsys, "ingest", "--store", store_path, "--adapter", "pandalm", write_pandalm(tmp_path / "p"))
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"q": ["a"], "x": ["1"], "y": ["3"], "w": ["z"]}).to_csv(data, index=False)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'name = "own"\n[columns]\nprompt = "q"\nresponse_a = "x"\nresponse_b = "y"\n'
+        '[[verdicts]]\njudge = "me"\ncolumn = "w"\nvalues = { x = "A" }\n'
+    )
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, data)
+    assert code == 2
+    assert "prefatlas: error: " in err and "d.csv, column 'w'" in err and "'z'" in err
+    code, out, _ = run(capsys, "stats", "--store", store_path, "--json")
+    assert list(json.loads(out)) == ["pandalm"]
+
+
+def test_unknown_catalog_name_and_missing_store(tmp_path, store_path, capsys):
+    code, _, err = run(capsys, "ingest", "--store", store_path, "no-such-dataset")
+    assert code == 2 and "not in the catalog" in err
+    code, _, err = run(capsys, "stats", "--store", tmp_path / "missing.duckdb")
+    assert code == 2 and "no store at" in err
+
+
+def test_hugging_face_offline_fails_fast(store_path, capsys, monkeypatch):
+    monkeypatch.setattr(huggingface, "HF_ENDPOINT", "http://127.0.0.1:9")
+    start = time.monotonic()
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--hf", "Anthropic/hh-rlhf")
+    assert code == 2
+    assert "cannot reach the Hugging Face Hub" in err and "offline" in err
+    assert time.monotonic() - start < 30
+
+
+def test_catalog_lists_licences(capsys):
+    _, out, _ = run(capsys, "catalog", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["alpaca_eval"]["licence"] == "CC BY-NC 4.0"
+    assert set(rows) == {"llmbar", "pandalm", "judgebench", "alpaca_eval", "hh-rlhf-harmless-base"}

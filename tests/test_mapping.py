@@ -1,0 +1,247 @@
+"""The generic CSV / JSONL / Parquet adapter: mapping semantics and its error messages."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analytics.adapters.base import IngestError
+from analytics.adapters.mapping import load, load_mapping, parse_mapping
+from analytics.store import connect, write_batch
+
+MAPPING = {
+    "name": "mine",
+    "licence": "CC-BY-4.0",
+    "columns": {
+        "prompt": "question",
+        "response_a": "answer_a",
+        "response_b": "answer_b",
+        "model_a": "ma",
+        "model_b": "mb",
+        "category": "topic",
+    },
+    "verdicts": [
+        {
+            "judge": "alice",
+            "kind": "human",
+            "column": "winner",
+            "values": {"model_a": "A", "model_b": "B", "tie": "tie", "tie (bothbad)": "tie"},
+        }
+    ],
+}
+
+
+def frame(n: int = 4) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "question": [f"q{i}" for i in range(n)],
+            "answer_a": [f"a{i}" for i in range(n)],
+            "answer_b": [f"b{i}" for i in range(n)],
+            "ma": ["gpt-4"] * n,
+            "mb": ["llama"] * n,
+            "topic": ["code", "math"] * (n // 2),
+            "winner": (["model_a", "model_b", "tie", "tie (bothbad)"] * n)[:n],
+        }
+    )
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "prefs.csv"
+    frame().to_csv(path, index=False)
+    return path
+
+
+def test_csv_with_mapping(csv_file, store_path):
+    batch = load(csv_file, MAPPING)
+    assert list(batch.judgments["verdict"]) == ["A", "B", "tie", "tie"]
+    assert list(batch.pairs["model_a"]) == ["gpt-4"] * 4
+    assert list(batch.pairs["source_row"]) == [1, 2, 3, 4]
+    summary = write_batch(connect(store_path), batch)
+    assert (summary.pairs, summary.judgments, summary.judges) == (4, 4, 1)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_jsonl_and_parquet(tmp_path, fmt):
+    path = tmp_path / f"prefs.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("\n".join(json.dumps(r) for r in frame().to_dict("records")))
+    else:
+        frame().to_parquet(path)
+    assert list(load(path, MAPPING).judgments["verdict"]) == ["A", "B", "tie", "tie"]
+
+
+def test_chosen_rejected_with_constant_verdict(tmp_path):
+    path = tmp_path / "cr.jsonl"
+    path.write_text(json.dumps({"prompt": "p", "chosen": "good", "rejected": "bad"}) + "\n")
+    mapping = {
+        "name": "cr",
+        "columns": {"prompt": "prompt", "response_a": "chosen", "response_b": "rejected"},
+        "verdicts": [{"judge": "labeler", "kind": "crowd", "constant": "A"}],
+    }
+    batch = load(path, mapping)
+    assert list(batch.judgments["verdict"]) == ["A"]
+
+
+def test_order_column_and_shown_frame(tmp_path):
+    data = frame(2).assign(order=["ab", "ba"], winner=["first", "first"])
+    path = tmp_path / "swapped.csv"
+    data.to_csv(path, index=False)
+    mapping = dict(
+        MAPPING,
+        columns=dict(MAPPING["columns"], order="order"),
+        order_values={"ab": "AB", "ba": "BA"},
+        verdicts=[
+            {"judge": "j", "kind": "llm", "column": "winner", "frame": "shown", "values": {"first": "A", "second": "B"}}
+        ],
+    )
+    batch = load(path, mapping)
+    # "first" in a BA row means B in the pair's own frame
+    assert list(batch.judgments["verdict"]) == ["A", "B"]
+    assert list(batch.judgments["shown_order"]) == ["AB", "BA"]
+
+
+def test_numeric_codes_and_nulls(tmp_path):
+    path = tmp_path / "codes.jsonl"
+    rows = [{"q": "p", "a": "x", "b": "y", "w": v} for v in (1, 2.0, 0, None)]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    mapping = {
+        "name": "codes",
+        "columns": {"prompt": "q", "response_a": "a", "response_b": "b"},
+        "verdicts": [{"judge": "j", "column": "w", "values": {"1": "A", "2": "B", "0": "tie"}}],
+    }
+    assert list(load(path, mapping).judgments["verdict"]) == ["A", "B", "tie", "unparsed"]
+
+
+def test_probability_column(tmp_path):
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"q": ["p"] * 3, "a": ["x"] * 3, "b": ["y"] * 3, "pb": [0.9, 0.2, 0.5]}).to_csv(path, index=False)
+    mapping = {
+        "name": "p",
+        "columns": {"prompt": "q", "response_a": "a", "response_b": "b"},
+        "verdicts": [{"judge": "rm", "kind": "reward_model", "column": "pb", "prob_b": "pb"}],
+    }
+    batch = load(path, mapping)
+    assert list(batch.judgments["verdict"]) == ["B", "A", "tie"]
+    assert list(batch.judgments["prob_b"]) == [0.9, 0.2, 0.5]
+
+
+# --- error messages: each names the file, the row and column where it applies, and what was expected ---
+
+
+def test_missing_column_suggests_the_close_name(tmp_path):
+    path = tmp_path / "typo.csv"
+    frame().rename(columns={"answer_a": "answer_A"}).to_csv(path, index=False)
+    with pytest.raises(IngestError) as err:
+        load(path, MAPPING)
+    message = str(err.value)
+    assert "typo.csv" in message and "'answer_a' (mapped as response_a) not found" in message
+    assert "did you mean 'answer_A'" in message
+
+
+def test_unmapped_verdict_value_names_rows_and_values(tmp_path):
+    path = tmp_path / "bad.csv"
+    frame().assign(winner=["model_a", "model_c", "model_a", "???"]).to_csv(path, index=False)
+    with pytest.raises(IngestError) as err:
+        load(path, MAPPING)
+    message = str(err.value)
+    assert "column 'winner'" in message
+    assert "'???'" in message and "'model_c'" in message
+    assert "rows 2, 4" in message
+    assert 'unknown = "unparsed"' in message
+
+
+def test_unknown_values_can_be_kept_as_unparsed(tmp_path):
+    path = tmp_path / "bad.csv"
+    frame().assign(winner=["model_a", "model_c", "model_a", "model_b"]).to_csv(path, index=False)
+    mapping = dict(MAPPING, verdicts=[dict(MAPPING["verdicts"][0], unknown="unparsed")])
+    assert list(load(path, mapping).judgments["verdict"]) == ["A", "unparsed", "A", "B"]
+
+
+def test_empty_response_rows_error_or_skip(tmp_path, store_path):
+    path = tmp_path / "holes.csv"
+    frame().assign(answer_b=["b0", "", "b2", ""]).to_csv(path, index=False)
+    with pytest.raises(IngestError, match=r"2 rows have no response_b \(rows 2, 4\)"):
+        load(path, MAPPING)
+    batch = load(path, dict(MAPPING, on_bad_row="skip"))
+    assert len(batch.pairs) == 2 and len(batch.judgments) == 2
+    assert [(s.row, s.reason) for s in batch.skipped] == [
+        (2, "empty response_b (column 'answer_b')"),
+        (4, "empty response_b (column 'answer_b')"),
+    ]
+    summary = write_batch(connect(store_path), batch)
+    assert summary.pairs == 2 and len(summary.skipped) == 2
+    assert "skipped 2: empty response_b" in summary.as_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"name": None}, "'name' (the dataset name in the store) is required"),
+        ({"columns": {"prompt": "q", "response_a": "a"}}, "[columns] needs 'response_b'"),
+        (
+            {"columns": {"prompt": "q", "response_a": "a", "response_b": "b", "respone_c": "x"}},
+            "did you mean 'response_",
+        ),
+        ({"verdicts": []}, "at least one [[verdicts]]"),
+        (
+            {"verdicts": [{"judge": "j", "kind": "robot", "column": "w", "values": {"1": "A"}}]},
+            "kind 'robot' is not one of human, llm, reward_model, gold, crowd",
+        ),
+        ({"verdicts": [{"judge": "j", "column": "w", "values": {"1": "left"}}]}, "'1' = 'left' must be one of"),
+        ({"verdicts": [{"judge": "j", "column": "w", "constant": "A"}]}, "exactly one of 'column'"),
+        ({"formatt": "csv"}, "did you mean 'format'"),
+        ({"columns": dict(MAPPING["columns"], order="o")}, "[order_values]"),
+    ],
+)
+def test_mapping_errors(change, expected):
+    raw = {k: v for k, v in {**MAPPING, **change}.items() if v is not None}
+    with pytest.raises(IngestError) as err:
+        parse_mapping(raw, "m.toml")
+    assert expected in str(err.value)
+    assert str(err.value).startswith("m.toml: ")
+
+
+def test_toml_mapping_file_and_syntax_error(tmp_path):
+    good = tmp_path / "m.toml"
+    good.write_text(
+        'name = "mine"\n[columns]\nprompt = "question"\nresponse_a = "answer_a"\nresponse_b = "answer_b"\n'
+        '[[verdicts]]\njudge = "alice"\ncolumn = "winner"\n[verdicts.values]\nmodel_a = "A"\nmodel_b = "B"\n'
+    )
+    assert load_mapping(good).verdicts[0].values == {"model_a": "A", "model_b": "B"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(IngestError, match=r"bad\.toml: not valid TOML"):
+        load_mapping(bad)
+
+
+def test_malformed_files(tmp_path):
+    jsonl = tmp_path / "broken.jsonl"
+    jsonl.write_text('{"question": "q"}\n{"question": \n')
+    with pytest.raises(IngestError, match=r"broken.jsonl, row 2: invalid JSON on line 2"):
+        load(jsonl, MAPPING)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("question,answer_a,answer_b,winner\n")
+    with pytest.raises(IngestError, match=r"empty\.csv: the file has no rows"):
+        load(empty, MAPPING)
+    with pytest.raises(IngestError, match="file not found"):
+        load(tmp_path / "nope.csv", MAPPING)
+    odd = tmp_path / "data.txt"
+    odd.write_text("x")
+    with pytest.raises(IngestError, match="cannot tell the format"):
+        load(odd, MAPPING)
+
+
+def test_hostile_and_huge_text_is_stored_verbatim(tmp_path, store_path):
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    huge = "word " * 200_000
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({"question": hostile, "answer_a": huge, "answer_b": "NA", "winner": "model_a"}) + "\n")
+    con = connect(store_path)
+    mapping = dict(MAPPING, columns={k: MAPPING["columns"][k] for k in ("prompt", "response_a", "response_b")})
+    write_batch(con, load(path, mapping))
+    assert con.execute("SELECT text FROM prompts").fetchone()[0] == hostile
+    texts = {r[0] for r in con.execute("SELECT text FROM responses").fetchall()}
+    assert huge in texts and "NA" in texts  # 'NA' stays text, never a missing value

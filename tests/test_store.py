@@ -1,0 +1,128 @@
+"""The store: content-hash ids, idempotent ingest, atomic failure, replacement of a new version."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures import write_llmbar, write_pandalm
+
+from analytics.adapters import llmbar, pandalm
+from analytics.ids import content_id
+from analytics.store import connect, store_stats, write_batch
+
+TABLES = ("datasets", "prompts", "responses", "pairs", "judges", "judgments")
+
+
+def snapshot(con) -> dict[str, list]:
+    return {
+        t: sorted(
+            map(
+                repr,
+                con.execute(
+                    f"SELECT * EXCLUDE (ingested_at) FROM {t}" if t == "datasets" else f"SELECT * FROM {t}"
+                ).fetchall(),
+            )
+        )
+        for t in TABLES
+    }
+
+
+def test_content_id_separates_parts():
+    assert content_id("ab", "c") != content_id("a", "bc")
+    assert content_id(None) != content_id("")
+    assert content_id("x", 1) == content_id("x", "1")
+
+
+def test_second_ingest_changes_nothing(tmp_path, store_path):
+    root = write_llmbar(tmp_path / "llmbar")
+    con = connect(store_path)
+    first = write_batch(con, llmbar.load(root))
+    before = snapshot(con)
+    second = write_batch(con, llmbar.load(root))
+    assert second.status == "unchanged"
+    assert snapshot(con) == before
+    forced = write_batch(con, llmbar.load(root), force=True)
+    assert forced.status == "replaced"
+    after = snapshot(con)
+    assert after == before
+    assert (first.pairs, first.judgments) == (3, 3 + 6 + 6)
+
+
+def test_same_prompt_in_two_datasets_is_one_prompt(tmp_path, store_path):
+    root = write_llmbar(tmp_path / "llmbar")
+    con = connect(store_path)
+    write_batch(con, llmbar.load(root, name="one"))
+    write_batch(con, llmbar.load(root, name="two"))
+    assert con.execute("SELECT count(*) FROM prompts").fetchone()[0] == 3
+    assert con.execute("SELECT count(*) FROM pairs").fetchone()[0] == 6
+    stats = store_stats(con)
+    assert stats["one"]["pairs"] == stats["two"]["pairs"] == 3
+
+
+def test_failed_ingest_leaves_store_unchanged(tmp_path, store_path, monkeypatch):
+    con = connect(store_path)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "pandalm")))
+    before = snapshot(con)
+    batch = llmbar.load(write_llmbar(tmp_path / "llmbar"))
+
+    import analytics.store as store_module
+
+    real_insert = store_module._insert
+
+    def failing_insert(con_, table, frame):
+        real_insert(con_, table, frame)
+        if table == "pairs":  # prompts, responses, judges and pairs are already written when this fails
+            raise RuntimeError("disk full (simulated)")
+
+    monkeypatch.setattr(store_module, "_insert", failing_insert)
+    with pytest.raises(RuntimeError, match="simulated"):
+        write_batch(con, batch)
+    assert snapshot(con) == before
+
+
+def test_adapter_bug_is_caught_before_any_write(tmp_path, store_path):
+    con = connect(store_path)
+    batch = llmbar.load(write_llmbar(tmp_path / "llmbar"))
+    batch.judgments.loc[0, "verdict"] = "left"
+    with pytest.raises(ValueError, match="verdicts must be one of"):
+        write_batch(con, batch)
+    assert con.execute("SELECT count(*) FROM pairs").fetchone()[0] == 0
+
+
+def test_new_version_replaces_old_rows(tmp_path, store_path):
+    root = write_llmbar(tmp_path / "llmbar")
+    con = connect(store_path)
+    write_batch(con, llmbar.load(root))
+    batch = llmbar.load(root)
+    batch.meta.version = "v2"
+    batch.pairs = batch.pairs.iloc[:2].reset_index(drop=True)
+    batch.judgments = batch.judgments[batch.judgments["pair_row"] < 2].reset_index(drop=True)
+    summary = write_batch(con, batch)
+    assert summary.status == "replaced"
+    assert summary.pairs == 2
+    assert con.execute("SELECT count(*) FROM prompts").fetchone()[0] == 2  # the orphaned prompt is gone
+    assert con.execute("SELECT version FROM datasets").fetchone()[0] == "v2"
+
+
+def test_verdicts_of_several_raters_are_kept(tmp_path, store_path):
+    con = connect(store_path)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path)))
+    per_pair = con.execute(
+        "SELECT p.upstream_id, count(*) FROM judgments j JOIN pairs p USING (pair_id) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert per_pair == [("0", 5), ("1", 5), ("2", 5)]
+    ties = con.execute("SELECT count(*) FROM judgments WHERE verdict = 'tie'").fetchone()[0]
+    assert ties == 3  # annotator3 on idx 0, PandaLM-7B on idx 0, gpt-3.5 'Tie' on idx 2
+
+
+def test_read_only_open_of_missing_store_says_how_to_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match="prefatlas ingest"):
+        connect(tmp_path / "nope.duckdb", read_only=True)
+
+
+def test_schema_rejects_bad_verdict(store_path):
+    con = connect(store_path)
+    with pytest.raises(Exception, match="CHECK"):
+        con.execute(
+            "INSERT INTO judgments (judgment_id, pair_id, judge_id, dataset, verdict) "
+            "VALUES ('x', 'p', 'j', 'd', 'left')"
+        )
