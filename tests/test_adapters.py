@@ -6,12 +6,13 @@ import json
 
 import pandas as pd
 import pytest
-from fixtures import write_alpaca_eval, write_hh, write_judgebench, write_llmbar, write_pandalm
 
 from analytics.adapters import alpaca_eval, hh_rlhf, judgebench, llmbar, pandalm
 from analytics.adapters.alpaca_eval import preference_to_verdict
 from analytics.adapters.hh_rlhf import pair_from_transcripts
 from analytics.store import connect, write_batch
+
+from fixtures import write_alpaca_eval, write_hh, write_judgebench, write_llmbar, write_pandalm
 
 
 def _judgments(batch, judge):

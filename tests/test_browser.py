@@ -11,11 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fixtures import write_judgebench, write_pandalm
 
 from analytics.adapters import judgebench, pandalm
 from analytics.store import connect, write_batch
+
 from conftest import ROOT
+from fixtures import write_judgebench, write_pandalm
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -45,7 +46,9 @@ def server(tmp_path_factory):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "analytics.cli", "serve", "--no-init", "--store", str(store), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -73,8 +76,11 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
         yield b
         b.close()
 

@@ -6,10 +6,11 @@ import json
 import time
 
 import pandas as pd
-from fixtures import write_llmbar, write_pandalm
 
 from analytics import cli
 from analytics.adapters import huggingface
+
+from fixtures import write_llmbar, write_pandalm
 
 
 def run(capsys, *argv):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
-from fixtures import write_judgebench, write_llmbar, write_pandalm
 from streamlit.testing.v1 import AppTest
 
 from analytics.adapters import judgebench, llmbar, pandalm
 from analytics.store import connect, write_batch
+
+from conftest import ROOT
+from fixtures import write_judgebench, write_llmbar, write_pandalm
 
 APP = str(ROOT / "dashboard" / "app.py")
 

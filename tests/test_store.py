@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fixtures import write_llmbar, write_pandalm
 
 from analytics.adapters import llmbar, pandalm
 from analytics.ids import content_id
 from analytics.store import connect, store_stats, write_batch
+
+from fixtures import write_llmbar, write_pandalm
 
 TABLES = ("datasets", "prompts", "responses", "pairs", "judges", "judgments")
 
