@@ -47,6 +47,6 @@ def verdict_distribution(counts: pd.DataFrame, title: str = "Verdicts per judge"
         title=title,
         xaxis_tickformat=".0%",
         height=120 + 28 * counts["judge"].nunique(),
-        yaxis=dict(autorange="reversed"),
+        yaxis=dict(autorange="reversed", automargin=True, ticksuffix="  "),
     )
     return fig

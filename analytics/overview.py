@@ -46,7 +46,7 @@ def judges_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
         f"""
         SELECT j.name AS judge, j.kind, j.model, j.protocol,
                count(DISTINCT x.pair_id) AS pairs, count(*) AS judgments,
-               count(DISTINCT x.shown_order) AS orders_seen, {shares}
+               count(DISTINCT x.shown_order) AS "orders seen", {shares}
         FROM judgments x JOIN judges j USING (judge_id)
         WHERE x.dataset = $d
         GROUP BY ALL ORDER BY j.kind, j.name
