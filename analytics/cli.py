@@ -131,6 +131,56 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_judges(args: argparse.Namespace) -> int:
+    from analytics.judges import judges_report
+
+    con = store.connect(_store_path(args), read_only=True)
+    try:
+        try:
+            report = judges_report(
+                con,
+                args.dataset,
+                args.reference,
+                args.subset,
+                boot=args.boot,
+                seed=args.seed,
+                leaderboards=not args.no_leaderboards,
+            )
+        except ValueError as exc:
+            raise IngestError(str(exc)) from exc
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    from analytics.stats import Estimate
+
+    def fmt(d: dict | None, percent: bool = True) -> str:
+        return Estimate(**{k: (float("nan") if v is None else v) for k, v in d.items()}).fmt(percent) if d else "–"
+
+    print(
+        f"{report['dataset']}{' / ' + report['subset'] if report['subset'] else ''}: {report['pairs']} pairs; "
+        f"reference: {report['reference'] or 'none'}"
+    )
+    print("\nper judge: accuracy vs reference | swap consistency | P(first shown wins) | P(longer preferred)")
+    for j in report["judges"]:
+        print(
+            f"  {j['judge']:<40} {fmt(j.get('accuracy')):<28} {fmt(j['position'].get('swap_consistency')):<28} "
+            f"{fmt(j['position']['p_first_shown_wins']):<28} {fmt(j['length']['p_longer_preferred'])}"
+        )
+    print("\nagreement (with ties | without ties | Cohen's kappa)")
+    for a in report["agreement"]:
+        print(
+            f"  {a['judge_1']} ~ {a['judge_2']}: {fmt(a['agreement_with_ties'])} | "
+            f"{fmt(a['agreement_without_ties'])} | {fmt(a['cohen_kappa'], percent=False)}"
+        )
+    print("\nall judges: " + ", ".join(f"{k} {fmt(v, percent=False)}" for k, v in report["all_judges"].items()))
+    print("\nconventions (--json prints everything, with these):")
+    for k, v in report["conventions"].items():
+        print(f"  {k}: {v}")
+    return 0
+
+
 def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) -> None:
     """Build the default store on first run: every catalog dataset the mirror or network provides."""
     con = store.connect(path)
@@ -213,6 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("judges", help="judge agreement, accuracy, biases and leaderboards of a dataset")
+    _common(p)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--reference", help="reference judge name, or 'human majority' (default: gold, else humans)")
+    p.add_argument("--subset", help="restrict to one subset")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-leaderboards", action="store_true", help="skip generator leaderboards (faster)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judges)
 
     for name, func, text in (
         ("serve", cmd_serve, "start the dashboard"),

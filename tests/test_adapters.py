@@ -68,7 +68,7 @@ def test_judgebench_second_game_is_flipped(tmp_path):
     llm = _judgments(batch, "o1-mini (arena_hard)")
     assert list(llm["shown_order"]) == ["AB", "BA", "AB", "BA"]
     assert list(llm["verdict"]) == ["A", "B", "tie", "unparsed"]
-    assert list(batch.pairs["category"]) == ["mmlu-pro-law", "livebench-math"]
+    assert list(batch.pairs["category"]) == ["Knowledge/mmlu-pro-law", "Math/livebench-math"]
 
 
 @pytest.mark.parametrize(

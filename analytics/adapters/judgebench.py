@@ -3,7 +3,8 @@
 ``data/*.jsonl`` hold the pairs (``label`` "A>B" / "B>A" is objective correctness). Each ``outputs/*.jsonl`` is one
 judge: ``judgments[0]`` saw the pair in its own order (shown_order 'AB'), ``judgments[1]`` saw it swapped
 ('BA') and its ``decision`` (and reward-model ``scores``) are written in the swapped frame, so they are flipped
-back here, as upstream's metrics code does. Decisions: "A>B" -> A, "B>A" -> B, "A=B" -> tie, missing -> unparsed.
+back here, as upstream's metrics code does. ``category`` is "<paper category>/<source>", e.g.
+"Knowledge/mmlu-pro-law", so results can be grouped as in the paper's tables or by source. Decisions: "A>B" -> A, "B>A" -> B, "A=B" -> tie, missing -> unparsed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,21 @@ from pathlib import Path
 from analytics.adapters.base import BatchBuilder, IngestError, files_version, find, logical_name, read_records, require
 from analytics.families import model_family
 from analytics.store import DatasetMeta, IngestBatch
+
+
+# The paper's four categories (Tan et al., 2025, Table 1), from the upstream `source` field.
+def paper_category(source: object) -> str:
+    text = str(source or "")
+    if text.startswith("mmlu-pro"):
+        return "Knowledge"
+    if text == "livebench-reasoning":
+        return "Reasoning"
+    if text == "livebench-math":
+        return "Math"
+    if text.startswith("livecodebench"):
+        return "Coding"
+    return "Other"
+
 
 _DECISION = {"A>B": "A", "B>A": "B", "A=B": "tie"}
 _FLIP = {"A": "B", "B": "A", "tie": "tie", "unparsed": "unparsed"}
@@ -41,7 +57,7 @@ def load(root: Path, name: str = "judgebench") -> IngestBatch:
             model = row.get("response_model")
             k = bb.pair(
                 subset=model,
-                category=row.get("source"),
+                category=f"{paper_category(row.get('source'))}/{row.get('source')}",
                 prompt=str(require(row, "question", label, i)),
                 response_a=str(require(row, "response_A", label, i)),
                 response_b=str(require(row, "response_B", label, i)),

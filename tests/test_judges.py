@@ -1,0 +1,232 @@
+"""Judge analytics on tiny hand-computed examples: ties, missing verdicts, one-order judges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import cohen_kappa_score
+
+from analytics import judges as J
+from analytics.stats import logistic_fit, mean_estimate
+
+
+def long(rows):
+    """rows: (pair, judge, verdict, shown_order)"""
+    return pd.DataFrame(rows, columns=["pair_id", "judge", "verdict", "shown_order"])
+
+
+def test_combine_runs_follows_judgebench_rule():
+    wide = J.combine_runs(
+        long(
+            [
+                ("p1", "x", "A", "AB"),
+                ("p1", "x", "A", "BA"),
+                ("p2", "x", "A", "AB"),
+                ("p2", "x", "B", "BA"),
+                ("p3", "x", "A", "AB"),
+                ("p3", "x", "tie", "BA"),
+                ("p4", "x", "unparsed", "AB"),
+                ("p4", "x", "B", "BA"),
+                ("p5", "x", "unparsed", "AB"),
+                ("p5", "x", "unparsed", "BA"),
+            ]
+        )
+    )
+    assert wide["x"].iloc[:4].tolist() == ["A", "tie", "A", "B"]
+    assert pd.isna(wide["x"].iloc[4])
+
+
+def test_agreement_with_and_without_ties_and_kappa():
+    v1 = pd.Series(["A", "B", "tie", "A", "B"])
+    v2 = pd.Series(["A", "A", "tie", "A", np.nan])
+    with_ties, without_ties, kappa = J.agreement(v1, v2)
+    assert with_ties.value == pytest.approx(3 / 4) and with_ties.n == 4
+    assert without_ties.value == pytest.approx(2 / 3) and without_ties.n == 3
+    expected = cohen_kappa_score(["A", "B", "tie", "A"], ["A", "A", "tie", "A"])
+    assert kappa.value == pytest.approx(expected)
+    assert kappa.low <= kappa.value <= kappa.high or np.isnan(kappa.low)
+
+
+def test_vectorised_kappa_equals_scikit_learn():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    b[:120] = a[:120]
+    assert J._kappa_from_codes(a, b) == pytest.approx(cohen_kappa_score(a, b))
+
+
+def test_accuracy_counts_ties_and_unparsed_as_wrong_and_skips_unjudged_pairs():
+    ref = pd.Series({"p1": "A", "p2": "B", "p3": "A", "p4": "B", "p5": "A"})
+    verdicts = pd.Series({"p1": "A", "p2": "tie", "p3": np.nan, "p4": "B", "p5": np.nan})
+    judged = pd.Index(["p1", "p2", "p3", "p4"])  # p3 judged but unparsed; p5 never judged
+    est = J.accuracy(verdicts, ref, judged)
+    assert (est.value, est.n) == (0.5, 4)
+
+
+def test_accuracy_by_order_as_llmbar():
+    judgments = long(
+        [
+            ("p1", "x", "A", "AB"),
+            ("p1", "x", "A", "BA"),
+            ("p2", "x", "A", "AB"),
+            ("p2", "x", "B", "BA"),
+            ("p3", "x", "unparsed", "AB"),
+            ("p3", "x", "A", "BA"),
+        ]
+    )
+    ref = pd.Series({"p1": "A", "p2": "B", "p3": "A"})
+    out = J.accuracy_by_order(judgments, "x", ref)
+    assert out["accuracy_AB"]["value"] == pytest.approx(1 / 3)
+    assert out["accuracy_BA"]["value"] == pytest.approx(1.0)
+    assert out["accuracy_average"]["value"] == pytest.approx(2 / 3)
+    assert out["accuracy_both_orders"]["value"] == pytest.approx(1 / 3)
+
+
+def test_position_bias_of_a_first_slot_judge_and_a_one_order_judge():
+    rows = []
+    for k in range(10):
+        rows += [(f"p{k}", "first", "A", "AB"), (f"p{k}", "first", "B", "BA")]  # always the first shown
+        rows += [(f"p{k}", "once", "A" if k < 7 else "B", "AB")]
+    rows += [("p0", "first", "unparsed", None)]
+    judgments = long(rows)
+    bias = J.position_bias(judgments, "first")
+    assert bias["swap_consistency"]["value"] == 0.0
+    assert bias["inconsistent_favour_first"] == 1.0 and bias["inconsistent_favour_second"] == 0.0
+    assert bias["p_first_shown_wins"]["value"] == 1.0 and bias["p_first_shown_wins"]["n"] == 20
+    once = J.position_bias(judgments, "once")
+    assert once["swap_consistency"] is None and "only one presentation order" in once["note"]
+    assert once["p_first_shown_wins"]["value"] == pytest.approx(0.7)
+
+
+def test_swap_consistency_counts_two_unparsed_as_equal():
+    judgments = long(
+        [("p1", "x", "unparsed", "AB"), ("p1", "x", "unparsed", "BA"), ("p2", "x", "A", "AB"), ("p2", "x", "B", "BA")]
+    )
+    assert J.position_bias(judgments, "x")["swap_consistency"]["value"] == 0.5
+
+
+def test_length_bias_of_a_judge_that_always_prefers_the_longer():
+    pairs = pd.DataFrame(
+        {"len_a": [10, 50, 30, 80, 5, 60], "len_b": [40, 20, 90, 10, 50, 60]}, index=[f"p{i}" for i in range(6)]
+    )
+    verdict = pd.Series(["B", "A", "B", "A", "B", "A"], index=pairs.index)
+    out = J.length_bias(verdict, pairs)
+    assert out["p_longer_preferred"]["value"] == 1.0 and out["p_longer_preferred"]["n"] == 5
+    assert out["length_coefficient"]["value"] > 0
+
+
+def test_majority_reference():
+    votes = pd.DataFrame(
+        {"h1": ["A", "A", "A", np.nan], "h2": ["A", "B", "B", np.nan], "h3": ["B", "tie", np.nan, np.nan]}
+    )
+    maj = J.majority(votes)
+    assert maj.iloc[:3].tolist() == ["A", "tie", "tie"] and pd.isna(maj.iloc[3])
+
+
+def test_reference_picks_gold_then_human_majority():
+    wide = pd.DataFrame({"gold": ["A"], "h1": ["A"], "h2": ["B"], "llm": ["A"]})
+    kinds = {"gold": "gold", "h1": "human", "h2": "human", "llm": "llm"}
+    assert J.reference_verdicts(wide, kinds, None)[0] == "gold"
+    name, _ = J.reference_verdicts(wide.drop(columns="gold"), kinds, None)
+    assert name == J.HUMAN_MAJORITY
+    with pytest.raises(ValueError, match="no verdicts here"):
+        J.reference_verdicts(wide, kinds, "nobody")
+
+
+def test_flip_rate_from_two_labels_inverts_the_noise_model():
+    eps = 0.1
+    assert J.flip_rate_from_two_labels(2 * eps * (1 - eps)) == pytest.approx(eps)
+    assert np.isnan(J.flip_rate_from_two_labels(0.6))
+
+
+def test_self_preference_dbg():
+    pairs = pd.DataFrame(
+        {"model_a": ["gpt-4-0613"] * 4 + ["llama-2"], "model_b": ["llama-2"] * 4 + ["vicuna"]},
+        index=[f"p{i}" for i in range(5)],
+    )
+    judge = pd.Series(["A", "A", "A", "tie", "A"], index=pairs.index)  # always its own family (or tie)
+    ref = pd.Series(["A", "B", "B", "A", "B"], index=pairs.index)
+    out = J.self_preference(judge, ref, pairs, "gpt-4")
+    assert out["judge_win_rate_own"]["value"] == pytest.approx(3.5 / 4)
+    assert out["reference_win_rate_own"]["value"] == pytest.approx(2 / 4)
+    assert out["dbg"]["value"] == pytest.approx(3.5 / 4 - 2 / 4) and out["dbg"]["n"] == 4
+    assert "no pair" in J.self_preference(judge, ref, pairs, "claude")["note"]
+
+
+def test_raw_win_rate_is_alpaca_eval_mean_of_preference():
+    pairs = pd.DataFrame({"model_a": ["base"] * 4, "model_b": ["m"] * 4}, index=list("abcd"))
+    p_b = pd.Series([1.0, 0.0, 0.5, 0.9], index=list("abcd"))
+    rates = J.raw_win_rates(p_b, pairs)
+    assert rates["m"]["value"] == pytest.approx(0.6)
+    assert rates["base"]["value"] == pytest.approx(0.4)
+
+
+def test_win_probabilities_use_prob_b_when_given():
+    judgments = pd.DataFrame(
+        {
+            "pair_id": ["a", "b", "c", "d"],
+            "judge": "j",
+            "verdict": ["A", "B", "tie", "unparsed"],
+            "prob_b": [0.2, np.nan, np.nan, np.nan],
+        }
+    )
+    assert J.win_probabilities(judgments, "j").to_dict() == {"a": 0.2, "b": 1.0, "c": 0.5}
+
+
+def test_style_counts_ignore_code_blocks():
+    text = "# Title\n\n- one\n- two\n1. three\n**bold** and __also__\n```python\n# comment\n- not a list\n```"
+    tokens, headers, lists, bold = J.style_counts(text)
+    assert (headers, lists, bold) == (1, 3, 2)
+    assert tokens > 0
+
+
+def test_group_agreement_matches_the_libraries():
+    import krippendorff
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+    wide = pd.DataFrame(
+        {
+            "a": ["A", "A", "B", "B", "A", "tie", "B", "A", "B"],
+            "b": ["A", "A", "B", "B", "B", "tie", "A", "B", "A"],
+            "c": ["A", "B", "B", "B", "A", "tie", "A", "B", np.nan],
+        }
+    )
+    out = J.group_agreement(wide, boot=20)
+    codes = wide.apply(lambda c: c.map(J.CODE)).astype(float)
+    table, _ = aggregate_raters(codes.dropna().to_numpy(dtype=int), n_cat=3)
+    assert out["fleiss_kappa"]["value"] == pytest.approx(fleiss_kappa(table))
+    alpha = krippendorff.alpha(
+        reliability_data=codes.to_numpy().T, level_of_measurement="ordinal", value_domain=[0, 1, 2]
+    )
+    assert out["krippendorff_alpha_ordinal"]["value"] == pytest.approx(alpha)
+
+
+def test_disagreement_by_group():
+    wide = pd.DataFrame({"x": ["A", "A", "B", "B"], "y": ["A", "B", "B", np.nan]}, index=list("abcd"))
+    groups = pd.Series(["g1", "g1", "g2", "g2"], index=list("abcd"))
+    table = J.disagreement_by_group(wide, groups).set_index("group")
+    assert table.loc["g1", "disagreement"] == 0.5 and table.loc["g1", "n"] == 2
+    assert table.loc["g2", "disagreement"] == 0.0 and table.loc["g2", "n"] == 1
+
+
+def test_ensemble_strength():
+    wide = pd.DataFrame({"x": ["A", "A"], "y": ["A", "B"], "z": ["A", np.nan]}, index=["p", "q"])
+    strength = J.ensemble_strength(wide)
+    assert strength.loc["p"].tolist() == [1.0, 0.0, 3]
+    assert strength.loc["q", "mean"] == 0.0 and strength.loc["q", "judges"] == 2
+
+
+def test_logistic_fit_matches_scikit_learn_unpenalised():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    y = (rng.random(400) < 1 / (1 + np.exp(-(x @ [1.5, -0.7])))).astype(float)
+    ours = logistic_fit(x, y, ridge=0.0)
+    ref = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(x, y).coef_[0]
+    assert ours == pytest.approx(ref, abs=1e-4)
+
+
+def test_bootstrap_interval_is_seeded_and_covers():
+    values = np.r_[np.ones(30), np.zeros(70)]
+    a, b = mean_estimate(values), mean_estimate(values)
+    assert a == b and a.low < 0.3 < a.high and a.n == 100

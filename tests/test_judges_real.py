@@ -1,0 +1,123 @@
+"""Judge analytics on the real mirror, checked against the numbers the upstream projects publish."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analytics import judges as J
+from analytics.catalog import ingest_entry, load_catalog
+from analytics.store import connect
+
+pytestmark = pytest.mark.mirror
+
+
+@pytest.fixture(scope="module")
+def con(mirror, tmp_path_factory):
+    path = tmp_path_factory.mktemp("judges") / "store.duckdb"
+    writer = connect(path)
+    for name in ("llmbar", "pandalm", "judgebench", "alpaca_eval"):
+        ingest_entry(writer, load_catalog()[name], mirror=mirror)
+    writer.close()
+    reader = connect(path, read_only=True)
+    yield reader
+    reader.close()
+
+
+@pytest.mark.parametrize("judge", ["weighted_alpaca_eval_gpt4_turbo", "alpaca_eval_gpt4"])
+def test_alpaca_eval_raw_win_rate_equals_published_leaderboard(con, mirror, judge):
+    board = {
+        "weighted_alpaca_eval_gpt4_turbo": "data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv",
+        "alpaca_eval_gpt4": "data_AlpacaEval/alpaca_eval_gpt4_leaderboard.csv",
+    }[judge]
+    published = pd.read_csv(mirror / "alpaca_eval/src/alpaca_eval/leaderboards" / board, index_col=0)
+    judgments = J.load_judgments(con, "alpaca_eval")
+    pairs = J.pair_table(judgments)
+    rates = J.raw_win_rates(J.win_probabilities(judgments, judge), pairs)
+    baseline = {"weighted_alpaca_eval_gpt4_turbo": "gpt4_1106_preview", "alpaca_eval_gpt4": "text_davinci_003"}[judge]
+    compared = 0
+    for model, est in rates.items():
+        if model in published.index and model != baseline:
+            assert est["value"] * 100 == pytest.approx(published.loc[model, "win_rate"], abs=0.1), model
+            assert est["n"] == published.loc[model, "n_total"]
+            compared += 1
+    assert compared >= 7
+
+
+# Upstream LLMBar statistics.json (Vanilla_NoRules): correct in swap=False, swap=True, both; equal verdicts.
+LLMBAR_STATISTICS = [
+    ("LLMBar/Natural", "GPT-4", 100, 92, 95, 92, 97),
+    ("LLMBar/Natural", "PaLM2", 100, 77, 87, 74, 84),
+    ("Processed/LLMEval^2", "PaLM2", 200, 133, 131, 113, 162),
+]
+
+
+@pytest.mark.parametrize(("subset", "judge", "n", "c_ab", "c_ba", "c_both", "equal"), LLMBAR_STATISTICS)
+def test_llmbar_accuracy_and_consistency_match_upstream_statistics(con, subset, judge, n, c_ab, c_ba, c_both, equal):
+    judgments = J.load_judgments(con, "llmbar", subset)
+    wide = J.combine_runs(judgments)
+    ref = wide["gold"]
+    by_order = J.accuracy_by_order(judgments, judge, ref)
+    assert by_order["accuracy_AB"]["value"] * n == pytest.approx(c_ab)
+    assert by_order["accuracy_BA"]["value"] * n == pytest.approx(c_ba)
+    assert by_order["accuracy_both_orders"]["value"] * n == pytest.approx(c_both)
+    assert by_order["accuracy_average"]["value"] == pytest.approx((c_ab + c_ba) / (2 * n))
+    position = J.position_bias(judgments, judge)
+    assert position["swap_consistency"]["value"] * n == pytest.approx(equal)
+
+
+@pytest.mark.parametrize(
+    ("subset", "judge", "consistency"),
+    [
+        ("LLMBar/Natural", "GPT-4", 0.97),
+        ("LLMBar/Natural", "PaLM2", 0.84),
+        ("LLMBar/Natural", "LLaMA2", 0.74),
+        ("LLMBar/Natural", "ChatGPT", 0.68),
+        ("LLMBar/Natural", "Falcon", 0.60),
+        ("LLMBar/Adversarial/GPTInst", "ChatGPT-0301", 0.33),
+    ],
+)
+def test_llmbar_swap_consistency(con, subset, judge, consistency):
+    judgments = J.load_judgments(con, "llmbar", subset)
+    assert J.position_bias(judgments, judge)["swap_consistency"]["value"] == pytest.approx(consistency, abs=0.005)
+
+
+# JudgeBench paper (Tan et al., ICLR 2025) Tables 2 and 3, GPT-4o response pairs: Knowledge, Reasoning, Math,
+# Coding, Overall.
+JUDGEBENCH_TABLES = {
+    "Skywork/Skywork-Reward-Gemma-2-27B": (59.74, 66.33, 83.93, 50.00, 64.29),
+    "Skywork/Skywork-Reward-Llama-3.1-8B": (59.09, 64.29, 76.79, 50.00, 62.29),
+    "internlm/internlm2-20b-reward": (62.34, 69.39, 66.07, 50.00, 63.43),
+    "internlm/internlm2-7b-reward": (56.49, 61.22, 71.43, 50.00, 59.43),
+    "Ray2333/GRM-Gemma-2B-rewardmodel-ft": (62.99, 53.06, 64.29, 54.76, 59.43),
+    "o1-mini-2024-09-12 (arena_hard)": (58.44, 62.24, 82.14, 78.57, 65.71),
+}
+
+
+@pytest.mark.parametrize("judge", sorted(JUDGEBENCH_TABLES))
+def test_judgebench_accuracy_matches_paper_tables(con, judge):
+    judgments = J.load_judgments(con, "judgebench", "gpt-4o-2024-05-13")
+    wide = J.combine_runs(judgments)
+    pairs = J.pair_table(judgments)
+    judged = pd.Index(judgments.loc[judgments["judge"] == judge, "pair_id"].unique())
+    groups = pairs["category"].str.split("/").str[0]
+    expected = dict(zip(("Knowledge", "Reasoning", "Math", "Coding", "Overall"), JUDGEBENCH_TABLES[judge], strict=True))
+    for group in ("Knowledge", "Reasoning", "Math", "Coding"):
+        ids = judged[groups.reindex(judged) == group]
+        assert J.accuracy(wide[judge], wide["gold"], ids).value * 100 == pytest.approx(expected[group], abs=0.01)
+    assert J.accuracy(wide[judge], wide["gold"], judged).value * 100 == pytest.approx(expected["Overall"], abs=0.01)
+
+
+def test_pandalm_agreement_with_human_majority(con):
+    report = J.judges_report(con, "pandalm", boot=50, leaderboards=False)
+    assert report["reference"] == J.HUMAN_MAJORITY
+    acc = {j["judge"]: j["accuracy"]["value"] for j in report["judges"] if "accuracy" in j}
+    assert acc["gpt-3.5-turbo"] * 100 == pytest.approx(69.8, abs=0.05)  # PandaLM paper / SOURCES.md
+    assert acc["PandaLM-7B"] * 100 == pytest.approx(66.8, abs=0.05)
+    humans = [
+        a
+        for a in report["agreement"]
+        if a["judge_1"].startswith("PandaLM annotator") and a["judge_2"].startswith("PandaLM annotator")
+    ]
+    assert len(humans) == 3 and all(a["agreement_with_ties"]["n"] == 999 for a in humans)
+    assert "flip_rate_from_two_labels" in report
