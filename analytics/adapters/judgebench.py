@@ -4,7 +4,8 @@
 judge: ``judgments[0]`` saw the pair in its own order (shown_order 'AB'), ``judgments[1]`` saw it swapped
 ('BA') and its ``decision`` (and reward-model ``scores``) are written in the swapped frame, so they are flipped
 back here, as upstream's metrics code does. ``category`` is "<paper category>/<source>", e.g.
-"Knowledge/mmlu-pro-law", so results can be grouped as in the paper's tables or by source. Decisions: "A>B" -> A, "B>A" -> B, "A=B" -> tie, missing -> unparsed.
+"Knowledge/mmlu-pro-law", so results can be grouped as in the paper's tables or by source.
+Decisions: "A>B" -> A, "B>A" -> B, "A=B" -> tie, missing -> unparsed.
 """
 
 from __future__ import annotations
