@@ -55,7 +55,8 @@ CONVENTIONS = {
     "kappa": "Cohen's kappa over A / tie / B (scikit-learn).",
     "fleiss": "Fleiss' kappa over pairs every judge decided (statsmodels).",
     "krippendorff": "Krippendorff's alpha with missing values; nominal and ordinal with A=0, tie=1, B=2.",
-    "accuracy": "Pairs the reference decided; a judge's tie or missing verdict counts wrong.",
+    "accuracy": "Pairs the reference decided; a judge's tie or missing verdict counts wrong. With the human "
+    "majority as reference, each human is scored against the majority of the other humans.",
     "swap_consistency": "Share of pairs judged in both orders with equal verdicts (two unparsed count as equal, "
     "as LLMBar's and JudgeBench's code count them).",
     "first_slot": "P(first shown wins) over judgments with a known order and an A/B verdict.",
@@ -376,6 +377,8 @@ def style_features(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
 
 def style_bias(verdict: pd.Series, features: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict:
     decided = verdict[verdict.isin(["A", "B"])]
+    if decided.empty:
+        return {name: NAN_ESTIMATE.as_dict() for name in STYLE_FEATURES}
     x = features.reindex(decided.index).to_numpy(dtype=float)
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1)
@@ -383,7 +386,11 @@ def style_bias(verdict: pd.Series, features: pd.DataFrame, seed: int = DEFAULT_S
     estimates = bootstrap_many(lambda idx: _logistic_coefficients(x[idx], y[idx]), len(y), REGRESSION_BOOT, seed)
     if not estimates:
         return {name: NAN_ESTIMATE.as_dict() for name in STYLE_FEATURES}
-    return {name: e.as_dict() for name, e in zip(STYLE_FEATURES, estimates, strict=True)}
+    # a feature that never varies (no bold anywhere) has no coefficient to speak of
+    return {
+        name: (e if sd[k] > 0 else Estimate(float("nan"), float("nan"), float("nan"), e.n)).as_dict()
+        for k, (name, e) in enumerate(zip(STYLE_FEATURES, estimates, strict=True))
+    }
 
 
 def self_preference(
@@ -523,6 +530,49 @@ def bradley_terry(
 # groups and per-pair strength
 
 
+def group_columns(pairs: pd.DataFrame) -> dict[str, pd.Series]:
+    """The categorical columns a dataset can be split by (only those with more than one value)."""
+    out = {}
+    for column in ("subset", "category"):
+        if pairs[column].nunique() > 1:
+            out[column] = pairs[column]
+    if "category" in out and out["category"].str.contains("/", regex=False).any():
+        out["category group"] = pairs["category"].str.split("/").str[0]
+    known = pairs["model_a"].notna() & pairs["model_b"].notna() & (pairs["model_a"] != pairs["model_b"])
+    if known.any():
+        label = [" vs ".join(sorted((str(a), str(b)))) for a, b in zip(pairs["model_a"], pairs["model_b"], strict=True)]
+        out["model pair"] = pd.Series(label, index=pairs.index).where(known)
+    return out
+
+
+def pairs_behind(
+    judgments: pd.DataFrame,
+    wide: pd.DataFrame,
+    judge_1: str,
+    judge_2: str | None = None,
+    group_column: pd.Series | None = None,
+    group: str | None = None,
+    only_disagreements: bool = True,
+) -> list[str]:
+    """Pair ids behind a figure: the pairs both judges decided (different verdicts first, or only those), within a
+    group when given; with one judge, its pairs judged in both orders whose verdicts differ (or all its pairs)."""
+    if judge_2 is None:
+        mine = judgments[(judgments["judge"] == judge_1) & judgments["shown_order"].notna()]
+        orders = mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+        if {"AB", "BA"} <= set(orders.columns):
+            differs = orders["AB"] != orders["BA"]
+        else:
+            differs = pd.Series(False, index=orders.index)
+        ids = differs[differs].index if only_disagreements else differs.sort_values(ascending=False).index
+    else:
+        both = wide[judge_1].notna() & wide[judge_2].notna()
+        differs = (wide[judge_1] != wide[judge_2])[both]
+        ids = differs[differs].index if only_disagreements else differs.sort_values(ascending=False).index
+    if group_column is not None and group is not None:
+        ids = [i for i in ids if group_column.get(i) == group]
+    return [str(i) for i in ids]
+
+
 def disagreement_by_group(wide: pd.DataFrame, groups: pd.Series, min_n: int = 1) -> pd.DataFrame:
     """Long table (group, judge_1, judge_2, disagreement, n): share of shared pairs with different verdicts."""
     rows = []
@@ -582,6 +632,8 @@ def judges_report(
     wide = combine_runs(judgments)
     info = judgments.drop_duplicates("judge").set_index("judge")
     kinds = info["kind"].to_dict()
+    kind_order = {"gold": 0, "human": 1, "crowd": 2, "llm": 3, "reward_model": 4}
+    wide = wide[sorted(wide.columns, key=lambda j: (kind_order.get(kinds[j], 9), j.lower()))]
     ref_name, ref = reference_verdicts(wide, kinds, reference)
     coverage = judgments.groupby("judge")["pair_id"].unique()
     style = style_features(con, pairs)
@@ -597,8 +649,14 @@ def judges_report(
             "unparsed": int(((judgments["judge"] == judge) & (judgments["verdict"] == "unparsed")).sum()),
         }
         if ref is not None and judge != ref_name:
-            entry["accuracy"] = accuracy(wide[judge], ref, pd.Index(coverage[judge]), boot, seed).as_dict()
-            entry.update(accuracy_by_order(judgments, judge, ref, boot, seed))
+            judge_ref = ref
+            if ref_name == HUMAN_MAJORITY and kinds[judge] == "human":
+                # a human is scored against the majority of the other humans, never against a vote it is part of
+                others = [h for h, k in kinds.items() if k == "human" and h != judge and h in wide]
+                judge_ref = majority(wide[others])
+                entry["reference"] = "majority of the other humans"
+            entry["accuracy"] = accuracy(wide[judge], judge_ref, pd.Index(coverage[judge]), boot, seed).as_dict()
+            entry.update(accuracy_by_order(judgments, judge, judge_ref, boot, seed))
         entry["position"] = position_bias(judgments, judge, boot, seed)
         entry["length"] = length_bias(wide[judge], pairs, boot, seed)
         entry["style"] = style_bias(wide[judge], style, seed)
@@ -607,9 +665,8 @@ def judges_report(
         )
         judges.append(entry)
     groups = {}
-    for column in ("subset", "category"):
-        if pairs[column].nunique() > 1:
-            groups[column] = disagreement_by_group(wide, pairs[column]).to_dict("records")
+    for column, values in group_columns(pairs).items():
+        groups[column] = disagreement_by_group(wide, values).to_dict("records")
     report = {
         "dataset": dataset,
         "subset": subset,

@@ -26,6 +26,14 @@ def dataset_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
 
 
+def dataset_version(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
+    """A key that changes whenever the dataset is re-ingested (for caches)."""
+    row = con.execute(
+        "SELECT version || '@' || ingested_at::VARCHAR FROM datasets WHERE name = $d", {"d": dataset}
+    ).fetchone()
+    return row[0] if row else ""
+
+
 def subsets_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     return con.execute(
         """
@@ -67,10 +75,7 @@ def verdict_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame
     ).df()
 
 
-def sample_pairs(con: duckdb.DuckDBPyConnection, dataset: str, n: int = 5, seed: int = 0) -> pd.DataFrame:
-    """A reproducible sample of pairs (same seed, same pairs) with both texts and generators."""
-    return con.execute(
-        """
+_PAIR_SELECT = """
         SELECT p.pair_id, p.subset, p.category, q.text AS prompt, q.context,
                ra.text AS response_a, ra.generator AS model_a, rb.text AS response_b, rb.generator AS model_b,
                p.source_file, p.source_row, p.upstream_id
@@ -78,10 +83,21 @@ def sample_pairs(con: duckdb.DuckDBPyConnection, dataset: str, n: int = 5, seed:
         JOIN prompts q USING (prompt_id)
         JOIN responses ra ON ra.response_id = p.response_a_id
         JOIN responses rb ON rb.response_id = p.response_b_id
-        WHERE p.dataset = $d
-        ORDER BY hash(p.pair_id || $seed::VARCHAR)
-        LIMIT $n
-        """,
+"""
+
+
+def pairs_by_id(con: duckdb.DuckDBPyConnection, pair_ids: list[str]) -> pd.DataFrame:
+    """The pairs with both texts and generators, in the order of pair_ids."""
+    if not pair_ids:
+        return con.execute(_PAIR_SELECT + " WHERE false").df()
+    frame = con.execute(_PAIR_SELECT + " WHERE list_contains($ids, p.pair_id)", {"ids": pair_ids}).df()
+    return frame.set_index("pair_id").reindex(pair_ids).reset_index()
+
+
+def sample_pairs(con: duckdb.DuckDBPyConnection, dataset: str, n: int = 5, seed: int = 0) -> pd.DataFrame:
+    """A reproducible sample of pairs (same seed, same pairs) with both texts and generators."""
+    return con.execute(
+        _PAIR_SELECT + " WHERE p.dataset = $d ORDER BY hash(p.pair_id || $seed::VARCHAR) LIMIT $n",
         {"d": dataset, "n": n, "seed": seed},
     ).df()
 

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.overview import dataset_names
 from dashboard.db import cursor
+from dashboard.widgets import url_selectbox
 
 st.set_page_config(page_title="prefatlas", page_icon=":material/balance:", layout="wide")
 
@@ -23,18 +24,18 @@ if not names:
     st.warning("The store holds no dataset yet. Run `prefatlas ingest` (see the README), then reload.")
     st.stop()
 
-requested = st.query_params.get("dataset")
-if requested is not None and requested not in names:
-    st.warning(f"Dataset `{requested}` from the link is not in this store; showing `{names[0]}` instead.")
-    del st.query_params["dataset"]
 with st.sidebar:
-    st.selectbox(
+    # always in the link: the first dataset of one store is not the first of another
+    url_selectbox(
         "Dataset",
         names,
-        key="dataset",
-        bind="query-params",
+        "dataset",
+        keep_default=True,
         help="The dataset every page shows; it is part of the page's link.",
     )
 
-pages = [st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True)]
+pages = [
+    st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True),
+    st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
+]
 st.navigation(pages).run()

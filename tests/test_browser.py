@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -125,4 +126,22 @@ def test_changing_the_dataset_changes_the_url(server, browser):
     wait_for_run(page)
     expect(page).to_have_url(f"{server}/?dataset=pandalm")
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")
-    expect(page.get_by_text("PandaLM annotator 1").first).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("3")  # pandalm fixture: 3 pairs
+
+
+def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{server}/judges?dataset=judgebench&cell=o1-mini%20(arena_hard)%20~%20gold")
+    wait_for_run(page)
+    expect(page.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
+    expect(page.get_by_text("pairs", exact=False).first).to_be_visible()
+    assert page.get_by_text("Response A").count() >= 1
+    page.get_by_role("combobox", name="Agreement metric").click()
+    page.get_by_role("option", name="Cohen's κ").click()
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile(r"metric=kappa"))
+    assert "dataset=judgebench" in page.url
+    if shots := os.environ.get("PREFATLAS_SCREENSHOTS"):
+        page.screenshot(path=str(Path(shots) / "judges.png"))

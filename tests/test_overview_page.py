@@ -60,7 +60,7 @@ def test_dataset_and_sample_from_the_url(monkeypatch, fixture_store):
 def test_unknown_dataset_falls_back_with_notice(monkeypatch, fixture_store):
     at = app(monkeypatch, fixture_store, dataset="../../etc/passwd")
     assert not at.exception
-    assert any("not in this store" in w.value for w in at.warning)
+    assert any("not available here" in w.value for w in at.warning)
     assert at.selectbox(key="dataset").value == "judgebench"
 
 

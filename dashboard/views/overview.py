@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from analytics import overview
 from analytics.figures import verdict_distribution
 from dashboard.db import cursor
+from dashboard.widgets import pair_card, url_number
 
 con = cursor()
 dataset = st.session_state.get("dataset")
@@ -73,35 +72,15 @@ st.dataframe(
 st.plotly_chart(verdict_distribution(overview.verdict_counts(con, dataset)), theme=None, key="verdicts")
 
 st.subheader("A sample of pairs")
-seed = st.number_input(
+seed = url_number(
     "Sample",
-    min_value=0,
-    max_value=10_000,
-    step=1,
-    key="sample",
-    bind="query-params",
+    "sample",
+    0,
+    0,
+    10_000,
     help="Another number draws other pairs; the same number always draws the same ones.",
 )
 sample = overview.sample_pairs(con, dataset, n=5, seed=int(seed))
 verdicts = overview.pair_judgments(con, sample["pair_id"].tolist())
 for _, pair in sample.iterrows():
-    label = " · ".join(str(x) for x in (pair["subset"], pair["category"]) if x is not None and x == x)
-    with st.container(border=True):
-        st.markdown(f"**Prompt** {('· ' + label) if label else ''}")
-        if pair["context"]:
-            with st.expander("Earlier turns"):
-                for turn in json.loads(pair["context"]):
-                    st.text(f"{turn.get('role', '?')}: {turn.get('content', '')}")
-        st.code(pair["prompt"], language=None, wrap_lines=True)
-        left, right = st.columns(2)
-        for side, col in (("a", left), ("b", right)):
-            model = pair[f"model_{side}"]
-            col.markdown(f"**Response {side.upper()}**" + (f" — {model}" if model else ""))
-            col.code(pair[f"response_{side}"], language=None, wrap_lines=True, height=260)
-        mine = verdicts[verdicts["pair_id"] == pair["pair_id"]]
-        shown = mine.assign(
-            preferred=mine["verdict"].map(lambda v, p=pair: overview.verdict_label(v, p["model_a"], p["model_b"])),
-            order=mine["shown_order"].map({"AB": "A shown first", "BA": "B shown first"}).fillna("unknown"),
-        )[["judge", "kind", "preferred", "order", "verdict_raw"]]
-        st.dataframe(shown, hide_index=True)
-        st.caption(f"pair `{pair['pair_id']}` · {pair['source_file']} row {pair['source_row']}")
+    pair_card(pair, verdicts)

@@ -1,0 +1,247 @@
+"""Judges: who agrees with whom, how biased each judge is, generator leaderboards, and the pairs behind each number."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import judges as J
+from analytics import overview
+from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
+from analytics.stats import Estimate
+from dashboard.db import cursor
+from dashboard.widgets import pair_card, url_number, url_selectbox, url_toggle
+
+PAGE_SIZE = 10
+ALL = "(all)"
+AUTO = "(automatic)"
+
+con = cursor()
+dataset = st.session_state.get("dataset")
+if con is None or dataset is None:
+    st.stop()
+
+
+@st.cache_data(show_spinner="Computing agreement, biases and bootstrap intervals…", max_entries=32)
+def report(_con, version: str, dataset: str, subset: str | None, reference: str | None) -> dict:
+    return J.judges_report(_con, dataset, reference, subset)
+
+
+@st.cache_data(max_entries=16)
+def frames(_con, version: str, dataset: str, subset: str | None):
+    judgments = J.load_judgments(_con, dataset, subset)
+    return judgments, J.combine_runs(judgments), J.pair_table(judgments)
+
+
+def fmt(est: dict | None, percent: bool = True) -> str:
+    if not est:
+        return "–"
+    return Estimate(**{k: (float("nan") if v is None else v) for k, v in est.items()}).fmt(percent)
+
+
+version = overview.dataset_version(con, dataset)
+st.title("Judges")
+st.caption(
+    f"Dataset **{dataset}** · every figure carries n and a seeded 95% bootstrap interval · "
+    "conventions at the bottom of the page"
+)
+
+subsets = [ALL, *overview.subsets_table(con, dataset)["subset"].tolist()]
+all_judgments, all_wide, _ = frames(con, version, dataset, None)
+kinds = all_judgments.drop_duplicates("judge").set_index("judge")["kind"].to_dict()
+references = [AUTO, *all_wide.columns]
+if sum(k == "human" for k in kinds.values()) >= 2:
+    references.insert(1, J.HUMAN_MAJORITY)
+metrics = list(AGREEMENT_METRICS)
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    named = [x for x in subsets if x not in (ALL, "(none)")]
+    subset_choice = url_selectbox("Subset", [ALL, *named], "subset") if named else ALL
+with c2:
+    ref_choice = url_selectbox(
+        "Reference",
+        references,
+        "ref",
+        help="Accuracy and self-preference are measured against it. Automatic: gold, else the "
+        "human majority, else the human or crowd label.",
+    )
+with c3:
+    metric = url_selectbox("Agreement metric", metrics, "metric", format_func=lambda m: AGREEMENT_METRICS[m][1])
+subset = None if subset_choice == ALL else subset_choice
+reference = None if ref_choice == AUTO else ref_choice
+
+try:
+    rep = report(con, version, dataset, subset, reference)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+judgments, wide, pairs = frames(con, version, dataset, subset)
+judge_names = [j["judge"] for j in rep["judges"]]
+st.caption(f"{rep['pairs']:,} pairs · reference: **{rep['reference'] or 'none'}**")
+
+# --- agreement heatmap ------------------------------------------------------------------------------------------
+st.subheader("Who agrees with whom")
+if len(judge_names) < 2:
+    st.info("This dataset has a single judge: there is no agreement to show.")
+else:
+    event = st.plotly_chart(
+        agreement_heatmap(rep["agreement"], judge_names, metric),
+        theme=None,
+        key="agreement_chart",
+        on_select="rerun",
+        selection_mode="points",
+    )
+    cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in rep["agreement"]]
+    points = (
+        (event or {}).get("selection", {}).get("points", [])
+        if isinstance(event, dict)
+        else getattr(getattr(event, "selection", None), "points", [])
+    )
+    if points:  # a click on a cell opens its pairs below (and puts it in the link)
+        point = points[0]
+        j1, j2 = point.get("y"), point.get("x")
+        picked = f"{j1} ~ {j2}" if f"{j1} ~ {j2}" in cells else f"{j2} ~ {j1}"
+        if picked in cells and st.session_state.get("cell") != picked:
+            st.session_state["cell"] = picked
+    ga = rep["all_judges"]
+    st.caption(
+        "All judges together: Fleiss' κ "
+        + fmt(ga["fleiss_kappa"], False)
+        + " · Krippendorff's α nominal "
+        + fmt(ga["krippendorff_alpha_nominal"], False)
+        + " · ordinal "
+        + fmt(ga["krippendorff_alpha_ordinal"], False)
+    )
+
+# --- bias table --------------------------------------------------------------------------------------------------
+st.subheader("How each judge is biased")
+rows = []
+for j in rep["judges"]:
+    pos, length, style, selfp = j["position"], j["length"], j["style"], j["self_preference"]
+    rows.append(
+        {
+            "judge": j["judge"],
+            "kind": j["kind"],
+            "pairs": j["pairs"],
+            "accuracy vs reference": fmt(j.get("accuracy")),
+            "swap consistency": fmt(pos.get("swap_consistency"))
+            if pos.get("swap_consistency")
+            else ("one order only" if pos["orders_seen"] else "order unknown"),
+            "inconsistent → first / second": (
+                f"{pos['inconsistent_favour_first']:.0%} / {pos['inconsistent_favour_second']:.0%}"
+                if pos.get("inconsistent_favour_first") is not None
+                else "–"
+            ),
+            "P(first shown wins)": fmt(pos["p_first_shown_wins"]),
+            "P(longer preferred)": fmt(length["p_longer_preferred"]),
+            "length coef.": fmt(length["length_coefficient"], False),
+            **{f"style: {k}": fmt(v, False) for k, v in style.items()},
+            "self-preference (DBG)": fmt(selfp.get("dbg")) if "dbg" in selfp else selfp.get("note", "–"),
+            "unparsed": j["unparsed"],
+        }
+    )
+bias = pd.DataFrame(rows)
+selected = st.dataframe(bias, hide_index=True, key="bias_table", on_select="rerun", selection_mode="single-row")
+sel_rows = selected.selection.rows if selected is not None else []
+if sel_rows and st.session_state.get("cell") != bias.iloc[sel_rows[0]]["judge"]:
+    st.session_state["cell"] = bias.iloc[sel_rows[0]]["judge"]
+
+# --- group disagreement ------------------------------------------------------------------------------------------
+groups = J.group_columns(pairs)
+if groups and len(judge_names) >= 2:
+    st.subheader("Where judges disagree")
+    group_names = list(groups)
+    group_by = url_selectbox("Group by", group_names, "group")
+    records = rep["disagreement_by_group"].get(group_by) or J.disagreement_by_group(wide, groups[group_by]).to_dict(
+        "records"
+    )
+    if rep["reference"] in judge_names and url_toggle(
+        f"Only judge pairs with the reference ({rep['reference']})", "with_ref", True
+    ):
+        records = [r for r in records if rep["reference"] in (r["judge_1"], r["judge_2"])]
+    st.plotly_chart(group_heatmap(records, f"Disagreement by {group_by} × judge pair"), theme=None, key="groups_chart")
+else:
+    group_by = None
+
+# --- leaderboards ------------------------------------------------------------------------------------------------
+boards = rep.get("leaderboards") or {}
+if boards:
+    st.subheader("Generator leaderboards")
+    board_judges = list(boards)
+    board_judge = url_selectbox("Judged by", board_judges, "board")
+    board = boards[board_judge]
+    left, right = st.columns(2)
+    left.plotly_chart(
+        leaderboard_figure([dict(v, name=k) for k, v in board["raw_win_rate"].items()], "Raw win rate (%)"),
+        theme=None,
+        key="raw_board",
+    )
+    if board["lc_win_rate"]:
+        right.plotly_chart(
+            leaderboard_figure(
+                [dict(v, name=k) for k, v in board["lc_win_rate"].items()],
+                "Length-controlled win rate vs the baseline (%)",
+            ),
+            theme=None,
+            key="lc_board",
+        )
+    bt = board.get("bradley_terry_style") or {}
+    if bt.get("ratings"):
+        st.plotly_chart(
+            leaderboard_figure(
+                [dict(v, name=k) for k, v in bt["ratings"].items()],
+                "Bradley–Terry rating with style control",
+                percent=False,
+            ),
+            theme=None,
+            key="bt_board",
+        )
+        st.caption(
+            "Style coefficients: "
+            + ", ".join(f"{k} {fmt(v, False)}" for k, v in bt.get("style_coefficients", {}).items())
+        )
+
+# --- the pairs behind a number -----------------------------------------------------------------------------------
+st.subheader("The pairs behind a number")
+cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in rep["agreement"]]
+choices = ["(none)", *cells, *judge_names]
+reversed_cells = {f"{c.partition(' ~ ')[2]} ~ {c.partition(' ~ ')[0]}": c for c in cells}  # either order opens it
+cell = url_selectbox(
+    "Open",
+    choices,
+    "cell",
+    aliases=reversed_cells,
+    help="A judge pair opens the pairs they decided differently; a single judge opens the pairs "
+    "whose verdict changed when the order was swapped. Clicking a heatmap cell or a table row "
+    "selects it too.",
+)
+if cell != "(none)":
+    only = url_toggle("Only disagreements", "only", True)
+    group_values = [ALL]
+    if group_by:
+        group_values += sorted(str(g) for g in groups[group_by].dropna().unique())
+    in_group = url_selectbox(f"Within {group_by}", group_values, "in") if group_by else ALL
+    j1, _, j2 = cell.partition(" ~ ")
+    ids = J.pairs_behind(
+        judgments,
+        wide,
+        j1,
+        j2 or None,
+        groups.get(group_by) if group_by else None,
+        None if in_group == ALL else in_group,
+        only,
+    )
+    pages = max(1, -(-len(ids) // PAGE_SIZE))
+    st.caption(f"{len(ids):,} pairs")
+    if ids:
+        page = url_number("Page", "page", 1, 1, pages)
+        shown = ids[(int(page) - 1) * PAGE_SIZE : int(page) * PAGE_SIZE]
+        texts = overview.pairs_by_id(con, shown)
+        verdicts = overview.pair_judgments(con, shown)
+        for _, pair in texts.iterrows():
+            pair_card(pair, verdicts)
+
+with st.expander("Conventions"):
+    for key, text in rep["conventions"].items():
+        st.markdown(f"- **{key.replace('_', ' ')}**: {text}")

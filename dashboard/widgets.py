@@ -1,0 +1,129 @@
+"""Small render helpers shared by the pages. Texts from datasets are always shown as text, never as HTML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics.overview import verdict_label
+
+
+def _seed(key: str, default: Any, parse: Callable[[str], Any], label: str) -> None:
+    """First run of a widget in this session: take its value from the URL, or the default with a visible notice
+    when the URL's value is not valid."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    value = None if raw is None else parse(raw)
+    if raw is not None and value is None:
+        st.warning(f"{label} `{raw}` from the link is not available here; showing the default instead.")
+    st.session_state[key] = default if value is None else value
+
+
+def _write(key: str, default: Any, dump: Callable[[Any], str] = str, keep_default: bool = False) -> None:
+    """Put the widget's value in the URL (defaults are left out, so equal views give equal links)."""
+    value = st.session_state.get(key)
+    if value is None or (value == default and not keep_default):
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != dump(value):
+        st.query_params[key] = dump(value)
+
+
+def url_selectbox(
+    label: str,
+    options: list[str],
+    key: str,
+    format_func: Callable[[Any], str] = str,
+    aliases: dict[str, str] | None = None,
+    default: str | None = None,
+    keep_default: bool = False,
+    **kwargs: Any,
+) -> str:
+    """A selectbox whose value lives in the URL under `key` (the default, first option unless given, is left out
+    unless keep_default). `aliases` map other spellings of a value (e.g. a judge pair in the other order) to it."""
+    default = options[0] if default is None else default
+
+    def parse(raw: str) -> str | None:
+        raw = (aliases or {}).get(raw, raw)
+        return raw if raw in options else None
+
+    _seed(key, default, parse, label)
+    if st.session_state[key] not in options:  # options changed (another dataset): back to the default
+        st.session_state[key] = default
+    value = st.selectbox(
+        label,
+        options,
+        key=key,
+        format_func=format_func,
+        on_change=lambda: _write(key, default, keep_default=keep_default),
+        **kwargs,
+    )
+    _write(key, default, keep_default=keep_default)
+    return value
+
+
+def url_toggle(label: str, key: str, default: bool, **kwargs: Any) -> bool:
+    def parse(raw: str) -> bool | None:
+        return {"true": True, "false": False}.get(raw.lower())
+
+    _seed(key, default, parse, label)
+    value = st.toggle(label, key=key, on_change=lambda: _write(key, default, lambda v: str(v).lower()), **kwargs)
+    _write(key, default, lambda v: str(v).lower())
+    return value
+
+
+def url_number(label: str, key: str, default: int, low: int, high: int, **kwargs: Any) -> int:
+    def parse(raw: str) -> int | None:
+        try:
+            number = int(raw)
+        except ValueError:
+            return None
+        return number if low <= number <= high else None
+
+    _seed(key, default, parse, label)
+    if not low <= st.session_state[key] <= high:
+        st.session_state[key] = default
+    value = st.number_input(
+        label, min_value=low, max_value=high, step=1, key=key, on_change=lambda: _write(key, default), **kwargs
+    )
+    _write(key, default)
+    return int(value)
+
+
+def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
+    """A pair side by side: the prompt (and earlier turns), both responses with their generators and lengths, and
+    every judge's verdict in each order it was shown."""
+    label = " · ".join(str(x) for x in (pair["subset"], pair["category"]) if isinstance(x, str))
+    with st.container(border=True):
+        st.markdown(f"**Prompt** {('· ' + label) if label else ''}")
+        if isinstance(pair["context"], str) and pair["context"]:
+            with st.expander("Earlier turns"):
+                for turn in json.loads(pair["context"]):
+                    st.text(f"{turn.get('role', '?')}: {turn.get('content', '')}")
+        st.code(pair["prompt"], language=None, wrap_lines=True, height=min(200, 40 + 20 * pair["prompt"].count("\n")))
+        left, right = st.columns(2)
+        for side, col in (("a", left), ("b", right)):
+            model = pair[f"model_{side}"]
+            text = pair[f"response_{side}"]
+            col.markdown(
+                f"**Response {side.upper()}**"
+                + (f" — {model}" if isinstance(model, str) else "")
+                + f" · {len(text):,} characters"
+            )
+            col.code(text, language=None, wrap_lines=True, height=260)
+        mine = verdicts[verdicts["pair_id"] == pair["pair_id"]]
+        shown = mine.assign(
+            preferred=[verdict_label(v, pair["model_a"], pair["model_b"]) for v in mine["verdict"]],
+            order=mine["shown_order"].map({"AB": "A shown first", "BA": "B shown first"}).fillna("order unknown"),
+        )
+        # one row per judge, one column per presentation order
+        table = shown.pivot_table(index=["judge", "kind"], columns="order", values="preferred", aggfunc=" / ".join)
+        scores = shown.dropna(subset=["score_a"]).groupby("judge")[["score_a", "score_b"]].first()
+        table = table.reset_index().merge(scores, how="left", left_on="judge", right_index=True)
+        st.dataframe(table.dropna(axis=1, how="all"), hide_index=True)
+        st.caption(f"pair `{pair['pair_id']}` · {pair['source_file']} row {pair['source_row']}")

@@ -1,0 +1,136 @@
+"""AppTest of the Judges page on a store built from inline fixtures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.adapters import judgebench, llmbar, pandalm
+from analytics.store import connect, write_batch
+
+from conftest import ROOT
+from fixtures import write_judgebench, write_llmbar, write_pandalm
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("jp")
+    path = root / "store.duckdb"
+    con = connect(path)
+    write_batch(con, llmbar.load(write_llmbar(root / "llmbar")))
+    write_batch(con, pandalm.load(write_pandalm(root / "pandalm")))
+    write_batch(con, judgebench.load(write_judgebench(root / "judgebench")))
+    con.close()
+    return path
+
+
+def chart_title(at: AppTest) -> str:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+
+
+def judges_page(monkeypatch, store, **params) -> AppTest:
+    monkeypatch.setenv("PREFATLAS_STORE", str(store))
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("views/judges.py")
+    return at.run()
+
+
+def test_opens_without_parameters(monkeypatch, store):
+    at = judges_page(monkeypatch, store)
+    assert not at.exception
+    assert at.title[0].value == "Judges"
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["data"][0]["type"] == "heatmap"
+    assert fig["data"][0]["x"] == ["gold", "o1-mini (arena_hard)", "rm/x"]  # gold first, then LLMs, then RMs
+
+
+@pytest.mark.parametrize(
+    ("params", "check"),
+    [
+        (
+            {"dataset": "llmbar", "metric": "kappa"},
+            lambda at: "κ" in chart_title(at),
+        ),
+        (
+            {"dataset": "llmbar", "metric": "agreement_no_ties"},
+            lambda at: "without ties" in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"],
+        ),
+        (
+            {"dataset": "pandalm", "ref": "human majority"},
+            lambda at: any("human majority" in c.value for c in at.caption),
+        ),
+        (
+            {"dataset": "pandalm", "ref": "gpt-3.5-turbo"},
+            lambda at: any("**gpt-3.5-turbo**" in c.value for c in at.caption),
+        ),
+        (
+            {"dataset": "pandalm", "group": "model pair", "with_ref": "false"},
+            lambda at: at.selectbox(key="group").value == "model pair",
+        ),
+    ],
+)
+def test_each_parameter_at_a_non_default_value(monkeypatch, store, params, check):
+    at = judges_page(monkeypatch, store, **params)
+    assert not at.exception
+    assert not at.warning
+    assert check(at)
+
+
+def test_a_cell_from_the_link_opens_its_pairs(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="GPT-4 ~ Falcon")  # either order of the two judges
+    assert not at.exception
+    assert at.selectbox(key="cell").value == "Falcon ~ GPT-4"
+    # Falcon picks the first shown: (A, B) -> tie; GPT-4 says A, B, A -> all three pairs differ
+    assert any(c.value == "3 pairs" for c in at.caption)
+    assert len([m for m in at.markdown if m.value.startswith("**Prompt**")]) == 3
+
+
+def test_a_single_judge_opens_its_order_flips(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="Falcon")
+    assert any(c.value == "3 pairs" for c in at.caption)
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="GPT-4")
+    assert any(c.value == "1 pairs" for c in at.caption)  # only pair 3 (A, then unparsed) differs
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"metric": "nope"},
+        {"ref": "<b>x</b>"},
+        {"cell": "a ~ b"},
+        {"subset": "zzz", "dataset": "llmbar"},
+        {"group": "nope"},
+        {"only": "maybe", "cell": "gpt-3.5-turbo"},
+        {"page": "-4", "cell": "gpt-3.5-turbo", "only": "false"},
+    ],
+)
+def test_invalid_values_fall_back_with_a_notice(monkeypatch, store, params):
+    at = judges_page(monkeypatch, store, **{"dataset": "pandalm", **params})
+    assert not at.exception
+    assert at.warning, params
+    bad = [k for k in ("metric", "ref", "subset", "group", "page", "only") if k in params] or ["cell"]
+    assert at.query_params.get(bad[0]) != params[bad[0]]  # the invalid value left the URL
+
+
+def test_controls_write_canonical_urls(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="pandalm")
+    assert dict(at.query_params) == {"dataset": "pandalm"}  # defaults left out; the dataset always in
+    at.selectbox(key="metric").set_value("kappa").run()
+    at.selectbox(key="cell").set_value("PandaLM annotator 1").run()
+    assert at.query_params["metric"] == "kappa" and at.query_params["cell"] == "PandaLM annotator 1"
+    at.selectbox(key="metric").set_value("agreement").run()
+    assert "metric" not in at.query_params
+
+
+def test_bias_table_lists_every_judge(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="llmbar")
+    table = at.dataframe[0].value
+    assert list(table["judge"]) == ["gold", "Falcon", "GPT-4"]
+    assert table.set_index("judge").loc["Falcon", "swap consistency"].startswith("0.0%")
+    assert table.set_index("judge").loc["GPT-4", "swap consistency"].startswith("66.7%")
