@@ -148,7 +148,22 @@ def ingest_entry(
     meta = batch.meta
     meta.title, meta.licence, meta.licence_note = entry.title, entry.licence, entry.licence_note
     meta.source = f"{entry.upstream} @ {entry.commit}"
-    return write_batch(con, batch, force=force)
+    summary = write_batch(con, batch, force=force)
+    ensure_properties(con, entry.name)
+    return summary
+
+
+def ensure_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """Store the builtin response properties of a dataset unless they are there (so pages read, not compute)."""
+    from analytics.properties import PROPERTIES_SOURCE, store_properties
+
+    missing = con.execute(
+        """SELECT count(*) FROM pairs p WHERE p.dataset = $d AND NOT EXISTS (SELECT 1 FROM properties x
+           WHERE x.subject_id = p.response_a_id AND x.source = $s)""",
+        {"d": dataset, "s": PROPERTIES_SOURCE},
+    ).fetchone()[0]
+    if missing:
+        store_properties(con, dataset)
 
 
 def ingest_defaults(

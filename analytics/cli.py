@@ -107,6 +107,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 summaries.append(
                     catalog.ingest_entry(con, entries[name], args.mirror, args.cache, args.force, progress=_log)
                 )
+        for s in summaries:
+            catalog.ensure_properties(con, s.dataset)
     finally:
         con.close()
     for s in summaries:
@@ -178,6 +180,50 @@ def cmd_judges(args: argparse.Namespace) -> int:
     print("\nconventions (--json prints everything, with these):")
     for k, v in report["conventions"].items():
         print(f"  {k}: {v}")
+    return 0
+
+
+def cmd_dissect(args: argparse.Namespace) -> int:
+    from analytics.dissection import Settings, dissect
+
+    settings = Settings(
+        prior_scale=args.prior_scale,
+        features=args.features,
+        samples=args.samples,
+        seed=args.seed,
+        min_pairs=args.min_pairs,
+    )
+    con = store.connect(_store_path(args), read_only=True)
+    try:
+        try:
+            result = dissect(con, args.dataset, args.judge or None, args.group, settings, args.subset)
+        except ValueError as exc:
+            raise IngestError(str(exc)) from exc
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    for group, fits in result["results"].items():
+        print(f"\n[{group}]  100*sigmoid(weight) = P(A preferred | A beats B on this property alone), 95% interval")
+        for judge, fit in fits.items():
+            print(f"  {judge} (n={fit['n']}, ess={fit['ess']})")
+            ranked = sorted(fit["weights"].items(), key=lambda kv: -abs(kv[1]["mean"]))
+            for name, w in ranked:
+                print(f"    {name:<26} {100 * w['p']:5.1f}  [{100 * w['p_low']:5.1f}, {100 * w['p_high']:5.1f}]")
+    return 0
+
+
+def cmd_properties(args: argparse.Namespace) -> int:
+    from analytics.properties import store_properties
+
+    con = store.connect(_store_path(args))
+    try:
+        names = [args.dataset] if args.dataset else [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
+        for name in names:
+            print(f"{name}: {store_properties(con, name)} property values stored")
+    finally:
+        con.close()
     return 0
 
 
@@ -274,6 +320,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-leaderboards", action="store_true", help="skip generator leaderboards (faster)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)
+
+    p = sub.add_parser("dissect", help="Preference Dissection: what each judge rewards, per group, with intervals")
+    _common(p)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--judge", action="append", help="a judge to fit (repeat; default: every judge)")
+    p.add_argument("--group", help="categorical column to fit per value: subset, category, model pair, ...")
+    p.add_argument("--subset", help="restrict to one subset")
+    p.add_argument("--features", choices=["sign", "normalised"], default="sign")
+    p.add_argument("--prior-scale", type=float, default=0.1, help="Laplace prior scale b (default 0.1, the paper's)")
+    p.add_argument("--samples", type=int, default=3000)
+    p.add_argument("--min-pairs", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dissect)
+
+    p = sub.add_parser("properties", help="compute and store the response properties of datasets")
+    _common(p)
+    p.add_argument("--dataset", help="one dataset (default: all)")
+    p.set_defaults(func=cmd_properties)
 
     for name, func, text in (
         ("serve", cmd_serve, "start the dashboard"),

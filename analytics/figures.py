@@ -17,8 +17,9 @@ pio.templates[TEMPLATE] = go.layout.Template(
         colorway=["#3b6ea8", "#d9822b", "#2f9e72", "#c23030", "#7d5ba6", "#8c6d46", "#d45d9e", "#6b7785"],
         xaxis=dict(gridcolor="#e4e7eb", zerolinecolor="#cbd2d9"),
         yaxis=dict(gridcolor="#e4e7eb", zerolinecolor="#cbd2d9"),
-        margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(l=10, r=10, t=90, b=10),
+        title=dict(x=0, xanchor="left", y=0.985, yanchor="top"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0),
     )
 )
 
@@ -112,8 +113,6 @@ def group_heatmap(records: list[dict], title: str) -> go.Figure:
     """Judge-pair x group heatmap of disagreement rates (rows: judge pairs, columns: groups; n in each cell)."""
     if not records:
         return go.Figure().update_layout(template=TEMPLATE, title=f"{title}: nothing to show")
-    import pandas as pd
-
     frame = pd.DataFrame(records)
     frame["judge pair"] = frame["judge_1"] + " ~ " + frame["judge_2"]
     rate = frame.pivot(index="judge pair", columns="group", values="disagreement")
@@ -167,4 +166,119 @@ def leaderboard_figure(rows: list[dict], title: str, percent: bool = True) -> go
         )
     )
     fig.update_layout(template=TEMPLATE, title=title, height=140 + 26 * len(rows), yaxis=dict(automargin=True))
+    return fig
+
+
+def dissection_figure(fits: dict[str, dict], title: str) -> go.Figure:
+    """Per property (x), each judge's 100*sigmoid(weight) with its 95% interval; dashed line at 50 (no effect).
+    Properties sorted by the first judge's weight."""
+    fig = go.Figure()
+    if not fits:
+        return fig.update_layout(template=TEMPLATE, title=f"{title}: no judge with enough decided pairs")
+    first = next(iter(fits.values()))["weights"]
+    order = sorted(first, key=lambda f: -first[f]["p"])
+    order += sorted({f for fit in fits.values() for f in fit["weights"]} - set(order))
+    for judge, fit in fits.items():
+        w = fit["weights"]
+        names = [f for f in order if f in w]
+        fig.add_scatter(
+            x=names,
+            y=[100 * w[f]["p"] for f in names],
+            mode="markers",
+            name=f"{judge} (n={fit['n']})",
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[100 * (w[f]["p_high"] - w[f]["p"]) for f in names],
+                arrayminus=[100 * (w[f]["p"] - w[f]["p_low"]) for f in names],
+            ),
+            hovertemplate="%{x}: %{y:.1f}%<extra>" + judge + "</extra>",
+        )
+    fig.add_hline(y=50, line_dash="dash", line_color="#c23030")
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        height=480,
+        yaxis_title="P(A preferred) %",
+        xaxis=dict(tickangle=-35, automargin=True),
+    )
+    return fig
+
+
+def similarity_heatmap(matrix: dict[str, dict[str, float]], title: str) -> go.Figure:
+    judges = list(matrix)
+    z = [[matrix[a].get(b) for b in judges] for a in judges]
+    text = [["" if v is None or v != v else f"{v:.2f}" for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=judges,
+            y=judges,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="RdBu",
+            zmin=-1,
+            zmax=1,
+            hovertemplate="%{y} ~ %{x}: r = %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        height=160 + 46 * len(judges),
+        xaxis=dict(tickangle=-30, automargin=True),
+        yaxis=dict(autorange="reversed", automargin=True),
+    )
+    return fig
+
+
+def waterfall_figure(contributions: pd.DataFrame, title: str) -> go.Figure:
+    """Each property's contribution (weight x feature) to the logit of P(A preferred), and their total."""
+    rows = contributions.sort_values("contribution", key=abs, ascending=False)
+    fig = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            y=[*rows["property"], "total (logit)"],
+            x=[*rows["contribution"], None],
+            measure=["relative"] * len(rows) + ["total"],
+            connector=dict(line=dict(color="#cbd2d9")),
+            increasing=dict(marker=dict(color=VERDICT_COLORS["A"])),
+            decreasing=dict(marker=dict(color=VERDICT_COLORS["B"])),
+            hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        height=220 + 30 * (len(rows) + 1),
+        yaxis=dict(autorange="reversed", automargin=True),
+        xaxis_title="toward A (+) / toward B (−)",
+    )
+    return fig
+
+
+def difference_figure(frame: pd.DataFrame, judge: str, reference: str) -> go.Figure:
+    """Posterior difference of weights (judge - reference) with 95% intervals, largest first."""
+    rows = frame.iloc[::-1]
+    fig = go.Figure(
+        go.Scatter(
+            x=rows["difference"],
+            y=rows["property"],
+            mode="markers",
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=rows["high"] - rows["difference"],
+                arrayminus=rows["difference"] - rows["low"],
+            ),
+            hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0, line_dash="dash", line_color="#c23030")
+    fig.update_layout(
+        template=TEMPLATE,
+        title=f"What {judge} rewards beyond {reference} (weight difference)",
+        height=160 + 26 * len(rows),
+        yaxis=dict(automargin=True),
+    )
     return fig

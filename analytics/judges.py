@@ -36,6 +36,7 @@ from analytics.stats import (
     bootstrap_many,
     logistic_fit,
     mean_estimate,
+    random_orientation,
 )
 
 LABELS = ("A", "tie", "B")
@@ -335,7 +336,7 @@ def length_bias(verdict: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOO
     y = (decided == "A").to_numpy(dtype=float)
     unequal = la != lb
     longer_won = np.where(la > lb, y, 1 - y)[unequal]
-    x = ((la - lb) / np.maximum(la + lb, 1))[:, None]
+    x, y = random_orientation(((la - lb) / np.maximum(la + lb, 1))[:, None], y, seed)
     coef = bootstrap(lambda idx: _logistic_coefficients(x[idx], y[idx])[0], len(y), REGRESSION_BOOT, seed)
     return {"p_longer_preferred": mean_estimate(longer_won, boot, seed).as_dict(), "length_coefficient": coef.as_dict()}
 
@@ -382,7 +383,7 @@ def style_bias(verdict: pd.Series, features: pd.DataFrame, seed: int = DEFAULT_S
     x = features.reindex(decided.index).to_numpy(dtype=float)
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1)
-    y = (decided == "A").to_numpy(dtype=float)
+    x, y = random_orientation(x, (decided == "A").to_numpy(dtype=float), seed)
     estimates = bootstrap_many(lambda idx: _logistic_coefficients(x[idx], y[idx]), len(y), REGRESSION_BOOT, seed)
     if not estimates:
         return {name: NAN_ESTIMATE.as_dict() for name in STYLE_FEATURES}

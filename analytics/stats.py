@@ -103,3 +103,12 @@ def logistic_fit(
         if np.abs(step).max() < 1e-8:
             break
     return beta
+
+
+def random_orientation(x: np.ndarray, y: np.ndarray, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Swap A and B in a seeded random half of the pairs: features negate, outcomes flip. For an antisymmetric
+    no-intercept model the likelihood of each pair is unchanged, but data where A always wins (chosen/rejected
+    sets) gets both outcomes, which solvers need."""
+    flip = np.random.default_rng(seed).random(len(y)) < 0.5
+    sign = np.where(flip, -1.0, 1.0)
+    return x * sign[:, None], np.where(flip, 1.0 - y, y)

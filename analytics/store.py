@@ -191,6 +191,7 @@ class IngestBatch:
     judges: pd.DataFrame
     rows_read: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    properties: pd.DataFrame | None = None  # imported per-response values: pair_row, side ('a'/'b'), name, value
 
 
 @dataclass
@@ -323,7 +324,20 @@ def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
             "source_row": pd.array(src_row, dtype="Int64"),
         }
     )
-    return {"prompts": prompts, "responses": responses, "pairs": pairs, "judges": judges, "judgments": judgments}
+    frames = {"prompts": prompts, "responses": responses, "pairs": pairs, "judges": judges, "judgments": judgments}
+    if batch.properties is not None and not batch.properties.empty:
+        x = batch.properties
+        ids = [a_ids[r] if side == "a" else b_ids[r] for r, side in zip(x["pair_row"], x["side"], strict=True)]
+        frames["properties"] = pd.DataFrame(
+            {
+                "subject_id": ids,
+                "subject_kind": "response",
+                "name": x["name"].tolist(),
+                "value": pd.to_numeric(x["value"], errors="coerce").astype("float64"),
+                "source": f"import:{ds}",
+            }
+        ).drop_duplicates(["subject_id", "name"])
+    return frames
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -353,6 +367,10 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
         "DELETE FROM properties x WHERE x.subject_kind = 'pair' AND NOT EXISTS "
         "(SELECT 1 FROM pairs p WHERE p.pair_id = x.subject_id)"
     )
+    con.execute(
+        "DELETE FROM properties x WHERE x.subject_kind = 'response' AND NOT EXISTS "
+        "(SELECT 1 FROM responses r WHERE r.response_id = x.subject_id)"
+    )
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool = False) -> IngestSummary:
@@ -379,8 +397,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool 
     try:
         if existing is not None:
             delete_dataset(con, meta.name)
-        for table in ("prompts", "responses", "judges", "pairs", "judgments"):
-            _insert(con, table, frames[table])
+        for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
+            if table in frames:
+                _insert(con, table, frames[table])
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",

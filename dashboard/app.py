@@ -37,5 +37,6 @@ with st.sidebar:
 pages = [
     st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True),
     st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
+    st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
 ]
 st.navigation(pages).run()

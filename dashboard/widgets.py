@@ -67,6 +67,31 @@ def url_selectbox(
     return value
 
 
+def url_multiselect(label: str, options: list[str], key: str, default: list[str], **kwargs: Any) -> list[str]:
+    """A multiselect kept in the URL as repeated parameters (?key=a&key=b); the default set is left out."""
+    if key not in st.session_state:
+        raw = st.query_params.get_all(key)
+        valid = [v for v in raw if v in options]
+        if len(valid) < len(raw):
+            bad = ", ".join(f"`{v}`" for v in raw if v not in options)
+            st.warning(f"{label} {bad} from the link not available here; left out.")
+        st.session_state[key] = valid or default
+    else:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options] or default
+
+    def write_back() -> None:
+        chosen = st.session_state[key]
+        if sorted(chosen) == sorted(default):
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get_all(key) != chosen:
+            st.query_params[key] = chosen
+
+    value = st.multiselect(label, options, key=key, on_change=write_back, **kwargs)
+    write_back()
+    return value
+
+
 def url_toggle(label: str, key: str, default: bool, **kwargs: Any) -> bool:
     def parse(raw: str) -> bool | None:
         return {"true": True, "false": False}.get(raw.lower())

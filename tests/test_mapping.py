@@ -245,3 +245,51 @@ def test_hostile_and_huge_text_is_stored_verbatim(tmp_path, store_path):
     assert con.execute("SELECT text FROM prompts").fetchone()[0] == hostile
     texts = {r[0] for r in con.execute("SELECT text FROM responses").fetchall()}
     assert huge in texts and "NA" in texts  # 'NA' stays text, never a missing value
+
+
+def test_imported_per_response_properties_and_nested_columns(tmp_path, store_path):
+    """The Preference-Dissection layout: nested response objects and per-response ratings."""
+    rows = [
+        {
+            "query": f"q{i}",
+            "response_1": {"content": f"a{i}", "model": "gpt-4"},
+            "response_2": {"content": f"b{i}", "model": "vicuna"},
+            "label": "A" if i % 2 else "B",
+            "ratings": {"friendly_1": i % 4, "friendly_2": 3 - i % 4},
+        }
+        for i in range(6)
+    ]
+    path = tmp_path / "pd.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    mapping = {
+        "name": "pd",
+        "columns": {
+            "prompt": "query",
+            "response_a": "response_1.content",
+            "response_b": "response_2.content",
+            "model_a": "response_1.model",
+            "model_b": "response_2.model",
+        },
+        "verdicts": [{"judge": "human", "column": "label", "values": {"A": "A", "B": "B"}}],
+        "properties": {"friendly": {"a": "ratings.friendly_1", "b": "ratings.friendly_2"}},
+    }
+    con = connect(store_path)
+    write_batch(con, load(path, mapping))
+    got = con.execute("""SELECT r.text, x.value, x.source FROM properties x JOIN responses r
+                         ON r.response_id = x.subject_id ORDER BY r.text""").fetchall()
+    assert got[:2] == [("a0", 0.0, "import:pd"), ("a1", 1.0, "import:pd")]
+    assert ("b0", 3.0, "import:pd") in got
+    from analytics.properties import response_properties
+
+    ids = [r[0] for r in con.execute("SELECT response_id FROM responses ORDER BY text").fetchall()]
+    table = response_properties(con, ids)
+    assert table["friendly"].tolist()[:2] == [0.0, 1.0] and "length (words)" in table.columns
+
+
+def test_property_mapping_errors(tmp_path):
+    with pytest.raises(IngestError, match=r"\[properties\] 'x' must be"):
+        parse_mapping(dict(MAPPING, properties={"x": "col"}), "m.toml")
+    path = tmp_path / "p.csv"
+    frame().assign(fa=["1", "2", "x", "3"], fb="1").to_csv(path, index=False)
+    with pytest.raises(IngestError, match=r"expected numbers .*rows 3"):
+        load(path, dict(MAPPING, properties={"friendly": {"a": "fa", "b": "fb"}}))

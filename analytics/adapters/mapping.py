@@ -31,7 +31,18 @@ from analytics.store import (
 FORMATS = ("csv", "jsonl", "json", "parquet")
 TEXT_COLUMNS = ("prompt", "response_a", "response_b")
 OPTIONAL_COLUMNS = ("context", "model_a", "model_b", "category", "subset", "id", "order")
-TOP_KEYS = ("name", "title", "licence", "source", "format", "on_bad_row", "columns", "order_values", "verdicts")
+TOP_KEYS = (
+    "name",
+    "title",
+    "licence",
+    "source",
+    "format",
+    "on_bad_row",
+    "columns",
+    "order_values",
+    "verdicts",
+    "properties",
+)
 VERDICT_KEYS = (
     "judge",
     "kind",
@@ -91,6 +102,7 @@ class Mapping:
     columns: dict[str, str]
     verdicts: list[VerdictSpec]
     order_values: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (column for A, column for B)
     title: str | None = None
     licence: str | None = None
     source: str | None = None
@@ -185,11 +197,20 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
                 rationale=spec.get("rationale"),
             )
         )
+    properties = {}
+    for prop, spec in (raw.get("properties") or {}).items():
+        if not isinstance(spec, dict) or set(spec) != {"a", "b"}:
+            raise IngestError(
+                f'[properties] \'{prop}\' must be {{ a = "column for response A", b = "column for response B" }}',
+                file=label,
+            )
+        properties[str(prop)] = (str(spec["a"]), str(spec["b"]))
     return Mapping(
         name=name.strip(),
         columns=columns,
         verdicts=verdicts,
         order_values=order_values,
+        properties=properties,
         title=raw.get("title"),
         licence=raw.get("licence"),
         source=raw.get("source"),
@@ -243,8 +264,8 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
             import pyarrow.parquet as pq
 
             frame = pq.read_table(path).to_pandas()
-        else:
-            frame = pd.DataFrame.from_records(read_records(path, label))
+        else:  # nested objects become dotted columns: {"response_1": {"content": ...}} -> "response_1.content"
+            frame = pd.json_normalize(read_records(path, label))
     except IngestError:
         raise
     except Exception as exc:  # parser errors from pandas/pyarrow: say what and where
@@ -444,6 +465,15 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
         pairs = pairs.iloc[kept_rows].reset_index(drop=True)
         all_judgments = all_judgments[keep[all_judgments["pair_row"].to_numpy()]].copy()
         all_judgments["pair_row"] = renumber[all_judgments["pair_row"].to_numpy()]
+    props = []
+    for prop, (col_a, col_b) in mapping.properties.items():
+        for side, col in (("a", col_a), ("b", col_b)):
+            values = _numeric(frame, col, f"property '{prop}' of response {side.upper()}", label, keep)
+            props.append(pd.DataFrame({"pair_row": np.arange(n), "side": side, "name": prop, "value": values}))
+    properties = pd.concat(props, ignore_index=True) if props else None
+    if properties is not None and skipped_rows:
+        properties = properties[keep[properties["pair_row"].to_numpy()]].copy()
+        properties["pair_row"] = renumber[properties["pair_row"].to_numpy()]
     meta = DatasetMeta(
         name=mapping.name,
         version=version,
@@ -460,6 +490,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
         judges=pd.DataFrame(judges, columns=JUDGE_COLUMNS),
         rows_read=n,
         skipped=skipped,
+        properties=properties,
     )
 
 

@@ -1,0 +1,44 @@
+"""A content-addressed cache on disk: results keyed by a hash of everything they depend on, written atomically.
+
+The store is opened read-only by the dashboard, so computed results (dissection fits, ...) live here instead,
+under PREFATLAS_CACHE (default data/cache/), in results/<hash>.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from analytics.catalog import default_cache
+
+T = TypeVar("T")
+
+
+def cache_key(parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def cached(parts: Any, compute: Callable[[], T], folder: Path | None = None) -> T:
+    """compute() once per distinct `parts`; later calls read the stored JSON. A cache that cannot be written (a
+    read-only disk) just means computing again."""
+    folder = (folder or default_cache()) / "results"
+    path = folder / f"{cache_key(parts)}.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            pass  # a damaged entry is recomputed and replaced
+    value = compute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as tmp:
+            json.dump(value, tmp)
+        os.replace(tmp.name, path)
+    except OSError:
+        pass
+    return value

@@ -1,0 +1,148 @@
+"""Dissection: what each judge rewards (Preference Dissection weights with intervals), per group; judge similarity;
+a per-pair explanation; and where a judge's preferences part from the reference's."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import judges as J
+from analytics import overview
+from analytics.dissection import OVERALL, Settings, contributions, design, difference_from_reference, dissect
+from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
+from analytics.properties import PROPERTIES
+from dashboard.db import cursor
+from dashboard.widgets import pair_card, url_multiselect, url_number, url_selectbox
+
+NO_GROUP = "(none)"
+
+con = cursor()
+dataset = st.session_state.get("dataset")
+if con is None or dataset is None:
+    st.stop()
+
+
+@st.cache_data(show_spinner="Fitting the Bayesian logistic regressions…", max_entries=32)
+def fits(_con, version: str, dataset: str, group: str | None, features: str) -> dict:
+    return dissect(_con, dataset, group=group, settings=Settings(features=features))
+
+
+@st.cache_data(max_entries=8)
+def pair_design(_con, version: str, dataset: str, features: str):
+    return design(_con, dataset, Settings(features=features))
+
+
+@st.cache_data(max_entries=32)
+def attack_surface(_con, version: str, dataset: str, judge: str, reference: str, group: str, features: str):
+    return difference_from_reference(_con, dataset, judge, reference, group, Settings(features=features))
+
+
+version = overview.dataset_version(con, dataset)
+st.title("Dissection")
+st.caption(
+    "What drives each judge's verdicts: a Bayesian logistic regression of its verdicts on property "
+    "differences (Li et al., 2024). 100·σ(weight) = P(A preferred | A beats B on this property alone); "
+    "50 = no effect. Bars are 95% posterior intervals."
+)
+
+features, wide, pairs = pair_design(con, version, dataset, "sign")
+group_options = [NO_GROUP, *J.group_columns(pairs)]
+c1, c2 = st.columns(2)
+with c1:
+    group_choice = url_selectbox(
+        "Fit per", group_options, "group", help="A separate fit for each value of this column (and one over all pairs)."
+    )
+with c2:
+    mode = url_selectbox(
+        "Features",
+        ["sign", "normalised"],
+        "features",
+        format_func=lambda m: {"sign": "sign of A − B (the paper)", "normalised": "normalised difference"}[m],
+    )
+group = None if group_choice == NO_GROUP else group_choice
+try:
+    result = fits(con, version, dataset, group, mode)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+fitted_judges = sorted({j for res in result["results"].values() for j in res})
+if not fitted_judges:
+    st.info(f"No judge of {dataset} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
+    st.stop()
+default_judges = fitted_judges[:3]
+chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
+groups_present = list(result["results"])
+shown_group = url_selectbox("Group shown", groups_present, "g") if len(groups_present) > 1 else OVERALL
+
+st.plotly_chart(
+    dissection_figure(
+        {j: result["results"][shown_group][j] for j in chosen if j in result["results"][shown_group]},
+        f"What each judge rewards — {shown_group}",
+    ),
+    theme=None,
+    key="weights",
+)
+low_ess = [f"{j} ({fit['ess']:.0f})" for j, fit in result["results"][shown_group].items() if fit["ess"] < 100]
+if low_ess:
+    st.caption("Few effective samples (intervals less precise): " + ", ".join(low_ess))
+
+with st.expander("Property definitions"):
+    st.dataframe(
+        pd.DataFrame(
+            [{"property": n, "definition": PROPERTIES[n].definition} for n in features.columns if n in PROPERTIES]
+        ),
+        hide_index=True,
+    )
+
+st.subheader("Judge similarity")
+sim_groups = list(result["similarity"])
+sim_group = url_selectbox("Similarity for", sim_groups, "sim") if len(sim_groups) > 1 else sim_groups[0]
+st.plotly_chart(
+    similarity_heatmap(result["similarity"][sim_group], f"Pearson r of the weight vectors — {sim_group}"),
+    theme=None,
+    key="similarity",
+)
+
+# --- attack surface ------------------------------------------------------------------------------------------------
+st.subheader("What a judge rewards that the reference doesn't")
+kinds = J.load_judgments(con, dataset).drop_duplicates("judge").set_index("judge")["kind"]
+references = [j for j in fitted_judges if kinds.get(j) in ("gold", "human", "crowd")] or fitted_judges
+c1, c2 = st.columns(2)
+with c1:
+    reference = url_selectbox("Reference", references, "ref")
+with c2:
+    others = [j for j in fitted_judges if j != reference] or fitted_judges
+    judge = url_selectbox("Judge", others, "judge")
+if judge != reference:
+    diff = attack_surface(con, version, dataset, judge, reference, shown_group, mode)
+    if diff.empty:
+        st.info("One of the two judges has too few decided pairs in this group.")
+    else:
+        st.plotly_chart(difference_figure(diff.head(10), judge, reference), theme=None, key="difference")
+        st.caption(
+            "Properties whose interval excludes 0 are where the judge can be steered differently from the "
+            "reference: its attack surface for preference manipulation."
+        )
+
+# --- per-pair explanation ------------------------------------------------------------------------------------------
+st.subheader("Why this verdict? One pair, property by property")
+weights = result["results"][OVERALL].get(judge, {}).get("weights")
+decided = wide[judge][wide[judge].isin(["A", "B"])] if judge in wide else pd.Series(dtype=object)
+if weights and len(decided):
+    ids = list(decided.index)
+    k = url_number("Pair number", "pair", 1, 1, len(ids), help=f"1 to {len(ids):,}: the pairs {judge} decided")
+    pair_id = ids[k - 1]
+    table = contributions(weights, features.loc[pair_id])
+    left, right = st.columns([2, 3])
+    texts = overview.pairs_by_id(con, [pair_id])
+    said = overview.verdict_label(decided[pair_id], texts.iloc[0]["model_a"], texts.iloc[0]["model_b"])
+    left.plotly_chart(waterfall_figure(table, f"{judge} preferred {said}"), theme=None, key="waterfall")
+    with right:
+        pair_card(texts.iloc[0], overview.pair_judgments(con, [pair_id]))
+else:
+    st.info(f"{judge} has no fitted weights over all pairs.")
+
+with st.expander("Conventions"):
+    for key, text in result["conventions"].items():
+        st.markdown(f"- **{key}**: {text}")

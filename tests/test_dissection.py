@@ -1,0 +1,125 @@
+"""Preference dissection: the posterior fit on simulated data, and the dataset-level API on inline fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from analytics.adapters.base import BatchBuilder
+from analytics.dissection import Settings, contributions, difference_from_reference, dissect, fit_bayes_logistic
+from analytics.store import DatasetMeta, connect, write_batch
+
+
+def simulate(n: int, d: int, weights: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, (n, d)).astype(float)  # sign features, as the paper's
+    y = (rng.random(n) < expit(x @ weights)).astype(float)
+    return x, y
+
+
+def test_intervals_cover_weights_drawn_from_the_prior_at_the_nominal_rate():
+    """Calibration: with weights drawn from the Laplace(0, 0.1) prior, 95% posterior intervals cover them in about
+    95% of cases (40 simulated datasets x 6 weights = 240 intervals)."""
+    covered = []
+    for seed in range(40):
+        rng = np.random.default_rng(1000 + seed)
+        w = rng.laplace(0, 0.1, 6)
+        x, y = simulate(400, 6, w, seed)
+        fit = fit_bayes_logistic(x, y, prior_scale=0.1, samples=1500, seed=seed)
+        covered += list((fit.low <= w) & (w <= fit.high))
+    rate = float(np.mean(covered))
+    assert 0.91 <= rate <= 0.99, rate
+
+
+def test_strong_effects_are_recovered_with_tight_intervals():
+    w = np.array([0.9, -0.6, 0.3, 0.0, 0.0])
+    x, y = simulate(5000, 5, w, 7)
+    fit = fit_bayes_logistic(x, y)
+    assert np.all((fit.low <= w + 0.05) & (w - 0.05 <= fit.high))
+    assert np.sign(fit.mean[:3]).tolist() == [1, -1, 1]
+    assert fit.ess > 200
+    assert np.all(fit.high - fit.low < 0.25)
+
+
+def test_no_variation_in_outcomes_gives_no_fit():
+    fit = fit_bayes_logistic(np.ones((10, 2)), np.ones(10))
+    assert np.isnan(fit.mean).all()
+
+
+def _store_with_length_loving_judge(tmp_path):
+    """60 pairs; judge 'long' always prefers the longer response, 'short' the shorter, 'human' the one with a
+    question mark; 'coin' flips a seeded coin."""
+    rng = np.random.default_rng(3)
+    bb = BatchBuilder()
+    for name in ("long", "short", "human", "coin"):
+        bb.judge(name, "human" if name == "human" else "llm")
+    for i in range(60):
+        a = "The cat sat down. " * int(rng.integers(2, 25))  # same sentences: only the length varies
+        b = "A dog ran off. " * int(rng.integers(2, 25))
+        if i % 2:
+            a += " Is that right?"
+        k = bb.pair(
+            prompt=f"prompt {i}",
+            response_a=a,
+            response_b=b,
+            category="even" if i % 2 == 0 else "odd",
+            source_file="f",
+            source_row=i,
+        )
+        longer_a = len(a.split()) > len(b.split())
+        bb.judgment(k, "long", "A" if longer_a else "B", source_file="f", source_row=i)
+        bb.judgment(k, "short", "B" if longer_a else "A", source_file="f", source_row=i)
+        bb.judgment(k, "human", "A" if i % 2 else "B", source_file="f", source_row=i)
+        bb.judgment(k, "coin", "A" if rng.random() < 0.5 else "B", source_file="f", source_row=i)
+    con = connect(tmp_path / "s.duckdb")
+    write_batch(con, bb.build(DatasetMeta(name="toy", version="1", adapter="test")))
+    return con
+
+
+def test_dissect_finds_the_property_each_judge_rewards(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con = _store_with_length_loving_judge(tmp_path)
+    settings = Settings(min_pairs=20, samples=1500)
+    out = dissect(con, "toy", settings=settings)
+    overall = out["results"]["Overall"]
+    length = {j: overall[j]["weights"]["length (words)"] for j in ("long", "short")}
+    assert length["long"]["low"] > 0 and length["long"]["p"] > 0.6
+    assert length["short"]["high"] < 0 and length["short"]["p"] < 0.4
+    human = overall["human"]["weights"]
+    assert max(human, key=lambda f: human[f]["mean"]) == "asks a question"
+    assert human["asks a question"]["low"] > 0
+    assert out["similarity"]["Overall"]["long"]["short"] < -0.5
+    assert out["similarity"]["Overall"]["long"]["long"] == pytest.approx(1.0)
+    assert "length (words)" in out["definitions"]
+    again = dissect(con, "toy", settings=settings)  # cached: read back from disk, the same numbers
+    assert again["results"]["Overall"]["long"] == overall["long"]
+
+
+def test_groups_and_minimum_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con = _store_with_length_loving_judge(tmp_path)
+    out = dissect(con, "toy", judges=["long"], group="category", settings=Settings(min_pairs=20, samples=800))
+    assert set(out["results"]) == {"Overall", "even", "odd"}
+    assert out["results"]["even"]["long"]["n"] == 30
+    small = dissect(con, "toy", judges=["long"], group="category", settings=Settings(min_pairs=31, samples=800))
+    assert small["results"]["even"] == {}  # 30 pairs < 31: not fitted
+    with pytest.raises(ValueError, match="cannot group"):
+        dissect(con, "toy", group="nope", settings=Settings(min_pairs=20))
+    with pytest.raises(ValueError, match="no judge"):
+        dissect(con, "toy", judges=["ghost"], settings=Settings(min_pairs=20))
+
+
+def test_difference_from_reference_and_contributions(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con = _store_with_length_loving_judge(tmp_path)
+    settings = Settings(min_pairs=20, samples=1500)
+    diff = difference_from_reference(con, "toy", "long", "human", settings=settings)
+    top = diff.iloc[:2].set_index("property")
+    assert "length (words)" in top.index and top.loc["length (words)", "low"] > 0
+    weights = dissect(con, "toy", settings=settings)["results"]["Overall"]["long"]["weights"]
+    feats = pd.Series({"length (words)": 1.0, "asks a question": -1.0, "bold": 0.0})
+    table = contributions(weights, feats)
+    assert table["property"].iloc[0] == "length (words)"
+    assert "bold" not in set(table["property"])

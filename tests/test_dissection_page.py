@@ -1,0 +1,69 @@
+"""AppTest of the Dissection page on an inline store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_dissection import _store_with_length_loving_judge
+
+from conftest import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dp")
+    _store_with_length_loving_judge(root).close()
+    return root / "s.duckdb"
+
+
+def page(monkeypatch, store, tmp_path, **params) -> AppTest:
+    monkeypatch.setenv("PREFATLAS_STORE", str(store))
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("views/dissection.py")
+    return at.run()
+
+
+def test_opens_and_plots_every_selected_judge(monkeypatch, store, tmp_path):
+    # min_pairs is 50 and the toy store has 60 pairs: every judge is fitted over all pairs
+    at = page(monkeypatch, store, tmp_path)
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"].split(" (")[0] for t in fig["data"]] == ["coin", "human", "long"]
+    assert fig["layout"]["shapes"][0]["y0"] == 50  # the no-effect line
+
+
+@pytest.mark.parametrize(
+    ("params", "expect"),
+    [
+        (
+            {"judges": "short", "features": "normalised"},
+            lambda fig: [t["name"].split(" (")[0] for t in fig["data"]] == ["short"],
+        ),
+        ({"group": "category", "g": "Overall"}, lambda fig: "Overall" in fig["layout"]["title"]["text"]),
+    ],
+)
+def test_parameters_from_the_link(monkeypatch, store, tmp_path, params, expect):
+    at = page(monkeypatch, store, tmp_path, **params)
+    assert not at.exception and not at.warning
+    assert expect(json.loads(at.get("plotly_chart")[0].proto.spec))
+
+
+def test_invalid_parameters_fall_back(monkeypatch, store, tmp_path):
+    at = page(monkeypatch, store, tmp_path, judges="nobody", group="zzz", pair="99999", features="x")
+    assert not at.exception
+    assert len(at.warning) >= 3
+
+
+def test_per_pair_waterfall_and_reference_difference(monkeypatch, store, tmp_path):
+    at = page(monkeypatch, store, tmp_path, ref="human", judge="long", pair="3")
+    assert not at.exception
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any(t.startswith("What long rewards beyond human") for t in titles)
+    assert any(t.startswith("long preferred") for t in titles)

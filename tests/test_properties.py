@@ -1,0 +1,117 @@
+"""Response properties and pair features on hand-made examples."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from analytics.properties import PROPERTIES, compute_properties, length_sign, pair_features
+
+MARKDOWN = """# Plan
+
+Here is **the plan** and __more__:
+
+- first
+- second
+1. third
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+```python
+# not a header
+print("is this a question?")
+```
+"""
+
+
+def value(name: str, text: str) -> float:
+    return PROPERTIES[name].compute(text, "")
+
+
+def test_every_property_has_a_definition():
+    assert all(p.definition.strip() for p in PROPERTIES.values())
+
+
+def test_length():
+    assert value("length (words)", "It's a short answer, really.") == 5
+    assert value("length (tokens)", "Hi, you!") == 4
+
+
+def test_markdown_structure_ignores_code():
+    assert value("headers", MARKDOWN) == 1
+    assert value("list items", MARKDOWN) == 3
+    assert value("bold", MARKDOWN) == 2
+    assert value("code blocks", MARKDOWN) == 1
+    assert value("tables", MARKDOWN) == 1
+    assert value("asks a question", MARKDOWN) == 0  # the '?' is inside code
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("asks a question", "Sure. Which version do you use? And the OS?", 2),
+        ("admits limits / refuses", "I'm sorry, but I can't help with that. As an AI, I don't have access to it.", 3),
+        ("apologises", "Sorry! My apologies, my mistake.", 3),
+        ("hedges", "It might work; it depends. I think so, probably.", 4),
+        ("cites sources", "According to Smith et al. [1], see https://example.org/x", 4),
+        ("informal register", "lol that's awesome 😀!!", 4),
+        ("apologises", "The answer is 4.", 0),
+        ("admits limits / refuses", "Here is how to do it.", 0),
+    ],
+)
+def test_lexical_properties(name, text, expected):
+    assert value(name, text) == expected
+
+
+def test_repetition():
+    assert value("repetition", "one two three four five") == 0.0
+    assert value("repetition", "a b c a b c a b c") == pytest.approx(1 - 3 / 7)
+    assert value("repetition", "") == 0.0
+
+
+def test_readability_orders_easy_above_hard():
+    easy = value("readability", "The cat sat. The dog ran. We had fun.")
+    hard = value(
+        "readability",
+        "Notwithstanding considerable methodological heterogeneity, epidemiological "
+        "investigations consistently demonstrate associations.",
+    )
+    assert easy > 80 > 0 > hard
+    assert math.isnan(value("readability", "```\ncode only\n```"))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (10, 10, 0),
+        (0, 1, -1),
+        (3, 6, 0),
+        (3, 7, -1),
+        (11, 19, -1),
+        (11, 18, 0),
+        (100, 69, 1),
+        (100, 75, 1),
+        (100, 85, 0),
+        (500, 455, 0),
+        (500, 450, 1),
+    ],
+)
+def test_length_rule_of_the_paper(a, b, expected):
+    assert length_sign(a, b) == expected
+
+
+def test_pair_features_sign_and_normalised():
+    a = compute_properties(pd.Series(["Sorry, maybe. " * 3, "# Title\n- x"]))
+    b = compute_properties(pd.Series(["Fine.", "- x\n- y\n- z"]))
+    sign = pair_features(a, b, "sign")
+    assert sign.loc[0, "apologises"] == 1 and sign.loc[1, "apologises"] == 0
+    assert sign.loc[1, "headers"] == 1 and sign.loc[1, "list items"] == -1
+    norm = pair_features(a, b, "normalised")
+    assert norm.loc[1, "list items"] == pytest.approx((1 - 3) / 4)
+    assert norm.to_numpy().min() >= -1 and norm.to_numpy().max() <= 1
+    swapped = pair_features(b, a, "sign")
+    assert (swapped == -sign).all().all()  # antisymmetric, as the no-intercept model needs
