@@ -66,6 +66,11 @@ def load_catalog(path: Path = CATALOG_PATH) -> dict[str, CatalogEntry]:
     return entries
 
 
+def default_plan(path: Path = CATALOG_PATH) -> dict:
+    """The [defaults] of the catalog: which responses to embed and which extra maps to build."""
+    return tomllib.loads(Path(path).read_text(encoding="utf-8")).get("defaults", {})
+
+
 def default_mirror() -> Path | None:
     env = os.environ.get("PREFATLAS_MIRROR")
     return Path(env).expanduser() if env else None

@@ -227,6 +227,106 @@ def cmd_properties(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(label: str):
+    """A tqdm bar on stderr, updated through (done, total) callbacks."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="text", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from analytics.embed import EmbedSettings, embed_dataset, load_model, pick_device
+
+    settings = EmbedSettings(model=args.model, max_seq_length=args.max_seq_length, batch_size=args.batch_size)
+    con = store.connect(_store_path(args))
+    try:
+        names = [args.dataset] if args.dataset else [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
+        device = args.device or pick_device()
+        model = None
+        for name in names:
+            if model is None:
+                _log(f"loading {settings.model} on {device}")
+                model = load_model(settings, device)
+            total, computed = embed_dataset(
+                con, name, settings, model, _progress_bar(name), responses=not args.prompts_only
+            )
+            print(f"{name}: {total} texts, {computed} embedded now, {total - computed} already stored")
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from analytics.embed import EmbedSettings
+    from analytics.maps import MapSettings, build_map
+
+    con = store.connect(_store_path(args))
+    try:
+        try:
+            map_id = build_map(
+                con,
+                args.dataset,
+                args.reference,
+                args.space,
+                EmbedSettings(model=args.model),
+                MapSettings(seed=args.seed, k=args.k),
+                progress=_log,
+            )
+        except (LookupError, ValueError) as exc:
+            raise IngestError(str(exc)) from exc
+    finally:
+        con.close()
+    print(f"map {map_id}: {args.dataset}{' vs ' + args.reference if args.reference else ''} ({args.space})")
+    return 0
+
+
+def cmd_regions(args: argparse.Namespace) -> int:
+    from analytics.maps import list_maps, regions
+
+    con = store.connect(_store_path(args), read_only=True)
+    try:
+        maps = list_maps(con, args.dataset)
+        maps = maps[
+            (maps["space"] == args.space)
+            & (maps["reference"].isna() if args.reference is None else maps["reference"] == args.reference)
+        ]
+        if maps.empty:
+            raise IngestError(
+                f"no {args.space} map of {args.dataset}"
+                f"{' with reference ' + args.reference if args.reference else ''}: run `prefatlas map`"
+            )
+        table = regions(con, maps.iloc[0]["map_id"])
+    finally:
+        con.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "dataset": args.dataset,
+                    "reference": args.reference,
+                    "map_id": maps.iloc[0]["map_id"],
+                    "regions": table.to_dict("records"),
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        print(table.drop(columns=["medoid"]).to_string())
+    return 0
+
+
 def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) -> None:
     """Build the default store on first run: every catalog dataset the mirror or network provides."""
     con = store.connect(path)
@@ -234,6 +334,7 @@ def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) ->
         have = {r[0] for r in con.execute("SELECT name FROM datasets").fetchall()}
         wanted = {n for n, e in catalog.load_catalog().items() if e.default}
         if wanted <= have:
+            build_default_maps(con)  # a store from before maps existed gets them now; no-op otherwise
             return
         _log(f"building the default store at {path} (first run)")
         summaries, failures = catalog.ingest_defaults(con, mirror, cache, progress=_log)
@@ -243,8 +344,34 @@ def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) ->
             _log(f"not available: {f}")
         if not summaries and not have:
             raise IngestError("no catalog dataset could be fetched; set PREFATLAS_MIRROR or go online")
+        build_default_maps(con)
     finally:
         con.close()
+
+
+def build_default_maps(con) -> None:
+    """Embeddings and maps of the default store (first run); a failure is reported and the dashboard still starts."""
+    from analytics.embed import EmbedSettings, embed_dataset, load_model
+    from analytics.maps import build_map, list_maps
+
+    if not list_maps(con).empty:
+        return
+    plan = catalog.default_plan()
+    names = [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
+    try:
+        _log("embedding prompts (and some responses) with all-MiniLM-L6-v2; maps follow (first run only)")
+        model = load_model(EmbedSettings())
+        for name in names:
+            embed_dataset(
+                con, name, model=model, progress=_progress_bar(name), responses=name in plan.get("embed_responses", [])
+            )
+        jobs = [{"dataset": n, "space": "prompts"} for n in names]
+        jobs += [j for j in plan.get("maps", []) if j["dataset"] in names and j.get("reference", names[0]) in names]
+        for job in jobs:
+            _log(f"map: {job['dataset']}{' vs ' + job['reference'] if job.get('reference') else ''} ({job['space']})")
+            build_map(con, job["dataset"], job.get("reference"), job.get("space", "prompts"), progress=_log)
+    except Exception as exc:  # the dashboard is still useful without maps
+        _log(f"maps not built ({type(exc).__name__}: {exc}); run `prefatlas embed` and `prefatlas map` later")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -334,6 +461,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dissect)
+
+    p = sub.add_parser("embed", help="embed the prompts and responses of datasets (cached by text and model)")
+    _common(p)
+    p.add_argument("--dataset", help="one dataset (default: all)")
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence-transformers name or path")
+    p.add_argument("--max-seq-length", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, then CPU")
+    p.add_argument("--prompts-only", action="store_true", help="skip the responses")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("map", help="compute and store a UMAP map, clusters and under-represented regions")
+    _common(p)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--reference", help="a reference dataset: the map is joint and regions compare the two")
+    p.add_argument("--space", choices=["prompts", "preference"], default="prompts")
+    p.add_argument("--model", default="all-MiniLM-L6-v2")
+    p.add_argument("--k", type=int, default=30, help="neighbours for density ratios and rarity")
+    p.add_argument("--seed", type=int, default=0, help="layout seed (reproducible)")
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("regions", help="under-represented regions of a stored map")
+    _common(p)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--reference")
+    p.add_argument("--space", choices=["prompts", "preference"], default="prompts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_regions)
 
     p = sub.add_parser("properties", help="compute and store the response properties of datasets")
     _common(p)

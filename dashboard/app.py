@@ -38,5 +38,6 @@ pages = [
     st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True),
     st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
     st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
+    st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
 ]
 st.navigation(pages).run()

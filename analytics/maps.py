@@ -1,0 +1,554 @@
+"""Maps of a dataset: UMAP layout, clusters with names, and under-represented regions, all computed in embedding
+space and stored, so pages only read them (../shared/guides/maps.md gives the methods and their costs).
+
+A map is built over *items*: the distinct prompts of a dataset (space 'prompts'), or its pairs placed by their
+preference direction, embedding(preferred) - embedding(other) by the reference verdict (space 'preference').
+With a reference dataset the map is joint: both datasets' items, each marked with its source.
+
+Under-representation (point level, against a reference): among an item's K nearest neighbours in the pooled
+embeddings, m are from the dataset; the density ratio is ((m + 1/2) / (K - m + 1/2)) * (n_ref / n_data) and the
+p-value P[Binomial(K, n_data / (n_data + n_ref)) <= m]. Region level: the dataset share theta of a cluster has a
+Jeffreys Beta(a + 1/2, b + 1/2) posterior; the ratio rho = theta / (1 - theta) * (n_ref / n_data) with its 95%
+interval. A cluster is under-represented when rho's upper bound < 0.5 with >= 20 reference items, a coverage gap when
+it has reference items (>= 20) and no dataset item. Without a reference: rarity d_k(x) / median of d_k over x's
+neighbours (LOF-style), in embedding space, never density on the 2-D map (UMAP inverts it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import warnings
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.stats import beta, binom
+
+from analytics import judges as J
+from analytics.catalog import default_cache
+from analytics.embed import EmbedSettings, load_vectors, text_id
+from analytics.ids import content_id
+
+SPACES = ("prompts", "preference")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS maps (map_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, reference VARCHAR,
+    space VARCHAR NOT NULL, model_key VARCHAR NOT NULL, settings VARCHAR, created_at TIMESTAMP, n_items INTEGER);
+CREATE TABLE IF NOT EXISTS map_points (map_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, source VARCHAR NOT NULL,
+    x DOUBLE, y DOUBLE, cluster INTEGER, knn_ids VARCHAR[], knn_dists FLOAT[], rarity DOUBLE, neighbours_data INTEGER,
+    density_ratio DOUBLE, p_value DOUBLE, PRIMARY KEY (map_id, item_id, source));
+CREATE TABLE IF NOT EXISTS map_clusters (map_id VARCHAR NOT NULL, cluster INTEGER NOT NULL, name VARCHAR,
+    keywords VARCHAR, medoid VARCHAR, n_data INTEGER, n_reference INTEGER, PRIMARY KEY (map_id, cluster));
+"""
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    k: int = 30  # neighbours for density ratios and rarity
+    cluster_dims: int = 5
+    min_cluster_size: int = 0  # 0: max(10, n / 60)
+    seed: int | None = 0  # a seed makes the layout reproducible (and about 2x slower)
+
+
+DEFAULT_EMBED = EmbedSettings()
+DEFAULT_MAP = MapSettings()
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+
+
+def has_maps(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'maps'").fetchone()[0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# items and vectors
+
+
+def prompt_items(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
+    """item_id (prompt_id), text, and the text_id its embedding is stored under."""
+    frame = con.execute(
+        "SELECT DISTINCT q.prompt_id AS item_id, q.text FROM pairs p JOIN prompts q USING (prompt_id) "
+        "WHERE p.dataset = $d ORDER BY 1",
+        {"d": dataset},
+    ).df()
+    return frame.assign(text_id=[text_id(t) for t in frame["text"]])
+
+
+def preference_vectors(
+    con: duckdb.DuckDBPyConnection, dataset: str, settings: EmbedSettings, reference: str | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per decided pair: unit vector along embedding(preferred) - embedding(other), by the reference verdict."""
+    judgments = J.load_judgments(con, dataset)
+    wide = J.combine_runs(judgments)
+    kinds = judgments.drop_duplicates("judge").set_index("judge")["kind"].to_dict()
+    _, ref = J.reference_verdicts(wide, kinds, reference)
+    if ref is None:
+        ref = J.majority(wide)
+    decided = ref[ref.isin(["A", "B"])]
+    texts = (
+        con.execute(
+            """SELECT p.pair_id AS item_id, q.text, ra.text AS a, rb.text AS b FROM pairs p JOIN prompts q USING (prompt_id)
+           JOIN responses ra ON ra.response_id = p.response_a_id JOIN responses rb ON rb.response_id = p.response_b_id
+           WHERE list_contains($ids, p.pair_id)""",
+            {"ids": list(decided.index)},
+        )
+        .df()
+        .set_index("item_id")
+    )
+    texts = texts.reindex(decided.index).reset_index()
+    va = load_vectors(con, [text_id(t) for t in texts["a"]], settings)
+    vb = load_vectors(con, [text_id(t) for t in texts["b"]], settings)
+    sign = np.where(decided.to_numpy() == "A", 1.0, -1.0)[:, None]
+    direction = (va - vb) * sign
+    norms = np.linalg.norm(direction, axis=1, keepdims=True)
+    keep = norms[:, 0] > 1e-6  # identical responses have no direction
+    items = texts.loc[keep, ["item_id", "text"]].reset_index(drop=True)
+    return items, (direction[keep] / norms[keep]).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# statistics in embedding space (pure functions of vectors: tested on generated data)
+
+
+def knn(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and cosine distances of each point's k nearest other points (exact for up to 20k points, NN-descent
+    above)."""
+    n = len(vectors)
+    k = min(k, n - 1)
+    if n <= 20_000:
+        idx = np.empty((n, k), dtype=np.int64)
+        dist = np.empty((n, k), dtype=np.float32)
+        for start in range(0, n, 2048):
+            sims = vectors[start : start + 2048] @ vectors.T
+            rows = np.arange(sims.shape[0])
+            sims[rows, start + rows] = -np.inf  # not its own neighbour
+            part = np.argpartition(-sims, k, axis=1)[:, :k]
+            order = np.argsort(-np.take_along_axis(sims, part, 1), axis=1)
+            idx[start : start + 2048] = np.take_along_axis(part, order, 1)
+            dist[start : start + 2048] = 1 - np.take_along_axis(sims, idx[start : start + 2048], 1)
+        return idx, np.clip(dist, 0, 2)
+    from pynndescent import NNDescent
+
+    index = NNDescent(vectors, metric="cosine", n_neighbors=k + 1, random_state=0)
+    idx, dist = index.neighbor_graph
+    return idx[:, 1:], dist[:, 1:].astype(np.float32)
+
+
+def density_ratio(neighbour_idx: np.ndarray, is_data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: (dataset neighbours m, ratio p_data / p_ref, p-value of so few dataset neighbours)."""
+    k = neighbour_idx.shape[1]
+    n_data, n_ref = int(is_data.sum()), int((~is_data).sum())
+    m = is_data[neighbour_idx].sum(axis=1)
+    ratio = (m + 0.5) / (k - m + 0.5) * (n_ref / max(n_data, 1))
+    p_value = binom.cdf(m, k, n_data / (n_data + n_ref))
+    return m, ratio, p_value
+
+
+def rarity(neighbour_idx: np.ndarray, neighbour_dist: np.ndarray) -> np.ndarray:
+    """d_k(x) / median of d_k over x's neighbours: > 1 where x sits in sparser space than its neighbours."""
+    dk = neighbour_dist[:, -1].astype(float)
+    med = np.median(dk[neighbour_idx], axis=1)
+    return dk / np.maximum(med, 1e-9)
+
+
+def jeffreys_ratio(a: int, b: int, n_data: int, n_ref: int) -> tuple[float, float, float]:
+    """Cluster ratio rho = theta / (1 - theta) * (n_ref / n_data), theta ~ Beta(a + 1/2, b + 1/2): (point, low,
+    high) with the 95% interval."""
+
+    def to_ratio(theta: float) -> float:
+        return theta / max(1 - theta, 1e-12) * (n_ref / max(n_data, 1))
+
+    posterior = beta(a + 0.5, b + 0.5)
+    return to_ratio((a + 0.5) / (a + b + 1)), to_ratio(posterior.ppf(0.025)), to_ratio(posterior.ppf(0.975))
+
+
+def jeffreys_interval(successes: int, n: int) -> tuple[float, float, float]:
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    posterior = beta(successes + 0.5, n - successes + 0.5)
+    return successes / n, float(posterior.ppf(0.025)), float(posterior.ppf(0.975))
+
+
+def smoothed_rate(values: np.ndarray, neighbour_idx: np.ndarray, alpha: float = 10.0) -> np.ndarray:
+    """kNN-smoothed local rate of a 0/1 label, shrunk toward the global rate (alpha pseudo-neighbours); NaN labels
+    are left out."""
+    known = ~np.isnan(values)
+    overall = float(np.nanmean(values)) if known.any() else 0.0
+    filled = np.where(known, values, 0.0)
+    total = filled[neighbour_idx].sum(axis=1)
+    count = known[neighbour_idx].sum(axis=1)
+    return (total + alpha * overall) / (count + alpha)
+
+
+def cluster_names(texts: pd.Series, clusters: np.ndarray, vectors: np.ndarray, top: int = 4) -> pd.DataFrame:
+    """Per cluster: c-TF-IDF keywords (Grootendorst 2022: tf per cluster x log(1 + A / f_t)) and the medoid text."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    labels = sorted(c for c in set(clusters.tolist()) if c >= 0)
+    rows = []
+    keywords: dict[int, list[str]] = {c: [] for c in labels}
+    if labels:
+        try:
+            # vocabulary: words and bigrams in at least two prompts; counts summed per cluster
+            vectorizer = CountVectorizer(
+                stop_words="english",
+                ngram_range=(1, 2),
+                min_df=2,
+                max_features=50_000,
+                token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
+            )
+            per_text = vectorizer.fit_transform(texts.fillna("").tolist())
+            terms = np.array(vectorizer.get_feature_names_out())
+            counts = np.vstack([np.asarray(per_text[clusters == c].sum(axis=0)).ravel() for c in labels])
+            tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+            avg_words = counts.sum() / len(labels)
+            weights = tf * np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1))
+            for row, c in enumerate(labels):
+                best = np.argsort(-weights[row])[:top]
+                keywords[c] = [str(terms[i]) for i in best if weights[row][i] > 0]
+        except ValueError:  # no word occurs in two prompts
+            pass
+    for c in labels:
+        members = np.flatnonzero(clusters == c)
+        centroid = vectors[members].mean(axis=0)
+        medoid = members[np.argmax(vectors[members] @ centroid)]
+        name = ", ".join(keywords[c]) if keywords[c] else f"cluster {c}"
+        rows.append({"cluster": c, "name": name, "keywords": json.dumps(keywords[c]), "medoid": texts.iloc[medoid]})
+    return pd.DataFrame(rows, columns=["cluster", "name", "keywords", "medoid"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# building a map
+
+
+def _umap(vectors: np.ndarray, idx: np.ndarray, dist: np.ndarray, components: int, settings: MapSettings):
+    import umap
+
+    k = min(settings.n_neighbors, idx.shape[1])
+    # precomputed kNN must include the point itself first, as umap-learn's own graph does
+    self_idx = np.arange(len(vectors))[:, None]
+    knn_idx = np.hstack([self_idx, idx[:, : k - 1]])
+    knn_dist = np.hstack([np.zeros((len(vectors), 1), dtype=np.float32), dist[:, : k - 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state" and friends
+        reducer = umap.UMAP(
+            n_neighbors=k,
+            n_components=components,
+            metric="cosine",
+            min_dist=settings.min_dist if components == 2 else 0.0,
+            random_state=settings.seed,
+            precomputed_knn=(knn_idx, knn_dist, None) if len(vectors) > 4096 else (None, None, None),
+        )
+        layout = reducer.fit_transform(vectors)
+    return reducer, layout
+
+
+def build_map(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    reference: str | None = None,
+    space: str = "prompts",
+    embed_settings: EmbedSettings = DEFAULT_EMBED,
+    settings: MapSettings = DEFAULT_MAP,
+    progress=None,
+) -> str:
+    """Compute and store a map (replacing an earlier one with the same inputs); return its id."""
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {', '.join(SPACES)}")
+    ensure_tables(con)
+    say = progress or (lambda _msg: None)
+    parts = []
+    for source, name in (("dataset", dataset), ("reference", reference)):
+        if name is None:
+            continue
+        if space == "prompts":
+            items = prompt_items(con, name)
+            vectors = load_vectors(con, items["text_id"], embed_settings)
+        else:
+            items, vectors = preference_vectors(con, name, embed_settings)
+        parts.append((items.assign(source=source), vectors))
+    items = pd.concat([p[0] for p in parts], ignore_index=True)
+    vectors = np.vstack([p[1] for p in parts])
+    if len(items) < 10:
+        raise ValueError(f"{dataset}: {len(items)} items are too few for a map")
+    is_data = (items["source"] == "dataset").to_numpy()
+    say(f"{len(items):,} items: nearest neighbours")
+    idx, dist = knn(vectors, settings.k)
+    say("UMAP layout (2-D)")
+    reducer, xy = _umap(vectors, idx, dist, 2, settings)
+    say("clusters (HDBSCAN on a 5-D UMAP)")
+    _, low_dim = _umap(vectors, idx, dist, settings.cluster_dims, settings)
+    from sklearn.cluster import HDBSCAN
+
+    size = settings.min_cluster_size or max(10, len(items) // 60)
+    clusters = HDBSCAN(min_cluster_size=size, min_samples=min(size, 10), copy=True).fit_predict(low_dim)
+    names = cluster_names(items["text"], clusters, vectors)
+    points = items[["item_id", "source"]].assign(x=xy[:, 0], y=xy[:, 1], cluster=clusters, rarity=rarity(idx, dist))
+    ids = items["item_id"].to_numpy()
+    points["knn_ids"] = [list(ids[row]) for row in idx]
+    points["knn_dists"] = [list(map(float, row)) for row in dist]
+    if reference is not None:
+        m, ratio, p_value = density_ratio(idx, is_data)
+        points = points.assign(neighbours_data=m, density_ratio=ratio, p_value=p_value)
+    else:
+        points = points.assign(neighbours_data=None, density_ratio=None, p_value=None)
+    counts = pd.DataFrame({"cluster": clusters, "data": is_data}).groupby("cluster")["data"].agg(["sum", "count"])
+    names = names.assign(
+        n_data=names["cluster"].map(counts["sum"]).astype(int),
+        n_reference=names["cluster"].map(counts["count"] - counts["sum"]).astype(int),
+    )
+    map_id = content_id("map", dataset, reference, space, embed_settings.key, json.dumps(asdict(settings)))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("map_points", "map_clusters", "maps"):
+            con.execute(f"DELETE FROM {table} WHERE map_id = $m", {"m": map_id})
+        con.execute(
+            "INSERT INTO maps VALUES ($m, $d, $r, $s, $k, $p, $t, $n)",
+            {
+                "m": map_id,
+                "d": dataset,
+                "r": reference,
+                "s": space,
+                "k": embed_settings.key,
+                "p": json.dumps({**asdict(settings), "model": embed_settings.model}),
+                "t": datetime.now(UTC).replace(tzinfo=None),
+                "n": len(items),
+            },
+        )
+        frame = points.assign(map_id=map_id)[
+            [
+                "map_id",
+                "item_id",
+                "source",
+                "x",
+                "y",
+                "cluster",
+                "knn_ids",
+                "knn_dists",
+                "rarity",
+                "neighbours_data",
+                "density_ratio",
+                "p_value",
+            ]
+        ]
+        con.register("_points", frame)
+        con.execute("INSERT INTO map_points SELECT * FROM _points")
+        con.unregister("_points")
+        con.register(
+            "_clusters",
+            names.assign(map_id=map_id)[["map_id", "cluster", "name", "keywords", "medoid", "n_data", "n_reference"]],
+        )
+        con.execute("INSERT INTO map_clusters SELECT * FROM _clusters")
+        con.unregister("_clusters")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    _save_reducer(map_id, reducer)
+    return map_id
+
+
+def _reducer_path(map_id: str):
+    return default_cache() / "umap" / f"{map_id}.pkl"
+
+
+def _save_reducer(map_id: str, reducer) -> None:
+    path = _reducer_path(map_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(reducer, f)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError):
+        pass  # placing new points then needs the map to be rebuilt
+
+
+def place(map_id: str, vectors: np.ndarray) -> np.ndarray:
+    """Place new vectors on a stored map with UMAP's transform (the map itself does not move)."""
+    path = _reducer_path(map_id)
+    if not path.is_file():
+        raise LookupError(f"map {map_id} has no stored UMAP model here; rebuild it with `prefatlas map`")
+    with open(path, "rb") as f:
+        reducer = pickle.load(f)
+    return reducer.transform(vectors)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading maps and regions
+
+
+def list_maps(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> pd.DataFrame:
+    if not has_maps(con):
+        return pd.DataFrame(columns=["map_id", "dataset", "reference", "space", "n_items", "created_at"])
+    return con.execute(
+        "SELECT map_id, dataset, reference, space, n_items, created_at FROM maps "
+        "WHERE $d IS NULL OR dataset = $d ORDER BY dataset, reference NULLS FIRST, space",
+        {"d": dataset},
+    ).df()
+
+
+def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
+    """Points with their text, cluster name and the pair-level layers (judge disagreement, winner share, lengths)."""
+    info = con.execute("SELECT dataset, reference, space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()
+    if info is None:
+        raise LookupError(f"no map {map_id}")
+    points = con.execute(
+        """SELECT p.*, c.name AS cluster_name FROM map_points p
+           LEFT JOIN map_clusters c ON c.map_id = p.map_id AND c.cluster = p.cluster WHERE p.map_id = $m""",
+        {"m": map_id},
+    ).df()
+    points["cluster_name"] = points["cluster_name"].fillna("unclustered")
+    if info[2] == "prompts":
+        text = con.execute(
+            "SELECT prompt_id AS item_id, text FROM prompts WHERE prompt_id IN "
+            "(SELECT item_id FROM map_points WHERE map_id = $m)",
+            {"m": map_id},
+        ).df()
+    else:
+        text = con.execute(
+            """SELECT p.pair_id AS item_id, q.text FROM pairs p JOIN prompts q USING (prompt_id)
+                              WHERE p.pair_id IN (SELECT item_id FROM map_points WHERE map_id = $m)""",
+            {"m": map_id},
+        ).df()
+    return points.merge(text, on="item_id", how="left")
+
+
+def _most_common(values: pd.Series) -> str | None:
+    return values.mode().iat[0] if values.notna().any() else None
+
+
+def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
+    """Per map item of the dataset: pairs, judge disagreement share, A-win share (reference verdict), mean length,
+    generators."""
+    judgments = J.load_judgments(con, dataset)
+    wide = J.combine_runs(judgments)
+    pairs = J.pair_table(judgments)
+    kinds = judgments.drop_duplicates("judge").set_index("judge")["kind"].to_dict()
+    _, ref = J.reference_verdicts(wide, kinds, None)
+    if ref is None:
+        ref = J.majority(wide)
+    # "judges split": at least two judges decided the pair and not all alike (NaN with fewer than two)
+    decided_count = wide.notna().sum(axis=1)
+    split = (wide.nunique(axis=1) > 1).astype(float).where(decided_count >= 2)
+    frame = pd.DataFrame(
+        {
+            "judges_disagree": split,
+            "a_wins": ref.map({"A": 1.0, "B": 0.0}),
+            "verdict": ref,
+            "length": (pairs["len_a"] + pairs["len_b"]) / 2,
+            "generators": pairs["model_a"].fillna("?") + " vs " + pairs["model_b"].fillna("?"),
+        }
+    )
+    if space == "prompts":
+        prompt_of = con.execute("SELECT pair_id, prompt_id FROM pairs WHERE dataset = $d", {"d": dataset}).df()
+        frame = frame.join(prompt_of.set_index("pair_id"))
+        agg = frame.groupby("prompt_id").agg(
+            pairs=("length", "size"),
+            judges_disagree=("judges_disagree", "mean"),
+            a_wins=("a_wins", "mean"),
+            length=("length", "mean"),
+            verdict=("verdict", _most_common),
+            generators=("generators", "first"),
+        )
+        return agg.rename_axis("item_id").reset_index()
+    return frame.assign(pairs=1).rename_axis("item_id").reset_index()
+
+
+def regions(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
+    """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
+    interval and the preference-aware layers of its dataset items."""
+    dataset, reference, space = con.execute(
+        "SELECT dataset, reference, space FROM maps WHERE map_id = $m", {"m": map_id}
+    ).fetchone()
+    points = con.execute(
+        "SELECT item_id, source, cluster, rarity, knn_ids FROM map_points WHERE map_id = $m", {"m": map_id}
+    ).df()
+    clusters = con.execute("SELECT * FROM map_clusters WHERE map_id = $m", {"m": map_id}).df()
+    layers = pair_layers(con, dataset, space).set_index("item_id")
+    data_points = points[points["source"] == "dataset"]
+    # kNN-smoothed disagreement over the dataset's items: a point far above its neighbourhood is a likely label flip
+    item_index = {i: k for k, i in enumerate(data_points["item_id"])}
+    values = layers["judges_disagree"].reindex(data_points["item_id"]).to_numpy(dtype=float)
+    neighbour_idx = np.array([[item_index.get(j, -1) for j in ids] for ids in data_points["knn_ids"]])
+    neighbour_idx = np.where(neighbour_idx < 0, np.arange(len(data_points))[:, None], neighbour_idx)
+    flip_score = np.abs(np.nan_to_num(values, nan=0.0) - smoothed_rate(values, neighbour_idx))
+    data_points = data_points.assign(flip=flip_score > 0.5)
+    n_data = int((points["source"] == "dataset").sum())
+    n_ref = int((points["source"] == "reference").sum())
+    rows = []
+    for _, c in clusters.iterrows():
+        members = data_points[data_points["cluster"] == c["cluster"]]
+        lay = layers.reindex(members["item_id"])
+        disagree = lay["judges_disagree"].dropna()
+        wins = lay["a_wins"].dropna()
+        row = {
+            "cluster": int(c["cluster"]),
+            "name": c["name"],
+            "medoid": c["medoid"],
+            "n_data": int(c["n_data"]),
+            "n_reference": int(c["n_reference"]),
+        }
+        if reference is not None:
+            rho, low, high = jeffreys_ratio(int(c["n_data"]), int(c["n_reference"]), n_data, n_ref)
+            row.update(
+                ratio=rho,
+                ratio_low=low,
+                ratio_high=high,
+                coverage_gap=bool(c["n_data"] == 0 and c["n_reference"] >= 20),
+                under_represented=bool(high < 0.5 and c["n_reference"] >= 20),
+                missing_mass=c["n_reference"] / max(n_ref, 1) - c["n_data"] / max(n_data, 1),
+            )
+        all_members = points[points["cluster"] == c["cluster"]]
+        row["rarity_median"] = float(all_members["rarity"].median())
+        for name, series in (("disagreement", disagree), ("a_wins", wins)):
+            est, lo, hi = jeffreys_interval(round(series.sum()), len(series)) if len(series) else (np.nan,) * 3
+            row.update({name: est, f"{name}_low": lo, f"{name}_high": hi, f"{name}_n": len(series)})
+        row["likely_flips"] = int(members["flip"].sum())
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    if reference is not None:
+        frame = frame.sort_values(["coverage_gap", "under_represented", "missing_mass"], ascending=False)
+    else:
+        frame = frame.sort_values("rarity_median", ascending=False)
+    return frame.reset_index(drop=True)
+
+
+def sample_for_display(points: pd.DataFrame, max_points: int = 200_000, seed: int = 0) -> pd.DataFrame:
+    """All points when there are few; above max_points a sample that keeps sparse areas visible: each point is kept
+    with a probability that falls with the size of its cluster (Embedding Atlas's rule, with cluster size as the
+    density), and every rare point (top 5% rarity) is kept."""
+    if len(points) <= max_points:
+        return points
+    size = points.groupby("cluster")["item_id"].transform("size").to_numpy(dtype=float)
+    size[points["cluster"].to_numpy() < 0] = 1.0  # noise points are sparse by definition
+    weight = 2.0 / (1.0 + 5.0 * size / size.max())
+    keep_p = np.minimum(1.0, weight * max_points / weight.sum())
+    rare = points["rarity"].to_numpy() >= np.nanpercentile(points["rarity"], 95)
+    keep = (np.random.default_rng(seed).random(len(points)) < keep_p) | rare
+    return points[keep]
+
+
+def row_ids_from_selection(selection: dict | None) -> list[str]:
+    """Item ids of a plotly selection event: customdata arrives as a list ([id, ...]) or, for a single typed
+    column, as a dict ({'0': id}); point indices are never used (they are per trace)."""
+    out = []
+    for point in (selection or {}).get("points", []):
+        data = point.get("customdata")
+        if isinstance(data, dict):
+            data = [data[k] for k in sorted(data, key=lambda k: int(k))]
+        if isinstance(data, list | tuple) and data:
+            out.append(str(data[0]))
+        elif isinstance(data, str):
+            out.append(data)
+    return list(dict.fromkeys(out))

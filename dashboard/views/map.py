@@ -1,0 +1,298 @@
+"""Map: a WebGL UMAP map of the dataset with named clusters, under-represented regions ranked with intervals, and
+selections (lasso, box, region, search, similar items) that open the pairs behind them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import judges as J
+from analytics import maps as M
+from analytics import overview
+from analytics.figures import TEMPLATE
+from analytics.selections import load_selection, save_selection
+from dashboard.db import cursor
+from dashboard.widgets import pair_card, url_number, url_selectbox
+
+PAGE_SIZE = 10
+COLORS = {
+    "cluster": "cluster",
+    "rarity": "rarity (k-distance vs neighbours)",
+    "density_ratio": "density ratio vs reference",
+    "gap": "under-represented / coverage gap",
+    "disagreement": "judges split",
+    "verdict": "reference verdict",
+    "generators": "generators",
+    "length": "mean response length",
+    "source": "dataset / reference",
+}
+
+con = cursor()
+dataset = st.session_state.get("dataset")
+if con is None or dataset is None:
+    st.stop()
+
+st.title("Map")
+maps = M.list_maps(con, dataset)
+if maps.empty:
+    st.info(
+        f"No map of **{dataset}** yet. Build one (the dashboard reads maps, it never computes them):\n\n"
+        f"`prefatlas embed --dataset {dataset} --prompts-only && prefatlas map --dataset {dataset}`"
+    )
+    st.stop()
+
+labels = {
+    row.map_id: row.space + (f" vs {row.reference} (reference)" if row.reference else "") for row in maps.itertuples()
+}
+by_label = {v: k for k, v in labels.items()}
+choice = url_selectbox("Map", list(by_label), "map")
+map_id = by_label[choice]
+info = maps.set_index("map_id").loc[map_id]
+reference = info["reference"] if isinstance(info["reference"], str) else None
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the map…")
+def load(_con, map_id: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    points = M.map_points(_con, map_id)
+    layers = M.pair_layers(_con, dataset, info["space"])
+    points = points.merge(layers, on="item_id", how="left")
+    return points, M.regions(_con, map_id)
+
+
+version = overview.dataset_version(con, dataset)
+points, regions = load(con, map_id, version)
+color_options = [c for c in COLORS if reference is not None or c not in ("density_ratio", "gap", "source")]
+color = url_selectbox("Colour by", color_options, "color", format_func=COLORS.get)
+
+# --- selection state: a lasso / box (saved under a short id), a region, a search, or the neighbours of one item ----
+selection = load_selection(st.query_params.get("sel", ""))
+if st.query_params.get("sel") and selection is None:
+    st.warning("The selection in the link is not available here; showing the whole map.")
+    del st.query_params["sel"]
+region_names = (
+    ["(none)", *[f"{r.cluster}: {r.name}" for r in regions.itertuples()]] if not regions.empty else ["(none)"]
+)
+region = url_selectbox("Region", region_names, "region", help="Open a region's pairs (also from the table below).")
+query = st.text_input("Search prompts", value=st.query_params.get("q", ""), key="q_input", max_chars=200)
+if query != st.query_params.get("q", ""):
+    if query:
+        st.query_params["q"] = query
+    elif "q" in st.query_params:
+        del st.query_params["q"]
+
+selected: set[str] | None = None
+reason = ""
+if selection is not None:
+    selected, reason = set(selection["items"]), f"{len(selection['items'])} points selected on the map"
+elif region != "(none)":
+    cluster = int(region.split(":")[0])
+    selected = set(points.loc[points["cluster"] == cluster, "item_id"])
+    reason = f"region {region}"
+if query:
+    hits = set(points.loc[points["text"].str.contains(query, case=False, regex=False, na=False), "item_id"])
+    selected = hits if selected is None else selected & hits
+    reason = (reason + " · " if reason else "") + f"search “{query}”: {len(hits)} matches"
+
+# --- the map ---------------------------------------------------------------------------------------------------------
+shown = M.sample_for_display(points)
+hover = shown["text"].fillna("").str.slice(0, 160).str.replace("<", "‹").str.replace(">", "›")  # text, never markup
+fig = go.Figure()
+if color in ("cluster", "verdict", "generators", "source", "gap"):
+    if color == "gap" and not regions.empty:
+        flags = regions.set_index("cluster")
+        key = shown["cluster"].map(
+            lambda c: (
+                "coverage gap"
+                if c in flags.index and flags.at[c, "coverage_gap"]
+                else "under-represented"
+                if c in flags.index and flags.at[c, "under_represented"]
+                else "covered"
+            )
+        )
+    elif color == "cluster":
+        key = shown["cluster_name"]
+    else:
+        key = shown[color].fillna("–").astype(str)
+    for value in sorted(key.unique(), key=lambda v: (v == "unclustered", v)):
+        part = key == value
+        fig.add_scattergl(
+            x=shown.loc[part, "x"],
+            y=shown.loc[part, "y"],
+            mode="markers",
+            name=str(value)[:40],
+            customdata=shown.loc[part, ["item_id"]].to_numpy(),
+            text=hover[part],
+            hovertemplate="%{text}<extra>" + str(value)[:40].replace("<", "‹") + "</extra>",
+            marker=dict(size=5, opacity=0.75 if value != "unclustered" else 0.3),
+        )
+else:
+    values = shown[color].astype(float) if color != "density_ratio" else shown["density_ratio"].clip(upper=4)
+    fig.add_scattergl(
+        x=shown["x"],
+        y=shown["y"],
+        mode="markers",
+        customdata=shown[["item_id"]].to_numpy(),
+        text=hover,
+        hovertemplate="%{text}<br>" + COLORS[color] + ": %{marker.color:.2f}<extra></extra>",
+        marker=dict(size=5, color=values, colorscale="Viridis", showscale=True, colorbar=dict(title=dict(text=""))),
+    )
+if selected is not None:
+    sel = shown[shown["item_id"].isin(selected)]
+    fig.add_scattergl(
+        x=sel["x"],
+        y=sel["y"],
+        mode="markers",
+        name="selection",
+        hoverinfo="skip",
+        marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(color="#c23030", width=1.5)),
+    )
+named = points[points["cluster"] >= 0].groupby(["cluster", "cluster_name"])[["x", "y"]].median().reset_index()
+for row in named.itertuples():
+    fig.add_annotation(
+        x=row.x,
+        y=row.y,
+        text=row.cluster_name.replace("<", "‹")[:30],
+        showarrow=False,
+        font=dict(size=11, color="#1f2933"),
+        bgcolor="rgba(255,255,255,0.6)",
+    )
+fig.update_layout(
+    template=TEMPLATE,
+    height=640,
+    dragmode="lasso",
+    title=f"{dataset}: {choice}",
+    xaxis=dict(visible=False),
+    yaxis=dict(visible=False),
+    legend=dict(itemsizing="constant", orientation="v", x=1.01, y=1, yanchor="top"),
+)
+event = st.plotly_chart(fig, theme=None, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+if len(shown) < len(points):
+    st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts below use all points.")
+picked = M.row_ids_from_selection(getattr(event, "selection", None) if event is not None else None)
+if picked and (selection is None or set(picked) != set(selection["items"])):
+    st.query_params["sel"] = save_selection(picked, {"map": map_id})
+    st.rerun()
+if selection is not None and st.button("Clear the selection"):
+    del st.query_params["sel"]
+    st.rerun()
+
+# --- regions ---------------------------------------------------------------------------------------------------------
+st.subheader("Under-represented regions" if reference else "Rare regions")
+if regions.empty:
+    st.info("No clusters on this map.")
+else:
+    if reference:
+        st.caption(
+            f"Density of **{dataset}** relative to **{reference}** per cluster, in embedding space: ratio "
+            "ρ = θ/(1−θ)·(n_ref/n_data) with θ's Jeffreys interval (1 = as common as in the reference). "
+            "Coverage gaps (no dataset item, ≥ 20 reference items) first, then under-represented (upper "
+            "bound < 0.5), then by missing mass."
+        )
+        cols = [
+            "cluster",
+            "name",
+            "n_data",
+            "n_reference",
+            "ratio",
+            "ratio_low",
+            "ratio_high",
+            "coverage_gap",
+            "under_represented",
+        ]
+    else:
+        st.caption(
+            "No reference chosen: clusters ranked by median rarity (k-distance over the neighbours' median, "
+            "in embedding space; > 1 is sparser than its surroundings)."
+        )
+        cols = ["cluster", "name", "n_data", "rarity_median"]
+    cols += [
+        "disagreement",
+        "disagreement_low",
+        "disagreement_high",
+        "a_wins",
+        "a_wins_low",
+        "a_wins_high",
+        "likely_flips",
+    ]
+    table = regions[cols].rename(columns={"disagreement": "judges split", "a_wins": "A wins"})
+    picked_rows = st.dataframe(
+        table,
+        hide_index=True,
+        key="regions_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if table[c].dtype == float
+        },
+    )
+    rows = picked_rows.selection.rows if picked_rows is not None else []
+    if rows:
+        wanted = f"{regions.iloc[rows[0]]['cluster']}: {regions.iloc[rows[0]]['name']}"
+        if st.session_state.get("region") != wanted:
+            st.session_state["region"] = wanted
+            st.rerun()
+    with st.expander("Each region's most typical prompt (medoid)"):
+        for r in regions.head(15).itertuples():
+            st.markdown(f"**{r.name}**")
+            st.text(str(r.medoid)[:500])
+
+# --- the pairs behind the selection ----------------------------------------------------------------------------------
+if selected is not None:
+    st.subheader("In the selection")
+    st.caption(reason)
+    items = [i for i in points.loc[points["source"] == "dataset", "item_id"] if i in selected]
+    if info["space"] == "prompts":
+        pair_ids = (
+            con.execute(
+                "SELECT pair_id FROM pairs WHERE dataset = $d AND list_contains($ids, prompt_id) ORDER BY pair_id",
+                {"d": dataset, "ids": items},
+            )
+            .df()["pair_id"]
+            .tolist()
+        )
+    else:
+        pair_ids = items
+    st.caption(f"{len(pair_ids):,} pairs of {dataset}")
+    if pair_ids:
+        judgments = J.load_judgments(con, dataset)
+        subset_wide = J.combine_runs(judgments[judgments["pair_id"].isin(pair_ids)])
+        if subset_wide.shape[1] >= 2:
+            agree = pd.DataFrame(
+                [
+                    {
+                        "judges": f"{a.judge_1} ~ {a.judge_2}",
+                        "agreement": a.with_ties.fmt(True),
+                        "Cohen's κ": a.kappa.fmt(),
+                    }
+                    for a in J.agreement_matrix(subset_wide, boot=200)
+                ]
+            )
+            st.dataframe(agree, hide_index=True)
+        pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
+        page = url_number("Page", "page", 1, 1, pages)
+        shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        texts = overview.pairs_by_id(con, shown_ids)
+        verdicts = overview.pair_judgments(con, shown_ids)
+        for _, pair in texts.iterrows():
+            pair_card(pair, verdicts)
+
+# --- similar items ---------------------------------------------------------------------------------------------------
+st.subheader("Similar prompts" if info["space"] == "prompts" else "Similar pairs")
+data_points = points[points["source"] == "dataset"].reset_index(drop=True)
+k = url_number(
+    "Item",
+    "item",
+    1,
+    1,
+    len(data_points),
+    help="Pick an item by number; its nearest neighbours in embedding space are listed.",
+)
+anchor = data_points.iloc[k - 1]
+st.text(str(anchor["text"])[:600])
+neighbours = pd.DataFrame({"item_id": list(anchor["knn_ids"]), "cosine distance": list(anchor["knn_dists"])})
+neighbours = neighbours.merge(
+    points[["item_id", "source", "text", "cluster_name"]].drop_duplicates("item_id"), on="item_id", how="left"
+).head(10)
+neighbours["text"] = neighbours["text"].fillna("").str.slice(0, 200)
+st.dataframe(neighbours[["cosine distance", "source", "cluster_name", "text"]], hide_index=True)

@@ -1,0 +1,117 @@
+"""AppTest of the Map page on a store with a small joint map."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import maps as M
+from analytics.adapters.base import BatchBuilder
+from analytics.embed import embed_dataset, load_model
+from analytics.selections import save_selection
+from analytics.store import DatasetMeta, connect, write_batch
+
+from conftest import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mp")
+    cache = root / "cache"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PREFATLAS_CACHE", str(cache))
+    con = connect(root / "s.duckdb")
+    model = load_model()
+    topics = {
+        "ours": ["sort a list", "read a file", "parse json", "write a test", "profile code", "open a socket"],
+        "theirs": ["sort a list", "read a file", "bake bread", "bake a cake", "roast a chicken", "boil eggs"],
+    }
+    for name, verbs in topics.items():
+        bb = BatchBuilder()
+        bb.judge("j1", "human")
+        bb.judge("j2", "llm")
+        for i, (verb, where) in enumerate((v, w) for v in verbs for w in ("at home", "fast", "well", "today", "now")):
+            k = bb.pair(
+                prompt=f"How do I {verb} {where}? <script>alert({i})</script>",
+                response_a=f"a{i}",
+                response_b=f"b{i}",
+                model_a="gpt-4",
+                model_b="llama",
+                source_file="f",
+                source_row=i,
+            )
+            bb.judgment(k, "j1", "A", source_file="f", source_row=i)
+            bb.judgment(k, "j2", "A" if i % 3 else "B", source_file="f", source_row=i)
+        write_batch(con, bb.build(DatasetMeta(name=name, version="1", adapter="test")))
+        embed_dataset(con, name, model=model, responses=False)
+    map_id = M.build_map(con, "ours", reference="theirs", settings=M.MapSettings(min_cluster_size=5))
+    M.build_map(con, "ours", settings=M.MapSettings(min_cluster_size=5))
+    con.close()
+    yield root / "s.duckdb", cache, map_id
+    mp.undo()
+
+
+def page(monkeypatch, store, **params) -> AppTest:
+    path, cache, _ = store
+    monkeypatch.setenv("PREFATLAS_STORE", str(path))
+    monkeypatch.setenv("PREFATLAS_CACHE", str(cache))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in {"dataset": "ours", **params}.items():
+        at.query_params[k] = v
+    at.switch_page("views/map.py")
+    return at.run()
+
+
+def test_opens_with_a_webgl_scatter_and_regions(monkeypatch, store):
+    at = page(monkeypatch, store)
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["type"] for t in fig["data"]} == {"scattergl"}
+    assert all("<script>" not in str(t.get("text", "")) for t in fig["data"])  # hover text is never markup
+    assert at.dataframe, "the regions table"
+
+
+def test_reference_map_ranks_the_gap_first(monkeypatch, store):
+    at = page(monkeypatch, store, map="prompts vs theirs (reference)", color="gap")
+    assert not at.exception and not at.warning
+    regions = at.dataframe[0].value
+    assert bool(regions.iloc[0]["coverage_gap"]) or regions.iloc[0]["n_data"] == 0
+    names = {t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert names & {"coverage gap", "under-represented", "covered"}
+
+
+def test_a_selection_link_opens_its_pairs(monkeypatch, store):
+    path, cache, map_id = store
+    monkeypatch.setenv("PREFATLAS_CACHE", str(cache))
+    con = connect(path, read_only=True)
+    items = M.map_points(con, map_id).query("source == 'dataset'")["item_id"].tolist()[:3]
+    con.close()
+    sid = save_selection(items, {"map": map_id})
+    at = page(monkeypatch, store, map="prompts vs theirs (reference)", sel=sid)
+    assert not at.exception
+    assert any(c.value == "3 pairs of ours" for c in at.caption)
+    assert len([m for m in at.markdown if m.value.startswith("**Prompt**")]) == 3
+
+
+@pytest.mark.parametrize(
+    "params", [{"sel": "nope"}, {"map": "zzz"}, {"color": "bogus"}, {"region": "99: x"}, {"item": "100000"}]
+)
+def test_invalid_parameters_fall_back(monkeypatch, store, params):
+    at = page(monkeypatch, store, **params)
+    assert not at.exception
+    assert at.warning
+
+
+def test_search_selects_matching_prompts(monkeypatch, store):
+    at = page(monkeypatch, store, q="json")
+    assert any("search “json”: 5 matches" in c.value for c in at.caption)
+
+
+def test_no_map_explains_how_to_build_one(monkeypatch, store):
+    at = page(monkeypatch, store, dataset="theirs")
+    assert not at.exception
+    assert any("prefatlas map" in i.value for i in at.info)

@@ -1,0 +1,178 @@
+"""Maps and regions: statistics on generated embeddings (no model needed), the embedding cache with the bundled
+model, and one map built end to end (UMAP)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from analytics import maps as M
+from analytics.adapters.base import BatchBuilder
+from analytics.store import DatasetMeta, connect, write_batch
+
+
+def topics(
+    n_per_topic: dict[int, int], dim: int = 64, seed: int = 0, spread: float = 0.35
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around one random centre per topic."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(n_per_topic) + 1, dim))
+    vecs, labels = [], []
+    for t, n in n_per_topic.items():
+        v = centres[t] + spread * rng.normal(size=(n, dim)) * np.linalg.norm(centres[t]) / np.sqrt(dim)
+        vecs.append(v)
+        labels += [t] * n
+    x = np.vstack(vecs)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), np.array(labels)
+
+
+def test_density_ratio_finds_under_sampled_topics():
+    """Reference: 12 topics x 150. Dataset: the same topics x 300, except topics 0-2 at 1/10 of that and topic 3
+    absent. The pooled-kNN ratio on reference points separates the under-sampled topics (AUC >= 0.95)."""
+    data_counts = {t: 300 for t in range(12)} | {0: 30, 1: 30, 2: 30, 3: 0}
+    data, _ = topics({t: n for t, n in data_counts.items() if n}, seed=1)
+    ref, ref_topic = topics(dict.fromkeys(range(12), 150), seed=1)
+    pooled = np.vstack([data, ref])
+    is_data = np.r_[np.ones(len(data), bool), np.zeros(len(ref), bool)]
+    idx, _ = M.knn(pooled, 30)
+    m, ratio, p_value = M.density_ratio(idx, is_data)
+    on_ref = ~is_data
+    truth = np.isin(ref_topic, [0, 1, 2, 3])
+    auc = roc_auc_score(truth, -np.log(ratio[on_ref]))
+    assert auc >= 0.95, auc
+    flagged = p_value[on_ref] < 0.01
+    assert flagged[truth].mean() > 0.8 and flagged[~truth].mean() < 0.05
+
+
+def test_jeffreys_ratio_and_flags():
+    point, low, high = M.jeffreys_ratio(0, 40, 1000, 1000)
+    assert point < 0.05 and high < 0.1  # 40 reference items and none of ours: a coverage gap
+    point, low, high = M.jeffreys_ratio(50, 50, 1000, 1000)
+    assert low < 1 < high and point == pytest.approx(1.0)
+    assert M.jeffreys_interval(0, 0)[0] != M.jeffreys_interval(0, 0)[0]  # NaN with no data
+
+
+def test_rarity_marks_sparse_points():
+    """The same topic, its core densely sampled and its periphery sparsely: periphery points are rarer."""
+    core, _ = topics({0: 300}, seed=2, spread=0.3)
+    periphery, _ = topics({0: 15}, seed=2, spread=1.5)
+    x = np.vstack([core, periphery])
+    idx, dist = M.knn(x, 10)
+    r = M.rarity(idx, dist)
+    assert np.median(r[300:]) > 1.2 > np.median(r[:300])
+
+
+def test_smoothed_rate_shrinks_toward_the_global_rate():
+    values = np.array([1.0, 0.0, 0.0, 0.0, np.nan])
+    idx = np.array([[1, 2], [0, 2], [0, 1], [1, 2], [0, 1]])
+    rate = M.smoothed_rate(values, idx, alpha=2)
+    assert rate[3] == pytest.approx((0 + 2 * 0.25) / 4)
+    assert rate[4] == pytest.approx((1 + 2 * 0.25) / 4)
+
+
+def test_cluster_names_use_distinctive_words():
+    texts = pd.Series(["python code bug fix"] * 5 + ["chocolate cake recipe bake"] * 5 + ["misc"])
+    clusters = np.array([0] * 5 + [1] * 5 + [-1])
+    x, _ = topics({0: 5, 1: 5, 2: 1}, seed=3)
+    names = M.cluster_names(texts, clusters, x).set_index("cluster")
+    words_0 = set(names.loc[0, "name"].replace(",", " ").split())
+    assert words_0 <= {"python", "code", "bug", "fix"} and words_0
+    assert "cake" in names.loc[1, "name"] or "chocolate" in names.loc[1, "name"]
+    assert names.loc[1, "medoid"] == "chocolate cake recipe bake"
+
+
+def test_selection_ids_from_both_customdata_shapes():
+    event = {
+        "points": [{"customdata": ["p1", 3]}, {"customdata": {"0": "p2"}}, {"customdata": ["p1"]}, {"point_index": 7}]
+    }
+    assert M.row_ids_from_selection(event) == ["p1", "p2"]
+    assert M.row_ids_from_selection(None) == []
+
+
+def test_display_sample_keeps_sparse_points():
+    rng = np.random.default_rng(0)
+    points = pd.DataFrame(
+        {
+            "item_id": [str(i) for i in range(10_000)],
+            "cluster": np.r_[np.zeros(9_900, int), np.ones(100, int)],
+            "rarity": np.r_[rng.random(9_900), 10 + rng.random(100)],
+        }
+    )
+    sample = M.sample_for_display(points, max_points=2_000)
+    assert len(sample) < 4_000
+    assert (sample["cluster"] == 1).sum() == 100  # the small, rare cluster is kept whole
+    assert M.sample_for_display(points, max_points=20_000) is points
+
+
+def test_selections_round_trip(tmp_path, monkeypatch):
+    from analytics.selections import load_selection, save_selection
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    sid = save_selection(["b", "a", "a"], {"map": "m"})
+    assert len(sid) == 12 and save_selection(["a", "b"], {"map": "m"}) == sid
+    assert load_selection(sid)["items"] == ["a", "b"]
+    assert load_selection("../../etc/passwd") is None and load_selection("0" * 12) is None
+
+
+@pytest.fixture(scope="module")
+def model():
+    from analytics.embed import load_model
+
+    return load_model()
+
+
+def test_embedding_cache_computes_each_text_once(tmp_path, model):
+    from analytics.embed import embed_texts, load_vectors, text_id
+
+    con = connect(tmp_path / "s.duckdb")
+    texts = {text_id(t): t for t in ["a cat", "a dog", "quantum chromodynamics"]}
+    assert embed_texts(con, texts, model=model) == 3
+    assert embed_texts(con, texts, model=model) == 0  # cached: nothing computed
+    more = dict(texts) | {text_id("a bird"): "a bird"}
+    assert embed_texts(con, more, model=model) == 1
+    v = load_vectors(con, list(more))
+    assert v.shape == (4, 384) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 1] > sims[0, 2]  # cat is nearer dog than quantum chromodynamics
+    with pytest.raises(LookupError, match="prefatlas embed"):
+        load_vectors(con, [text_id("never embedded")])
+
+
+def test_a_map_end_to_end(tmp_path, model, monkeypatch):
+    """Two small datasets on two topics; the dataset lacks one topic: the joint map flags it."""
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    from analytics.embed import embed_dataset
+
+    con = connect(tmp_path / "s.duckdb")
+    cooking = [
+        f"How do I bake {x} {y}?"
+        for x in ("bread", "cake", "cookies", "pie", "muffins", "scones")
+        for y in ("quickly", "at home", "without eggs", "for kids", "with honey", "gluten free")
+    ]
+    coding = [
+        f"How do I {x} in {y}?"
+        for x in ("sort a list", "read a file", "parse json", "open a socket", "write a test", "profile code")
+        for y in ("Python", "Rust", "Go", "Java", "C", "Haskell")
+    ]
+    for name, prompts in (("ours", coding), ("theirs", coding + cooking)):
+        bb = BatchBuilder()
+        bb.judge("j1", "human")
+        bb.judge("j2", "llm")
+        for i, p in enumerate(prompts):
+            k = bb.pair(
+                prompt=p, response_a=f"answer one {i}", response_b=f"answer two {i}", source_file="f", source_row=i
+            )
+            bb.judgment(k, "j1", "A", source_file="f", source_row=i)
+            bb.judgment(k, "j2", "A" if i % 3 else "B", source_file="f", source_row=i)
+        write_batch(con, bb.build(DatasetMeta(name=name, version="1", adapter="test")))
+        embed_dataset(con, name, model=model, responses=False)
+    map_id = M.build_map(con, "ours", reference="theirs", settings=M.MapSettings(min_cluster_size=8))
+    points = M.map_points(con, map_id)
+    assert len(points) == 36 + 72 and points[["x", "y"]].notna().all().all()
+    regions = M.regions(con, map_id)
+    cooking_regions = regions[regions["medoid"].str.contains("bake")]
+    assert not cooking_regions.empty and cooking_regions["n_data"].sum() == 0
+    assert cooking_regions["coverage_gap"].any()
+    assert regions.iloc[0]["coverage_gap"]  # gaps are listed first
