@@ -95,7 +95,8 @@ def preference_vectors(
     decided = ref[ref.isin(["A", "B"])]
     texts = (
         con.execute(
-            """SELECT p.pair_id AS item_id, q.text, ra.text AS a, rb.text AS b FROM pairs p JOIN prompts q USING (prompt_id)
+            """SELECT p.pair_id AS item_id, q.text, ra.text AS a, rb.text AS b
+           FROM pairs p JOIN prompts q USING (prompt_id)
            JOIN responses ra ON ra.response_id = p.response_a_id JOIN responses rb ON rb.response_id = p.response_b_id
            WHERE list_contains($ids, p.pair_id)""",
             {"ids": list(decided.index)},

@@ -37,7 +37,7 @@ def test_density_ratio_finds_under_sampled_topics():
     pooled = np.vstack([data, ref])
     is_data = np.r_[np.ones(len(data), bool), np.zeros(len(ref), bool)]
     idx, _ = M.knn(pooled, 30)
-    m, ratio, p_value = M.density_ratio(idx, is_data)
+    _, ratio, p_value = M.density_ratio(idx, is_data)
     on_ref = ~is_data
     truth = np.isin(ref_topic, [0, 1, 2, 3])
     auc = roc_auc_score(truth, -np.log(ratio[on_ref]))
