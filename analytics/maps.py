@@ -423,10 +423,6 @@ def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
     return points.merge(text, on="item_id", how="left")
 
 
-def _most_common(values: pd.Series) -> str | None:
-    return values.mode().iat[0] if values.notna().any() else None
-
-
 def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
     """Per map item of the dataset: pairs, judge disagreement share, A-win share (reference verdict), mean length,
     generators."""
@@ -452,19 +448,19 @@ def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.
     if space == "prompts":
         prompt_of = con.execute("SELECT pair_id, prompt_id FROM pairs WHERE dataset = $d", {"d": dataset}).df()
         frame = frame.join(prompt_of.set_index("pair_id"))
-        agg = frame.groupby("prompt_id").agg(
-            pairs=("length", "size"),
-            judges_disagree=("judges_disagree", "mean"),
-            a_wins=("a_wins", "mean"),
-            length=("length", "mean"),
-            verdict=("verdict", _most_common),
-            generators=("generators", "first"),
-        )
+        agg = frame.groupby("prompt_id").agg(pairs=("length", "size"), judges_disagree=("judges_disagree", "mean"),
+                                             a_wins=("a_wins", "mean"), length=("length", "mean"),
+                                             generators=("generators", "first"))
+        # the most common reference verdict per prompt, vectorised (a per-group mode is slow at 100k prompts)
+        counts = frame.dropna(subset=["verdict"]).groupby(["prompt_id", "verdict"]).size().reset_index(name="n")
+        top = counts.sort_values(["prompt_id", "n", "verdict"], ascending=[True, False, True]).drop_duplicates(
+            "prompt_id").set_index("prompt_id")["verdict"]
+        agg["verdict"] = top.reindex(agg.index)
         return agg.rename_axis("item_id").reset_index()
     return frame.assign(pairs=1).rename_axis("item_id").reset_index()
 
 
-def regions(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
+def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
     interval and the preference-aware layers of its dataset items."""
     dataset, reference, space = con.execute(
@@ -474,7 +470,7 @@ def regions(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
         "SELECT item_id, source, cluster, rarity, knn_ids FROM map_points WHERE map_id = $m", {"m": map_id}
     ).df()
     clusters = con.execute("SELECT * FROM map_clusters WHERE map_id = $m", {"m": map_id}).df()
-    layers = pair_layers(con, dataset, space).set_index("item_id")
+    layers = (layers if layers is not None else pair_layers(con, dataset, space)).set_index("item_id")
     data_points = points[points["source"] == "dataset"]
     # kNN-smoothed disagreement over the dataset's items: a point far above its neighbourhood is a likely label flip
     item_index = {i: k for k, i in enumerate(data_points["item_id"])}

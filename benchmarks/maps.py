@@ -111,8 +111,9 @@ def main() -> None:
             map_id = M.build_map(con, "data", reference="ref", settings=M.MapSettings(seed=None))
             built = time.perf_counter() - start
             start = time.perf_counter()
-            points = M.map_points(con, map_id).merge(M.pair_layers(con, "data", "prompts"), on="item_id", how="left")
-            M.regions(con, map_id)
+            layers = M.pair_layers(con, "data", "prompts")
+            points = M.map_points(con, map_id).merge(layers, on="item_id", how="left")
+            M.regions(con, map_id, layers)
             shown = M.sample_for_display(points)
             import plotly.graph_objects as go
 

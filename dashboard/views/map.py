@@ -56,8 +56,7 @@ reference = info["reference"] if isinstance(info["reference"], str) else None
 def load(_con, map_id: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     points = M.map_points(_con, map_id)
     layers = M.pair_layers(_con, dataset, info["space"])
-    points = points.merge(layers, on="item_id", how="left")
-    return points, M.regions(_con, map_id)
+    return points.merge(layers, on="item_id", how="left"), M.regions(_con, map_id, layers)
 
 
 version = overview.dataset_version(con, dataset)
