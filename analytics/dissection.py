@@ -198,8 +198,10 @@ def dissect(
     group: str | None = None,
     settings: Settings = Settings(),
     subset: str | None = None,
+    pair_ids: list[str] | None = None,
 ) -> dict:
-    """Weights with intervals per judge x group, and the judge similarity matrices (cached on disk)."""
+    """Weights with intervals per judge x group, and the judge similarity matrices (cached on disk). pair_ids
+    restricts the fit to those pairs (e.g. a selection on the map)."""
     key = (
         "dissect",
         dataset_version(con, dataset),
@@ -209,8 +211,9 @@ def dissect(
         asdict(settings),
         subset,
         PROPERTIES_SOURCE,
+        sorted(pair_ids) if pair_ids is not None else None,
     )
-    return cached(key, lambda: _dissect(con, dataset, judges, group, settings, subset))
+    return cached(key, lambda: _dissect(con, dataset, judges, group, settings, subset, pair_ids))
 
 
 def _dissect(
@@ -220,8 +223,12 @@ def _dissect(
     group: str | None,
     settings: Settings,
     subset: str | None,
+    pair_ids: list[str] | None = None,
 ) -> dict:
     features, wide, pairs = design(con, dataset, settings, subset)
+    if pair_ids is not None:
+        keep = pairs.index.intersection(pd.Index(pair_ids))
+        features, wide, pairs = features.loc[keep], wide.loc[keep], pairs.loc[keep]
     available = list(wide.columns)
     judges = judges or available
     unknown = [j for j in judges if j not in available]

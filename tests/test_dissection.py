@@ -123,3 +123,11 @@ def test_difference_from_reference_and_contributions(tmp_path, monkeypatch):
     table = contributions(weights, feats)
     assert table["property"].iloc[0] == "length (words)"
     assert "bold" not in set(table["property"])
+
+
+def test_dissect_a_subset_of_pairs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con = _store_with_length_loving_judge(tmp_path)
+    ids = [r[0] for r in con.execute("SELECT pair_id FROM pairs ORDER BY source_row LIMIT 40").fetchall()]
+    out = dissect(con, "toy", judges=["long"], settings=Settings(min_pairs=20, samples=800), pair_ids=ids)
+    assert out["results"]["Overall"]["long"]["n"] == 40

@@ -10,7 +10,8 @@ import streamlit as st
 from analytics import judges as J
 from analytics import maps as M
 from analytics import overview
-from analytics.figures import TEMPLATE
+from analytics.dissection import Settings, dissect
+from analytics.figures import TEMPLATE, dissection_figure
 from analytics.selections import load_selection, save_selection
 from dashboard.db import cursor
 from dashboard.widgets import pair_card, url_number, url_selectbox
@@ -268,6 +269,11 @@ if selected is not None:
                 ]
             )
             st.dataframe(agree, hide_index=True)
+        if len(pair_ids) >= Settings().min_pairs:
+            with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
+                fitted = dissect(con, dataset, pair_ids=pair_ids)["results"]["Overall"]
+                st.plotly_chart(dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
+                                theme=None, key="selection_dissection")
         pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
         page = url_number("Page", "page", 1, 1, pages)
         shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
