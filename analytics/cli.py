@@ -327,6 +327,27 @@ def cmd_regions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from analytics.report import build_report, html_to_pdf
+    from analytics.viewstate import LinkError
+
+    con = store.connect(_store_path(args), read_only=True)
+    try:
+        try:
+            document = build_report(con, args.url, args.base_path)
+        except (LinkError, ValueError, LookupError) as exc:
+            raise IngestError(str(exc)) from exc
+    finally:
+        con.close()
+    out = Path(args.output)
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(html_to_pdf(document))
+    else:
+        out.write_text(document, encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size:,} bytes)")
+    return 0
+
+
 def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) -> None:
     """Build the default store on first run: every catalog dataset the mirror or network provides."""
     con = store.connect(path)
@@ -489,6 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", choices=["prompts", "preference"], default="prompts")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_regions)
+
+    p = sub.add_parser("report", help="a self-contained HTML (or PDF) report of the view a link shows")
+    _common(p)
+    p.add_argument("url", help="a link copied from the dashboard")
+    p.add_argument("-o", "--output", required=True, help="file.html, or file.pdf (needs chromium)")
+    p.add_argument("--base-path", default="/", help="the server's URL prefix, if it has one")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("properties", help="compute and store the response properties of datasets")
     _common(p)

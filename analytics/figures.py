@@ -282,3 +282,87 @@ def difference_figure(frame: pd.DataFrame, judge: str, reference: str) -> go.Fig
         yaxis=dict(automargin=True),
     )
     return fig
+
+
+def map_figure(
+    shown: pd.DataFrame,
+    points: pd.DataFrame,
+    color: str,
+    color_label: str,
+    regions: pd.DataFrame,
+    selected: set[str] | None,
+    title: str,
+) -> go.Figure:
+    """The map as WebGL points (shown: the points to draw; points: all, for cluster label positions). Hover text
+    is the prompt with angle brackets replaced, so dataset text is never read as markup."""
+    hover = shown["text"].fillna("").str.slice(0, 160).str.replace("<", "‹").str.replace(">", "›")  # text, never markup
+    fig = go.Figure()
+    if color in ("cluster", "verdict", "generators", "source", "gap"):
+        if color == "gap" and not regions.empty:
+            flags = regions.set_index("cluster")
+            key = shown["cluster"].map(
+                lambda c: (
+                    "coverage gap"
+                    if c in flags.index and flags.at[c, "coverage_gap"]
+                    else "under-represented"
+                    if c in flags.index and flags.at[c, "under_represented"]
+                    else "covered"
+                )
+            )
+        elif color == "cluster":
+            key = shown["cluster_name"]
+        else:
+            key = shown[color].fillna("–").astype(str)
+        for value in sorted(key.unique(), key=lambda v: (v == "unclustered", v)):
+            part = key == value
+            fig.add_scattergl(
+                x=shown.loc[part, "x"],
+                y=shown.loc[part, "y"],
+                mode="markers",
+                name=str(value)[:40],
+                customdata=shown.loc[part, ["item_id"]].to_numpy(),
+                text=hover[part],
+                hovertemplate="%{text}<extra>" + str(value)[:40].replace("<", "‹") + "</extra>",
+                marker=dict(size=5, opacity=0.75 if value != "unclustered" else 0.3),
+            )
+    else:
+        values = shown[color].astype(float) if color != "density_ratio" else shown["density_ratio"].clip(upper=4)
+        fig.add_scattergl(
+            x=shown["x"],
+            y=shown["y"],
+            mode="markers",
+            customdata=shown[["item_id"]].to_numpy(),
+            text=hover,
+            hovertemplate="%{text}<br>" + color_label + ": %{marker.color:.2f}<extra></extra>",
+            marker=dict(size=5, color=values, colorscale="Viridis", showscale=True, colorbar=dict(title=dict(text=""))),
+        )
+    if selected is not None:
+        sel = shown[shown["item_id"].isin(selected)]
+        fig.add_scattergl(
+            x=sel["x"],
+            y=sel["y"],
+            mode="markers",
+            name="selection",
+            hoverinfo="skip",
+            marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(color="#c23030", width=1.5)),
+        )
+    named = points[points["cluster"] >= 0].groupby(["cluster", "cluster_name"])[["x", "y"]].median().reset_index()
+    for row in named.itertuples():
+        fig.add_annotation(
+            x=row.x,
+            y=row.y,
+            text=row.cluster_name.replace("<", "‹")[:30],
+            showarrow=False,
+            font=dict(size=11, color="#1f2933"),
+            bgcolor="rgba(255,255,255,0.6)",
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        height=640,
+        dragmode="lasso",
+        title=title,
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False),
+        legend=dict(itemsizing="constant", orientation="v", x=1.01, y=1, yanchor="top"),
+    )
+    return fig

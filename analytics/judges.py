@@ -34,6 +34,7 @@ from analytics.stats import (
     Estimate,
     bootstrap,
     bootstrap_many,
+    format_estimate,
     logistic_fit,
     mean_estimate,
     random_orientation,
@@ -714,3 +715,36 @@ def judges_report(
             }
         report["leaderboards"] = boards
     return report
+
+
+def bias_table(report: dict) -> pd.DataFrame:
+    """One row per judge of a judges_report: accuracy, position, length, style and self-preference, as text with
+    intervals (what the Judges page and the report show)."""
+    fmt = format_estimate
+    rows = []
+    for j in report["judges"]:
+        pos, length, style, selfp = j["position"], j["length"], j["style"], j["self_preference"]
+        swap = pos.get("swap_consistency")
+        rows.append(
+            {
+                "judge": j["judge"],
+                "kind": j["kind"],
+                "pairs": j["pairs"],
+                "accuracy vs reference": fmt(j.get("accuracy")),
+                "swap consistency": fmt(swap)
+                if swap
+                else ("one order only" if pos["orders_seen"] else "order unknown"),
+                "inconsistent → first / second": (
+                    f"{pos['inconsistent_favour_first']:.0%} / {pos['inconsistent_favour_second']:.0%}"
+                    if pos.get("inconsistent_favour_first") is not None
+                    else "–"
+                ),
+                "P(first shown wins)": fmt(pos["p_first_shown_wins"]),
+                "P(longer preferred)": fmt(length["p_longer_preferred"]),
+                "length coef.": fmt(length["length_coefficient"], False),
+                **{f"style: {k}": fmt(v, False) for k, v in style.items()},
+                "self-preference (DBG)": fmt(selfp.get("dbg")) if "dbg" in selfp else selfp.get("note", "–"),
+                "unparsed": j["unparsed"],
+            }
+        )
+    return pd.DataFrame(rows)

@@ -291,6 +291,10 @@ def build_map(
 
     size = settings.min_cluster_size or max(10, len(items) // 60)
     clusters = HDBSCAN(min_cluster_size=size, min_samples=min(size, 10), copy=True).fit_predict(low_dim)
+    if np.bincount(clusters[clusters >= 0]).max(initial=0) > 0.5 * len(clusters):
+        # one cluster swallowed most of the map ("excess of mass" picked the root): take the leaves instead
+        clusters = HDBSCAN(min_cluster_size=size, min_samples=min(size, 10), cluster_selection_method="leaf",
+                           copy=True).fit_predict(low_dim)
     names = cluster_names(items["text"], clusters, vectors)
     points = items[["item_id", "source"]].assign(x=xy[:, 0], y=xy[:, 1], cluster=clusters, rarity=rarity(idx, dist))
     ids = items["item_id"].to_numpy()
@@ -448,13 +452,20 @@ def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.
     if space == "prompts":
         prompt_of = con.execute("SELECT pair_id, prompt_id FROM pairs WHERE dataset = $d", {"d": dataset}).df()
         frame = frame.join(prompt_of.set_index("pair_id"))
-        agg = frame.groupby("prompt_id").agg(pairs=("length", "size"), judges_disagree=("judges_disagree", "mean"),
-                                             a_wins=("a_wins", "mean"), length=("length", "mean"),
-                                             generators=("generators", "first"))
+        agg = frame.groupby("prompt_id").agg(
+            pairs=("length", "size"),
+            judges_disagree=("judges_disagree", "mean"),
+            a_wins=("a_wins", "mean"),
+            length=("length", "mean"),
+            generators=("generators", "first"),
+        )
         # the most common reference verdict per prompt, vectorised (a per-group mode is slow at 100k prompts)
         counts = frame.dropna(subset=["verdict"]).groupby(["prompt_id", "verdict"]).size().reset_index(name="n")
-        top = counts.sort_values(["prompt_id", "n", "verdict"], ascending=[True, False, True]).drop_duplicates(
-            "prompt_id").set_index("prompt_id")["verdict"]
+        top = (
+            counts.sort_values(["prompt_id", "n", "verdict"], ascending=[True, False, True])
+            .drop_duplicates("prompt_id")
+            .set_index("prompt_id")["verdict"]
+        )
         agg["verdict"] = top.reindex(agg.index)
         return agg.rename_axis("item_id").reset_index()
     return frame.assign(pairs=1).rename_axis("item_id").reset_index()

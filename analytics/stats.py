@@ -36,6 +36,13 @@ class Estimate:
 NAN_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"), 0)
 
 
+def format_estimate(est: dict | None, percent: bool = True) -> str:
+    """'value [low, high] (n=...)' of an estimate given as a dict (as reports carry them); '–' for none."""
+    if not est:
+        return "–"
+    return Estimate(**{k: (float("nan") if v is None else v) for k, v in est.items()}).fmt(percent)
+
+
 def bootstrap(
     stat: Callable[[np.ndarray], float],
     n: int,

@@ -32,3 +32,8 @@ def cursor() -> duckdb.DuckDBPyConnection | None:
     except duckdb.Error as exc:
         st.error(f"Cannot open the store `{path}`: {exc}")
         return None
+
+
+def new_cursor() -> duckdb.DuckDBPyConnection:
+    """A cursor of its own, for work outside the session's script thread (a download callback)."""
+    return _database(str(default_store_path())).cursor()

@@ -12,6 +12,46 @@ import streamlit as st
 from analytics.overview import verdict_label
 
 
+def presenting() -> bool:
+    """Presentation mode (?present=true): large type, no controls; the view is whatever the link says."""
+    return st.query_params.get("present") == "true"
+
+
+def chart(fig: Any, key: str, **kwargs: Any) -> Any:
+    """A plotly figure as on screen (one template, theme off) with PNG / SVG / HTML exports drawn from the same
+    figure; exports are made only when clicked."""
+    from analytics.report import figure_html, figure_image
+
+    event = st.plotly_chart(fig, theme=None, key=key, **kwargs)
+    if not presenting():
+        with st.popover("Export figure", icon=":material/download:"):
+            st.download_button(
+                "PNG",
+                data=lambda: figure_image(fig, "png"),
+                file_name=f"{key}.png",
+                mime="image/png",
+                on_click="ignore",
+                key=f"{key}_png",
+            )
+            st.download_button(
+                "SVG",
+                data=lambda: figure_image(fig, "svg"),
+                file_name=f"{key}.svg",
+                mime="image/svg+xml",
+                on_click="ignore",
+                key=f"{key}_svg",
+            )
+            st.download_button(
+                "HTML",
+                data=lambda: figure_html(fig),
+                file_name=f"{key}.html",
+                mime="text/html",
+                on_click="ignore",
+                key=f"{key}_html",
+            )
+    return event
+
+
 def _seed(key: str, default: Any, parse: Callable[[str], Any], label: str) -> None:
     """First run of a widget in this session: take its value from the URL, or the default with a visible notice
     when the URL's value is not valid."""
@@ -55,6 +95,9 @@ def url_selectbox(
     _seed(key, default, parse, label)
     if st.session_state[key] not in options:  # options changed (another dataset): back to the default
         st.session_state[key] = default
+    if presenting():
+        _write(key, default, keep_default=keep_default)
+        return st.session_state[key]
     value = st.selectbox(
         label,
         options,
@@ -87,6 +130,9 @@ def url_multiselect(label: str, options: list[str], key: str, default: list[str]
         elif st.query_params.get_all(key) != chosen:
             st.query_params[key] = chosen
 
+    if presenting():
+        write_back()
+        return st.session_state[key]
     value = st.multiselect(label, options, key=key, on_change=write_back, **kwargs)
     write_back()
     return value
@@ -97,6 +143,9 @@ def url_toggle(label: str, key: str, default: bool, **kwargs: Any) -> bool:
         return {"true": True, "false": False}.get(raw.lower())
 
     _seed(key, default, parse, label)
+    if presenting():
+        _write(key, default, lambda v: str(v).lower())
+        return st.session_state[key]
     value = st.toggle(label, key=key, on_change=lambda: _write(key, default, lambda v: str(v).lower()), **kwargs)
     _write(key, default, lambda v: str(v).lower())
     return value
@@ -113,6 +162,9 @@ def url_number(label: str, key: str, default: int, low: int, high: int, **kwargs
     _seed(key, default, parse, label)
     if not low <= st.session_state[key] <= high:
         st.session_state[key] = default
+    if presenting():
+        _write(key, default)
+        return int(st.session_state[key])
     value = st.number_input(
         label, min_value=low, max_value=high, step=1, key=key, on_change=lambda: _write(key, default), **kwargs
     )

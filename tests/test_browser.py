@@ -1,4 +1,7 @@
-"""A few real-browser checks (Playwright driving Debian's /usr/bin/chromium; no browser is ever downloaded)."""
+"""Real-browser checks (Playwright driving Debian's /usr/bin/chromium; no browser is ever downloaded): shared links
+reopen the same view, controls write the URL, a lasso on the map changes the pair list, a figure exports to PNG,
+hostile text stays text. Screenshots of every page at 1440x900 go to docs/screenshots/ (PREFATLAS_SCREENSHOTS to
+change), which the README shows."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from analytics.adapters import judgebench, pandalm
+from analytics.catalog import ingest_entry, load_catalog
 from analytics.store import connect, write_batch
 
-from conftest import ROOT
+from conftest import ROOT, mirror_path
 from fixtures import write_judgebench, write_pandalm
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,6 +29,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (apt-get install chromium)"),
 ]
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+SHOTS = Path(os.environ.get("PREFATLAS_SCREENSHOTS", ROOT / "docs" / "screenshots"))
 
 
 def free_port() -> int:
@@ -35,21 +40,38 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """A store with real LLMBar and PandaLM (from the mirror when present, else a small fixture), a fixture
+    'judgebench' whose texts are hostile HTML, and a map of the LLMBar prompts."""
     root = tmp_path_factory.mktemp("e2e")
     store = root / "store.duckdb"
+    cache = root / "cache"
     con = connect(store)
-    write_batch(con, pandalm.load(write_pandalm(root / "pandalm")))
+    mirror = mirror_path()
+    if mirror is not None:
+        for name in ("llmbar", "pandalm"):
+            ingest_entry(con, load_catalog()[name], mirror=mirror)
+    else:
+        write_batch(con, pandalm.load(write_pandalm(root / "pandalm")))
     jb = judgebench.load(write_judgebench(root / "judgebench"))
     jb.pairs.loc[:, "prompt"] = HOSTILE
     jb.pairs.loc[0, "response_a"] = HOSTILE
     write_batch(con, jb)
+    if mirror is not None:
+        from analytics.embed import embed_dataset, load_model
+        from analytics.maps import build_map
+
+        os.environ["PREFATLAS_CACHE"] = str(cache)
+        embed_dataset(con, "llmbar", model=load_model(), responses=False)
+        build_map(con, "llmbar")
     con.close()
     port = free_port()
+    env = dict(os.environ, PREFATLAS_CACHE=str(cache))
     proc = subprocess.Popen(
         [sys.executable, "-m", "analytics.cli", "serve", "--no-init", "--store", str(store), "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,7 +85,7 @@ def server(tmp_path_factory):
                 time.sleep(0.5)
         else:
             raise RuntimeError("server did not answer /_stcore/health in 60 s")
-        yield url
+        yield url, mirror is not None
     finally:
         proc.terminate()
         try:
@@ -92,56 +114,127 @@ def wait_for_run(page) -> None:
     page.wait_for_timeout(155)
     app = page.get_by_test_id("stApp")
     expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=30_000)
-    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=30_000)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def test_shared_link_opens_the_dataset_and_hostile_text_stays_text(server, browser, tmp_path):
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_shared_link_opens_the_dataset_and_hostile_text_stays_text(server, browser):
     from playwright.sync_api import expect
 
+    url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(f"{server}/?dataset=judgebench")
+    page.goto(f"{url}/?dataset=judgebench")
     wait_for_run(page)
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("judgebench")
     expect(page.get_by_text(HOSTILE).first).to_be_visible()  # shown as characters
     assert page.evaluate("window.__pwned") is None  # and nothing of it ran
     assert page.locator("main img[src='x']").count() == 0
     assert dialogs == []
-    page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
-    if shots := os.environ.get("PREFATLAS_SCREENSHOTS"):
-        page.screenshot(path=str(Path(shots) / "overview.png"))
 
 
 def test_changing_the_dataset_changes_the_url(server, browser):
     from playwright.sync_api import expect
 
+    url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{server}/?dataset=judgebench")
+    page.goto(f"{url}/?dataset=judgebench")
     wait_for_run(page)
     page.get_by_role("combobox", name="Dataset").click()
     page.get_by_role("option", name="pandalm").click()
     wait_for_run(page)
-    expect(page).to_have_url(f"{server}/?dataset=pandalm")
+    expect(page).to_have_url(re.compile(r"dataset=pandalm"))
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")
-    expect(page.get_by_test_id("stMetricValue").first).to_have_text("3")  # pandalm fixture: 3 pairs
+    shot(page, "overview")
 
 
-def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser, tmp_path):
+def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     from playwright.sync_api import expect
 
+    url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{server}/judges?dataset=judgebench&cell=o1-mini%20(arena_hard)%20~%20gold")
+    page.goto(f"{url}/judges?dataset=judgebench&cell=o1-mini%20(arena_hard)%20~%20gold")
     wait_for_run(page)
     expect(page.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
-    expect(page.get_by_text("pairs", exact=False).first).to_be_visible()
     assert page.get_by_text("Response A").count() >= 1
     page.get_by_role("combobox", name="Agreement metric").click()
     page.get_by_role("option", name="Cohen's κ").click()
     wait_for_run(page)
     expect(page).to_have_url(re.compile(r"metric=kappa"))
     assert "dataset=judgebench" in page.url
-    if shots := os.environ.get("PREFATLAS_SCREENSHOTS"):
-        page.screenshot(path=str(Path(shots) / "judges.png"))
+    # the link shown in the sidebar is the canonical form of what is on screen
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "metric=kappa" in link and "v=1" in link
+    fresh = browser.new_page(viewport={"width": 1440, "height": 900})
+    fresh.goto(link.strip())
+    wait_for_run(fresh)
+    expect(fresh.get_by_role("combobox", name="Agreement metric")).to_have_value("Cohen's κ")
+    expect(fresh.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
+
+
+def test_screenshots_of_the_analysis_pages(server, browser):
+    url, real = server
+    dataset = "llmbar" if real else "pandalm"
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    for name, path in (
+        ("judges", f"judges?dataset={dataset}"),
+        ("dissection", f"dissection?dataset={dataset}"),
+        ("pairs", "pairs?dataset=pandalm&sort=most%20disputed"),
+    ):
+        page.goto(f"{url}/{path}")
+        wait_for_run(page)
+        shot(page, name)
+
+
+def test_export_downloads_a_png(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page.goto(f"{url}/?dataset=pandalm")
+    wait_for_run(page)
+    page.get_by_text("Export figure").first.click()
+    with page.expect_download(timeout=90_000) as download:
+        page.get_by_role("button", name="PNG").first.click()
+    path = download.value.path()
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_a_lasso_on_the_map_changes_the_pair_list(server, browser):
+    from playwright.sync_api import expect
+
+    url, real = server
+    if not real:
+        pytest.skip("the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/map?dataset=llmbar")
+    wait_for_run(page)
+    assert "sel=" not in page.url
+    shot(page, "map")
+    box = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()
+    cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
+    page.mouse.move(cx - 0.35 * w, cy - 0.35 * h)
+    page.mouse.down()
+    for x, y in (
+        (cx + 0.35 * w, cy - 0.35 * h),
+        (cx + 0.35 * w, cy + 0.35 * h),
+        (cx - 0.35 * w, cy + 0.35 * h),
+        (cx - 0.35 * w, cy - 0.34 * h),
+    ):
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{12}"))
+    wait_for_run(page)
+    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs of llmbar$"))).to_be_visible()
+    selected_link = page.url
+    fresh = browser.new_page(viewport={"width": 1440, "height": 900})
+    fresh.goto(selected_link)
+    wait_for_run(fresh)
+    expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()

@@ -12,7 +12,7 @@ from analytics.dissection import OVERALL, Settings, contributions, design, diffe
 from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
 from analytics.properties import PROPERTIES
 from dashboard.db import cursor
-from dashboard.widgets import pair_card, url_multiselect, url_number, url_selectbox
+from dashboard.widgets import chart, pair_card, url_multiselect, url_number, url_selectbox
 
 NO_GROUP = "(none)"
 
@@ -75,12 +75,11 @@ chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
 groups_present = list(result["results"])
 shown_group = url_selectbox("Group shown", groups_present, "g") if len(groups_present) > 1 else OVERALL
 
-st.plotly_chart(
+chart(
     dissection_figure(
         {j: result["results"][shown_group][j] for j in chosen if j in result["results"][shown_group]},
         f"What each judge rewards — {shown_group}",
     ),
-    theme=None,
     key="weights",
 )
 low_ess = [f"{j} ({fit['ess']:.0f})" for j, fit in result["results"][shown_group].items() if fit["ess"] < 100]
@@ -98,9 +97,8 @@ with st.expander("Property definitions"):
 st.subheader("Judge similarity")
 sim_groups = list(result["similarity"])
 sim_group = url_selectbox("Similarity for", sim_groups, "sim") if len(sim_groups) > 1 else sim_groups[0]
-st.plotly_chart(
+chart(
     similarity_heatmap(result["similarity"][sim_group], f"Pearson r of the weight vectors — {sim_group}"),
-    theme=None,
     key="similarity",
 )
 
@@ -119,7 +117,7 @@ if judge != reference:
     if diff.empty:
         st.info("One of the two judges has too few decided pairs in this group.")
     else:
-        st.plotly_chart(difference_figure(diff.head(10), judge, reference), theme=None, key="difference")
+        chart(difference_figure(diff.head(10), judge, reference), key="difference")
         st.caption(
             "Properties whose interval excludes 0 are where the judge can be steered differently from the "
             "reference: its attack surface for preference manipulation."
@@ -137,7 +135,8 @@ if weights and len(decided):
     left, right = st.columns([2, 3])
     texts = overview.pairs_by_id(con, [pair_id])
     said = overview.verdict_label(decided[pair_id], texts.iloc[0]["model_a"], texts.iloc[0]["model_b"])
-    left.plotly_chart(waterfall_figure(table, f"{judge} preferred {said}"), theme=None, key="waterfall")
+    with left:
+        chart(waterfall_figure(table, f"{judge} preferred {said}"), key="waterfall")
     with right:
         pair_card(texts.iloc[0], overview.pair_judgments(con, [pair_id]))
 else:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from analytics import judges as J
 from analytics import overview
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
-from analytics.stats import Estimate
+from analytics.stats import format_estimate
 from dashboard.db import cursor
-from dashboard.widgets import pair_card, url_number, url_selectbox, url_toggle
+from dashboard.widgets import chart, pair_card, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 10
 ALL = "(all)"
@@ -33,10 +32,7 @@ def frames(_con, version: str, dataset: str, subset: str | None):
     return judgments, J.combine_runs(judgments), J.pair_table(judgments)
 
 
-def fmt(est: dict | None, percent: bool = True) -> str:
-    if not est:
-        return "–"
-    return Estimate(**{k: (float("nan") if v is None else v) for k, v in est.items()}).fmt(percent)
+fmt = format_estimate
 
 
 version = overview.dataset_version(con, dataset)
@@ -85,9 +81,8 @@ st.subheader("Who agrees with whom")
 if len(judge_names) < 2:
     st.info("This dataset has a single judge: there is no agreement to show.")
 else:
-    event = st.plotly_chart(
+    event = chart(
         agreement_heatmap(rep["agreement"], judge_names, metric),
-        theme=None,
         key="agreement_chart",
         on_select="rerun",
         selection_mode="points",
@@ -116,32 +111,7 @@ else:
 
 # --- bias table --------------------------------------------------------------------------------------------------
 st.subheader("How each judge is biased")
-rows = []
-for j in rep["judges"]:
-    pos, length, style, selfp = j["position"], j["length"], j["style"], j["self_preference"]
-    rows.append(
-        {
-            "judge": j["judge"],
-            "kind": j["kind"],
-            "pairs": j["pairs"],
-            "accuracy vs reference": fmt(j.get("accuracy")),
-            "swap consistency": fmt(pos.get("swap_consistency"))
-            if pos.get("swap_consistency")
-            else ("one order only" if pos["orders_seen"] else "order unknown"),
-            "inconsistent → first / second": (
-                f"{pos['inconsistent_favour_first']:.0%} / {pos['inconsistent_favour_second']:.0%}"
-                if pos.get("inconsistent_favour_first") is not None
-                else "–"
-            ),
-            "P(first shown wins)": fmt(pos["p_first_shown_wins"]),
-            "P(longer preferred)": fmt(length["p_longer_preferred"]),
-            "length coef.": fmt(length["length_coefficient"], False),
-            **{f"style: {k}": fmt(v, False) for k, v in style.items()},
-            "self-preference (DBG)": fmt(selfp.get("dbg")) if "dbg" in selfp else selfp.get("note", "–"),
-            "unparsed": j["unparsed"],
-        }
-    )
-bias = pd.DataFrame(rows)
+bias = J.bias_table(rep)
 selected = st.dataframe(bias, hide_index=True, key="bias_table", on_select="rerun", selection_mode="single-row")
 sel_rows = selected.selection.rows if selected is not None else []
 if sel_rows and st.session_state.get("cell") != bias.iloc[sel_rows[0]]["judge"]:
@@ -160,7 +130,7 @@ if groups and len(judge_names) >= 2:
         f"Only judge pairs with the reference ({rep['reference']})", "with_ref", True
     ):
         records = [r for r in records if rep["reference"] in (r["judge_1"], r["judge_2"])]
-    st.plotly_chart(group_heatmap(records, f"Disagreement by {group_by} × judge pair"), theme=None, key="groups_chart")
+    chart(group_heatmap(records, f"Disagreement by {group_by} × judge pair"), key="groups_chart")
 else:
     group_by = None
 
@@ -172,29 +142,28 @@ if boards:
     board_judge = url_selectbox("Judged by", board_judges, "board")
     board = boards[board_judge]
     left, right = st.columns(2)
-    left.plotly_chart(
-        leaderboard_figure([dict(v, name=k) for k, v in board["raw_win_rate"].items()], "Raw win rate (%)"),
-        theme=None,
-        key="raw_board",
-    )
-    if board["lc_win_rate"]:
-        right.plotly_chart(
-            leaderboard_figure(
-                [dict(v, name=k) for k, v in board["lc_win_rate"].items()],
-                "Length-controlled win rate vs the baseline (%)",
-            ),
-            theme=None,
-            key="lc_board",
+    with left:
+        chart(
+            leaderboard_figure([dict(v, name=k) for k, v in board["raw_win_rate"].items()], "Raw win rate (%)"),
+            key="raw_board",
         )
+    if board["lc_win_rate"]:
+        with right:
+            chart(
+                leaderboard_figure(
+                    [dict(v, name=k) for k, v in board["lc_win_rate"].items()],
+                    "Length-controlled win rate vs the baseline (%)",
+                ),
+                key="lc_board",
+            )
     bt = board.get("bradley_terry_style") or {}
     if bt.get("ratings"):
-        st.plotly_chart(
+        chart(
             leaderboard_figure(
                 [dict(v, name=k) for k, v in bt["ratings"].items()],
                 "Bradley–Terry rating with style control",
                 percent=False,
             ),
-            theme=None,
             key="bt_board",
         )
         st.caption(

@@ -4,17 +4,16 @@ selections (lasso, box, region, search, similar items) that open the pairs behin
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import judges as J
 from analytics import maps as M
 from analytics import overview
 from analytics.dissection import Settings, dissect
-from analytics.figures import TEMPLATE, dissection_figure
+from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
 from dashboard.db import cursor
-from dashboard.widgets import pair_card, url_number, url_selectbox
+from dashboard.widgets import chart, pair_card, url_number, url_selectbox
 
 PAGE_SIZE = 10
 COLORS = {
@@ -47,7 +46,9 @@ labels = {
     row.map_id: row.space + (f" vs {row.reference} (reference)" if row.reference else "") for row in maps.itertuples()
 }
 by_label = {v: k for k, v in labels.items()}
-choice = url_selectbox("Map", list(by_label), "map")
+controls = st.columns(4)
+with controls[0]:
+    choice = url_selectbox("Map", list(by_label), "map")
 map_id = by_label[choice]
 info = maps.set_index("map_id").loc[map_id]
 reference = info["reference"] if isinstance(info["reference"], str) else None
@@ -63,7 +64,8 @@ def load(_con, map_id: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 version = overview.dataset_version(con, dataset)
 points, regions = load(con, map_id, version)
 color_options = [c for c in COLORS if reference is not None or c not in ("density_ratio", "gap", "source")]
-color = url_selectbox("Colour by", color_options, "color", format_func=COLORS.get)
+with controls[1]:
+    color = url_selectbox("Colour by", color_options, "color", format_func=COLORS.get)
 
 # --- selection state: a lasso / box (saved under a short id), a region, a search, or the neighbours of one item ----
 selection = load_selection(st.query_params.get("sel", ""))
@@ -73,8 +75,10 @@ if st.query_params.get("sel") and selection is None:
 region_names = (
     ["(none)", *[f"{r.cluster}: {r.name}" for r in regions.itertuples()]] if not regions.empty else ["(none)"]
 )
-region = url_selectbox("Region", region_names, "region", help="Open a region's pairs (also from the table below).")
-query = st.text_input("Search prompts", value=st.query_params.get("q", ""), key="q_input", max_chars=200)
+with controls[2]:
+    region = url_selectbox("Region", region_names, "region", help="Open a region's pairs (also from the table below).")
+with controls[3]:
+    query = st.text_input("Search prompts", value=st.query_params.get("q", ""), key="q_input", max_chars=200)
 if query != st.query_params.get("q", ""):
     if query:
         st.query_params["q"] = query
@@ -96,77 +100,8 @@ if query:
 
 # --- the map ---------------------------------------------------------------------------------------------------------
 shown = M.sample_for_display(points)
-hover = shown["text"].fillna("").str.slice(0, 160).str.replace("<", "‹").str.replace(">", "›")  # text, never markup
-fig = go.Figure()
-if color in ("cluster", "verdict", "generators", "source", "gap"):
-    if color == "gap" and not regions.empty:
-        flags = regions.set_index("cluster")
-        key = shown["cluster"].map(
-            lambda c: (
-                "coverage gap"
-                if c in flags.index and flags.at[c, "coverage_gap"]
-                else "under-represented"
-                if c in flags.index and flags.at[c, "under_represented"]
-                else "covered"
-            )
-        )
-    elif color == "cluster":
-        key = shown["cluster_name"]
-    else:
-        key = shown[color].fillna("–").astype(str)
-    for value in sorted(key.unique(), key=lambda v: (v == "unclustered", v)):
-        part = key == value
-        fig.add_scattergl(
-            x=shown.loc[part, "x"],
-            y=shown.loc[part, "y"],
-            mode="markers",
-            name=str(value)[:40],
-            customdata=shown.loc[part, ["item_id"]].to_numpy(),
-            text=hover[part],
-            hovertemplate="%{text}<extra>" + str(value)[:40].replace("<", "‹") + "</extra>",
-            marker=dict(size=5, opacity=0.75 if value != "unclustered" else 0.3),
-        )
-else:
-    values = shown[color].astype(float) if color != "density_ratio" else shown["density_ratio"].clip(upper=4)
-    fig.add_scattergl(
-        x=shown["x"],
-        y=shown["y"],
-        mode="markers",
-        customdata=shown[["item_id"]].to_numpy(),
-        text=hover,
-        hovertemplate="%{text}<br>" + COLORS[color] + ": %{marker.color:.2f}<extra></extra>",
-        marker=dict(size=5, color=values, colorscale="Viridis", showscale=True, colorbar=dict(title=dict(text=""))),
-    )
-if selected is not None:
-    sel = shown[shown["item_id"].isin(selected)]
-    fig.add_scattergl(
-        x=sel["x"],
-        y=sel["y"],
-        mode="markers",
-        name="selection",
-        hoverinfo="skip",
-        marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(color="#c23030", width=1.5)),
-    )
-named = points[points["cluster"] >= 0].groupby(["cluster", "cluster_name"])[["x", "y"]].median().reset_index()
-for row in named.itertuples():
-    fig.add_annotation(
-        x=row.x,
-        y=row.y,
-        text=row.cluster_name.replace("<", "‹")[:30],
-        showarrow=False,
-        font=dict(size=11, color="#1f2933"),
-        bgcolor="rgba(255,255,255,0.6)",
-    )
-fig.update_layout(
-    template=TEMPLATE,
-    height=640,
-    dragmode="lasso",
-    title=f"{dataset}: {choice}",
-    xaxis=dict(visible=False),
-    yaxis=dict(visible=False),
-    legend=dict(itemsizing="constant", orientation="v", x=1.01, y=1, yanchor="top"),
-)
-event = st.plotly_chart(fig, theme=None, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+fig = map_figure(shown, points, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
+event = chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 if len(shown) < len(points):
     st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts below use all points.")
 picked = M.row_ids_from_selection(getattr(event, "selection", None) if event is not None else None)
@@ -272,8 +207,10 @@ if selected is not None:
         if len(pair_ids) >= Settings().min_pairs:
             with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
                 fitted = dissect(con, dataset, pair_ids=pair_ids)["results"]["Overall"]
-                st.plotly_chart(dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
-                                theme=None, key="selection_dissection")
+                chart(
+                    dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
+                    key="selection_dissection",
+                )
         pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
         page = url_number("Page", "page", 1, 1, pages)
         shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]

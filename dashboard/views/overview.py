@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from analytics import overview
 from analytics.figures import verdict_distribution
+from analytics.savedviews import list_views
 from dashboard.db import cursor
-from dashboard.widgets import pair_card, url_number
+from dashboard.widgets import chart, pair_card, url_number
 
 con = cursor()
 dataset = st.session_state.get("dataset")
@@ -39,6 +41,16 @@ st.dataframe(
     column_config={"licence_note": st.column_config.TextColumn("licence note", width="medium")},
 )
 
+views = list_views()
+if views:
+    st.subheader("Saved views")
+    st.caption("For a meeting's agenda: each opens the exact view it was saved from.")
+    st.dataframe(
+        pd.DataFrame(views),
+        hide_index=True,
+        column_config={"link": st.column_config.LinkColumn("link", display_text="open")},
+    )
+
 row = table[table["dataset"] == dataset].iloc[0]
 st.header(f"{row['title'] or dataset}")
 st.caption(
@@ -69,7 +81,7 @@ st.dataframe(
         f"share_{v}": st.column_config.NumberColumn(f"{v}", format="percent") for v in ("A", "B", "tie", "unparsed")
     },
 )
-st.plotly_chart(verdict_distribution(overview.verdict_counts(con, dataset)), theme=None, key="verdicts")
+chart(verdict_distribution(overview.verdict_counts(con, dataset)), key="verdicts")
 
 st.subheader("A sample of pairs")
 seed = url_number(

@@ -1,0 +1,202 @@
+"""Exports for meetings: figures as PNG / SVG (kaleido, driving Debian's chromium) or standalone HTML, and a report
+of any view (a link) as one self-contained HTML file, or PDF through headless chromium. The page's "Report" button
+and `prefatlas report URL` call the same build_report, so both give the same document."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from analytics import figures, overview
+from analytics import judges as J
+from analytics.viewstate import parse_link
+
+EXPORT_WIDTH, EXPORT_HEIGHT, EXPORT_SCALE = 1200, 700, 2
+
+
+def figure_image(fig: go.Figure, fmt: str = "png") -> bytes:
+    """PNG or SVG bytes of a figure, drawn by kaleido with the system chromium (never a downloaded browser)."""
+    height = fig.layout.height or EXPORT_HEIGHT
+    return pio.to_image(fig, format=fmt, width=EXPORT_WIDTH, height=height, scale=EXPORT_SCALE if fmt == "png" else 1)
+
+
+def figure_html(fig: go.Figure) -> str:
+    """A standalone HTML file of the figure (plotly.js inlined: opens offline)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
+def chromium() -> str | None:
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    )
+
+
+def html_to_pdf(document: str, timeout: int = 120) -> bytes:
+    """Print an HTML document to PDF with headless chromium."""
+    browser = chromium()
+    if browser is None:
+        raise RuntimeError("PDF export needs chromium (Debian: apt-get install chromium)")
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(document, encoding="utf-8")
+        pdf = Path(tmp) / "report.pdf"
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-pdf-header-footer",
+                "--virtual-time-budget=10000",
+                f"--print-to-pdf={pdf}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        return pdf.read_bytes()
+
+
+def _table(frame: pd.DataFrame, limit: int = 60) -> str:
+    """An HTML table; every cell escaped (dataset text may hold markup or scripts)."""
+    frame = frame.head(limit)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[tuple[str, object]]:
+    """(heading, figure or table) of the view's main content, recomputed from the link's parameters."""
+    dataset = str(params["dataset"])
+    if dataset not in overview.dataset_names(con):
+        raise ValueError(f"the link's dataset '{dataset}' is not in this store")
+    if page == "overview":
+        return [
+            ("Datasets", overview.datasets_table(con).drop(columns=["licence_note"])),
+            ("Judges", overview.judges_table(con, dataset)),
+            ("Verdicts per judge", figures.verdict_distribution(overview.verdict_counts(con, dataset))),
+        ]
+    if page == "judges":
+        subset = params.get("subset") if params.get("subset") not in (None, "(all)") else None
+        ref = params.get("ref") if params.get("ref") not in (None, "(automatic)") else None
+        rep = J.judges_report(con, dataset, ref, subset)
+        names = [j["judge"] for j in rep["judges"]]
+        out: list[tuple[str, object]] = [
+            ("Agreement", figures.agreement_heatmap(rep["agreement"], names, str(params.get("metric", "agreement")))),
+            ("Biases per judge", J.bias_table(rep)),
+        ]
+        group = params.get("group")
+        if group and group in rep["disagreement_by_group"]:
+            out.append(
+                (
+                    f"Disagreement by {group}",
+                    figures.group_heatmap(rep["disagreement_by_group"][group], f"Disagreement by {group}"),
+                )
+            )
+        return out
+    if page == "dissection":
+        from analytics.dissection import OVERALL, Settings, dissect
+
+        group = params.get("group") if params.get("group") not in (None, "(none)") else None
+        result = dissect(con, dataset, group=group, settings=Settings(features=str(params.get("features", "sign"))))
+        shown = str(params.get("g", OVERALL))
+        fits = result["results"].get(shown, result["results"][OVERALL])
+        chosen = params.get("judges") or list(fits)[:3]
+        return [
+            (
+                "What each judge rewards",
+                figures.dissection_figure(
+                    {j: fits[j] for j in chosen if j in fits}, f"What each judge rewards — {shown}"
+                ),
+            ),
+            ("Judge similarity", figures.similarity_heatmap(result["similarity"][OVERALL], "Judge similarity")),
+        ]
+    if page == "map":
+        from analytics import maps as M
+
+        maps = M.list_maps(con, dataset)
+        if maps.empty:
+            raise ValueError(f"no map of {dataset} in this store")
+        map_id = maps.iloc[0]["map_id"]
+        for row in maps.itertuples():
+            label = row.space + (f" vs {row.reference} (reference)" if row.reference else "")
+            if label == params.get("map"):
+                map_id = row.map_id
+        layers = M.pair_layers(con, dataset, maps.set_index("map_id").at[map_id, "space"])
+        points = M.map_points(con, map_id).merge(layers, on="item_id", how="left")
+        regions = M.regions(con, map_id, layers)
+        color = str(params.get("color", "cluster"))
+        color = color if color in points.columns or color in ("cluster", "gap") else "cluster"
+        fig = figures.map_figure(M.sample_for_display(points), points, color, color, regions, None, dataset)
+        keep = [
+            c
+            for c in (
+                "name",
+                "n_data",
+                "n_reference",
+                "ratio",
+                "ratio_low",
+                "ratio_high",
+                "coverage_gap",
+                "rarity_median",
+                "disagreement",
+                "likely_flips",
+            )
+            if c in regions.columns
+        ]
+        return [("Map", fig), ("Regions", regions[keep].round(3))]
+    if page == "pairs":
+        from analytics.explorer import PairFilters, find_pairs
+
+        found = find_pairs(con, dataset, PairFilters.from_params(params))
+        return [("Pairs", found.head(60))]
+    raise ValueError(f"no report for page {page}")
+
+
+def build_report(con: duckdb.DuckDBPyConnection, link: str, base_path: str = "/") -> str:
+    """One self-contained HTML document of the view a link shows: its figures and tables, the filters, the
+    dataset version, the time, and the link back. plotly.js is inlined once, so it opens offline."""
+    page, params = parse_link(link, base_path)
+    sections = _sections(con, page, params)
+    dataset = str(params["dataset"])
+    version = overview.dataset_version(con, dataset)
+    filters = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>" for k, v in sorted(params.items()))
+    parts = []
+    for heading, item in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if isinstance(item, go.Figure):
+            parts.append(item.to_html(full_html=False, include_plotlyjs=False))
+        else:
+            parts.append(_table(item))
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>prefatlas — {html.escape(page)} — {html.escape(dataset)}</title>
+<script>{get_plotlyjs()}</script>
+<style>
+body {{ font-family: Inter, Helvetica, Arial, sans-serif; color: #1f2933; margin: 2rem auto; max-width: 1200px; }}
+table {{ border-collapse: collapse; font-size: 12px; margin-bottom: 1.5rem; }}
+th, td {{ border: 1px solid #e4e7eb; padding: 3px 6px; text-align: left; vertical-align: top; }}
+th {{ background: #f5f7fa; }} .meta {{ color: #52606d; font-size: 13px; }}
+</style></head><body>
+<h1>prefatlas — {html.escape(page)}: {html.escape(dataset)}</h1>
+<p class="meta">Made {when} · dataset version <code>{html.escape(version)}</code> ·
+<a href="{html.escape(link)}">open this view</a></p>
+<ul class="meta">{filters}</ul>
+{"".join(parts)}
+</body></html>"""

@@ -1,0 +1,46 @@
+"""Saved views: a title and a note attached to a link, for a meeting's agenda. Kept beside the store's caches (the
+dashboard opens the store read-only), one JSON list, replaced atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from analytics.catalog import default_cache
+
+MAX_TITLE, MAX_NOTE = 200, 2000
+
+
+def _path() -> Path:
+    return default_cache() / "saved_views.json"
+
+
+def list_views() -> list[dict]:
+    try:
+        views = json.loads(_path().read_text())
+        return views if isinstance(views, list) else []
+    except (OSError, json.JSONDecodeError):
+        return []
+
+
+def save_view(title: str, note: str, link: str) -> dict:
+    """Add a view (title required; lengths capped) and return it."""
+    title = title.strip()[:MAX_TITLE]
+    if not title:
+        raise ValueError("a saved view needs a title")
+    view = {
+        "title": title,
+        "note": note.strip()[:MAX_NOTE],
+        "link": link,
+        "saved_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    views = [*list_views(), view]
+    path = _path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump(views, tmp, indent=1)
+    os.replace(tmp.name, path)
+    return view

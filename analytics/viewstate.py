@@ -1,0 +1,164 @@
+"""Every view is a URL: each page's parameters, their defaults and validation, and the one canonical link builder.
+
+Canonical form: known parameters only, defaults left out (the dataset is always kept: the first dataset of one store
+is not the first of another), repeated parameters for lists (sorted), keys sorted, and the schema version `v`.
+Pages read their state from the URL and write it back (dashboard/widgets.py); the CLI's `report` reads links with
+`parse_link`. Data-dependent choices (a judge name, a map) are validated by the page against what the store holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: object = None  # None: the page's first option (data-dependent)
+    kind: str = "str"  # str | int | bool | list
+    keep: bool = False  # kept in links even at its default
+
+
+DATASET = Param("dataset", keep=True)
+PRESENT = Param("present", False, "bool")
+COMMON = (DATASET, PRESENT)
+
+PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
+    # page: (url path, parameters)
+    "overview": ("", (Param("sample", 0, "int"),)),
+    "judges": (
+        "judges",
+        (
+            Param("subset", "(all)"),
+            Param("ref", "(automatic)"),
+            Param("metric", "agreement"),
+            Param("group"),
+            Param("with_ref", True, "bool"),
+            Param("board"),
+            Param("cell", "(none)"),
+            Param("only", True, "bool"),
+            Param("in", "(all)"),
+            Param("page", 1, "int"),
+        ),
+    ),
+    "dissection": (
+        "dissection",
+        (
+            Param("group", "(none)"),
+            Param("features", "sign"),
+            Param("judges", None, "list"),
+            Param("g", "Overall"),
+            Param("sim"),
+            Param("ref"),
+            Param("judge"),
+            Param("pair", 1, "int"),
+        ),
+    ),
+    "map": (
+        "map",
+        (
+            Param("map"),
+            Param("color", "cluster"),
+            Param("region", "(none)"),
+            Param("q", ""),
+            Param("sel", ""),
+            Param("page", 1, "int"),
+            Param("item", 1, "int"),
+        ),
+    ),
+    "pairs": (
+        "pairs",
+        (
+            Param("category", None, "list"),
+            Param("generator", None, "list"),
+            Param("judge"),
+            Param("verdict", "any"),
+            Param("split", False, "bool"),
+            Param("min_len", 0, "int"),
+            Param("max_len", 0, "int"),
+            Param("prop"),
+            Param("prop_min", ""),
+            Param("q", ""),
+            Param("sort", "source order"),
+            Param("page", 1, "int"),
+            Param("open", ""),
+        ),
+    ),
+}
+PATH_TO_PAGE = {path: page for page, (path, _) in PAGES.items()}
+
+
+class LinkError(ValueError):
+    """A link that does not name a prefatlas page."""
+
+
+def params_of(page: str) -> dict[str, Param]:
+    if page not in PAGES:
+        raise LinkError(f"unknown page '{page}'; pages: {', '.join(PAGES)}")
+    return {p.name: p for p in (*COMMON, *PAGES[page][1])}
+
+
+def _text(param: Param, value: object) -> str:
+    if param.kind == "bool":
+        return "true" if value in (True, "true", "True", "1") else "false"
+    return str(value)
+
+
+def is_default(param: Param, value: object) -> bool:
+    if param.keep or param.default is None:
+        return False
+    return _text(param, value) == _text(param, param.default)
+
+
+def canonical_query(page: str, params: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(key, value) pairs of the canonical link: known keys, no defaults, sorted, with the version."""
+    known = params_of(page)
+    out: list[tuple[str, str]] = []
+    for key in sorted(params):
+        param = known.get(key)
+        value = params[key]
+        if param is None or value is None or value == "" or value == []:
+            continue
+        if param.kind == "list":
+            values = value if isinstance(value, list | tuple) else [value]
+            out += [(key, str(v)) for v in sorted(map(str, values))]
+        elif not is_default(param, value):
+            out.append((key, _text(param, value)))
+    return [*out, ("v", VERSION)]
+
+
+def page_link(page: str, params: Mapping[str, object], base_url: str = "/") -> str:
+    """The canonical link to a page: base_url is the server's address and prefix (e.g. http://host/prefs/)."""
+    path = PAGES[page][0] if page in PAGES else ""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return f"{base}{path}?{urlencode(canonical_query(page, params))}"
+
+
+def parse_link(url: str, base_path: str = "/") -> tuple[str, dict[str, object]]:
+    """(page, params) of a prefatlas link (lists as lists). base_path is the server's URL prefix, if any."""
+    parts = urlsplit(url)
+    path = parts.path
+    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    if prefix and path.startswith(prefix):
+        path = path[len(prefix) :]
+    page = PATH_TO_PAGE.get(path.strip("/"))
+    if page is None:
+        raise LinkError(f"{url}: '{path}' is not a prefatlas page ({', '.join('/' + p for p, _ in PAGES.values())})")
+    known = params_of(page)
+    params: dict[str, object] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        param = known.get(key)
+        if param is None:
+            continue
+        if param.kind == "list":
+            params.setdefault(key, [])
+            params[key].append(value)  # type: ignore[union-attr]
+        else:
+            params[key] = value
+    if "dataset" not in params:
+        raise LinkError(f"{url}: the link names no dataset")
+    return page, params

@@ -1,0 +1,68 @@
+"""The sidebar's sharing block: the canonical link to what is on screen, a report of it, presentation mode, and
+saving the view for a meeting's agenda."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.report import build_report, html_to_pdf
+from analytics.savedviews import save_view
+from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
+from dashboard.db import new_cursor
+
+
+def current_params(page: str) -> dict[str, object]:
+    lists = {p.name for p in PAGES[page][1] if p.kind == "list"}
+    return {k: (st.query_params.get_all(k) if k in lists else st.query_params.get(k)) for k in st.query_params}
+
+
+def base_url(page_path: str) -> str:
+    """The server's address with its URL prefix (st.context.url is the page's own address)."""
+    url = (st.context.url or "").split("?")[0]
+    if page_path and url.rstrip("/").endswith("/" + page_path):
+        url = url.rstrip("/")[: -len(page_path)]
+    return url if url.endswith("/") else url + "/"
+
+
+def share_panel(page_path: str) -> None:
+    page = PATH_TO_PAGE.get(page_path, "overview")
+    params = current_params(page)
+    base = base_url(page_path)
+    link = page_link(page, params, base)
+    base_path = "/" + base.split("://", 1)[-1].split("/", 1)[-1] if "://" in base else "/"
+    with st.sidebar:
+        st.divider()
+        st.caption("Link to this view (copy with the button at its right)")
+        st.code(link, language=None, wrap_lines=True)
+        name = f"prefatlas-{page}-{params.get('dataset', '')}"
+        st.download_button(
+            "Report (HTML)",
+            data=lambda: build_report(new_cursor(), link, base_path),
+            file_name=f"{name}.html",
+            mime="text/html",
+            on_click="ignore",
+            icon=":material/article:",
+        )
+        st.download_button(
+            "Report (PDF)",
+            data=lambda: html_to_pdf(build_report(new_cursor(), link, base_path)),
+            file_name=f"{name}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            icon=":material/picture_as_pdf:",
+        )
+        st.link_button(
+            "Presentation mode", page_link(page, {**params, "present": "true"}, base), icon=":material/slideshow:"
+        )
+        with (
+            st.popover("Save this view", icon=":material/bookmark_add:"),
+            st.form("save_view", clear_on_submit=True, border=False),
+        ):
+            title = st.text_input("Title", max_chars=200)
+            note = st.text_area("Note", max_chars=2000)
+            if st.form_submit_button("Save"):
+                try:
+                    save_view(title, note, link)
+                    st.success("Saved: listed on the Overview page.")
+                except ValueError as exc:
+                    st.error(str(exc))

@@ -1,0 +1,124 @@
+"""Pairs: read the data itself. Filter by category, generator, a judge's verdict, judge disagreement, length, a
+property value and text; sort; page; open a pair to see it side by side with every verdict, its properties and the
+most similar pairs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import overview
+from analytics.explorer import SORTS, VERDICT_FILTERS, PairFilters, filter_options, find_pairs
+from analytics.properties import response_properties
+from dashboard.db import cursor
+from dashboard.widgets import pair_card, url_multiselect, url_number, url_selectbox, url_toggle
+
+PAGE_SIZE = 20
+ANY_JUDGE = "(any judge)"
+NO_PROP = "(none)"
+
+con = cursor()
+dataset = st.session_state.get("dataset")
+if con is None or dataset is None:
+    st.stop()
+
+st.title("Pairs")
+options = filter_options(con, dataset)
+c1, c2, c3 = st.columns(3)
+with c1:
+    categories = url_multiselect("Category", options["categories"], "category", []) if options["categories"] else []
+    generators = url_multiselect("Generator", options["generators"], "generator", []) if options["generators"] else []
+with c2:
+    judge = url_selectbox("Judge", [ANY_JUDGE, *options["judges"]], "judge")
+    verdict = url_selectbox("said", list(VERDICT_FILTERS), "verdict", help="A / B in the pair's own frame")
+    split = url_toggle("Only pairs the judges disagree on", "split", False)
+with c3:
+    min_len = url_number("Longer response at least (characters)", "min_len", 0, 0, 1_000_000)
+    max_len = url_number("… and at most (0: no limit)", "max_len", 0, 0, 1_000_000)
+    prop = url_selectbox("Property", [NO_PROP, *options["properties"]], "prop")
+prop_min_text = st.query_params.get("prop_min", "")
+query = st.query_params.get("q", "")
+c4, c5, c6 = st.columns(3)
+with c4:
+    new_query = st.text_input("Text in prompt or responses", value=query, max_chars=200)
+with c5:
+    new_prop_min = st.text_input(
+        "Property at least (either response)", value=prop_min_text, max_chars=20, disabled=prop == NO_PROP
+    )
+with c6:
+    sort = url_selectbox("Sort", list(SORTS), "sort")
+for key, value, old in (("q", new_query, query), ("prop_min", new_prop_min, prop_min_text)):
+    if value != old:
+        if value:
+            st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+try:
+    prop_min = float(new_prop_min) if new_prop_min.strip() else None
+except ValueError:
+    st.warning(f"`{new_prop_min}` is not a number: the property filter is off.")
+    prop_min = None
+
+filters = PairFilters(
+    categories=categories,
+    generators=generators,
+    judge=None if judge == ANY_JUDGE else judge,
+    verdict=verdict,
+    split=split,
+    min_len=min_len,
+    max_len=max_len,
+    prop=None if prop == NO_PROP else prop,
+    prop_min=prop_min,
+    text=new_query,
+    sort=sort,
+)
+found = find_pairs(con, dataset, filters)
+st.caption(f"{len(found):,} pairs match")
+if found.empty:
+    st.stop()
+pages = max(1, -(-len(found) // PAGE_SIZE))
+page = url_number("Page", "page", 1, 1, pages)
+rows = found.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+picked = st.dataframe(
+    rows.drop(columns=["source_row"]),
+    hide_index=True,
+    key="pairs_table",
+    on_select="rerun",
+    selection_mode="single-row",
+)
+chosen = picked.selection.rows if picked is not None else []
+if chosen:
+    st.query_params["open"] = rows.iloc[chosen[0]]["pair_id"]
+
+open_id = st.query_params.get("open", "")
+if open_id:
+    pair = overview.pairs_by_id(con, [open_id])
+    if pair.empty or pair.iloc[0]["prompt"] is None or pd.isna(pair.iloc[0]["prompt"]):
+        st.warning("The pair in the link is not in this dataset.")
+    else:
+        st.subheader("The pair")
+        pair_card(pair.iloc[0], overview.pair_judgments(con, [open_id]))
+        ids = con.execute(
+            "SELECT response_a_id, response_b_id FROM pairs WHERE pair_id = $p", {"p": open_id}
+        ).fetchone()
+        props = response_properties(con, list(ids)).T
+        props.columns = ["A", "B"]
+        with st.expander("Properties of the two responses"):
+            st.dataframe(props.round(3))
+        with st.expander("Similar pairs (nearest prompts in embedding space)"):
+            try:
+                from analytics.embed import load_vectors, text_id
+
+                prompts = con.execute(
+                    "SELECT DISTINCT q.prompt_id, q.text FROM pairs p JOIN prompts q USING (prompt_id) "
+                    "WHERE p.dataset = $d",
+                    {"d": dataset},
+                ).df()
+                vectors = load_vectors(con, [text_id(t) for t in prompts["text"]])
+                here = prompts.index[prompts["text"] == pair.iloc[0]["prompt"]][0]
+                sims = vectors @ vectors[here]
+                order = [i for i in sims.argsort()[::-1] if i != here][:8]
+                near = prompts.iloc[order].assign(cosine=sims[order].round(3))
+                st.dataframe(near[["cosine", "text"]], hide_index=True)
+            except LookupError as exc:
+                st.info(f"{exc}")

@@ -1,0 +1,44 @@
+"""The Pairs explorer's filters on inline data."""
+
+from __future__ import annotations
+
+from analytics.adapters import judgebench, pandalm
+from analytics.explorer import PairFilters, filter_options, find_pairs
+from analytics.store import connect, write_batch
+
+from fixtures import write_judgebench, write_pandalm
+
+
+def store(tmp_path):
+    con = connect(tmp_path / "s.duckdb")
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    write_batch(con, judgebench.load(write_judgebench(tmp_path / "j")))
+    return con
+
+
+def test_filters(tmp_path):
+    con = store(tmp_path)
+    assert len(find_pairs(con, "pandalm", PairFilters())) == 3
+    assert len(find_pairs(con, "pandalm", PairFilters(generators=["bloom-7b"]))) == 1
+    assert len(find_pairs(con, "pandalm", PairFilters(judge="gpt-3.5-turbo", verdict="unparsed"))) == 1
+    assert len(find_pairs(con, "pandalm", PairFilters(text="A SENTENCE"))) == 2  # case-insensitive, in responses
+    assert len(find_pairs(con, "pandalm", PairFilters(text="50%_"))) == 0  # wildcards mean themselves
+    split = find_pairs(con, "pandalm", PairFilters(split=True))
+    assert len(split) == 3  # every pair has judges that disagree
+    assert list(find_pairs(con, "judgebench", PairFilters(categories=["Math/livebench-math"]))["category"]) == [
+        "Math/livebench-math"
+    ]
+    longest = find_pairs(con, "pandalm", PairFilters(sort="longest first"))
+    assert longest.iloc[0][["len_a", "len_b"]].max() >= longest.iloc[-1][["len_a", "len_b"]].max()
+
+
+def test_filters_from_link_parameters_tolerate_junk():
+    f = PairFilters.from_params({"category": ["x"], "min_len": "abc", "split": "true", "prop_min": "2.5", "q": "hi"})
+    assert (f.categories, f.min_len, f.split, f.prop_min, f.text) == (["x"], 0, True, 2.5, "hi")
+
+
+def test_options(tmp_path):
+    con = store(tmp_path)
+    options = filter_options(con, "pandalm")
+    assert options["generators"] == ["bloom-7b", "llama-7b", "opt-7b", "pythia-6.9b"]
+    assert "gpt-3.5-turbo" in options["judges"]

@@ -1,0 +1,101 @@
+"""Every page opens with no parameters, in presentation mode, and with the share panel; the Pairs page's filters
+come from the link; saved views are listed on the Overview."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.adapters import judgebench, llmbar, pandalm
+from analytics.savedviews import list_views, save_view
+from analytics.store import connect, write_batch
+
+from conftest import ROOT
+from fixtures import write_judgebench, write_llmbar, write_pandalm
+
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ["views/overview.py", "views/judges.py", "views/dissection.py", "views/map.py", "views/pairs.py"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("all")
+    con = connect(root / "s.duckdb")
+    write_batch(con, llmbar.load(write_llmbar(root / "l")))
+    write_batch(con, pandalm.load(write_pandalm(root / "p")))
+    write_batch(con, judgebench.load(write_judgebench(root / "j")))
+    con.close()
+    return root
+
+
+def run(monkeypatch, root, page, **params) -> AppTest:
+    monkeypatch.setenv("PREFATLAS_STORE", str(root / "s.duckdb"))
+    monkeypatch.setenv("PREFATLAS_CACHE", str(root / "cache"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(page)
+    return at.run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_opens_without_parameters_and_offers_its_link(monkeypatch, store, page):
+    at = run(monkeypatch, store, page)
+    assert not at.exception
+    link = at.sidebar.code[0].value
+    assert "dataset=judgebench" in link and link.endswith("v=1")
+    assert len(at.sidebar.get("download_button")) == 2  # report as HTML and as PDF
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_presentation_mode_hides_controls(monkeypatch, store, page):
+    at = run(monkeypatch, store, page, dataset="pandalm", present="true")
+    assert not at.exception
+    assert not at.sidebar.code  # no share panel
+    assert not at.selectbox  # the view comes from the link, no controls
+
+
+def test_pairs_filters_from_the_link(monkeypatch, store):
+    at = run(monkeypatch, store, "views/pairs.py", dataset="pandalm", generator="bloom-7b", sort="longest first")
+    assert not at.exception and not at.warning
+    assert any(c.value == "1 pairs match" for c in at.caption)
+    at = run(monkeypatch, store, "views/pairs.py", dataset="pandalm", judge="gpt-3.5-turbo", verdict="unparsed")
+    assert any(c.value == "1 pairs match" for c in at.caption)
+
+
+def test_pairs_page_opens_a_pair_and_rejects_junk(monkeypatch, store):
+    con = connect(store / "s.duckdb", read_only=True)
+    pid = con.execute("SELECT pair_id FROM pairs WHERE dataset = 'pandalm' LIMIT 1").fetchone()[0]
+    con.close()
+    at = run(monkeypatch, store, "views/pairs.py", dataset="pandalm", open=pid)
+    assert not at.exception
+    assert any(m.value.startswith("**Prompt**") for m in at.markdown)
+    at = run(
+        monkeypatch,
+        store,
+        "views/pairs.py",
+        dataset="pandalm",
+        open="nope",
+        prop_min="abc",
+        prop="hedges",
+        verdict="maybe",
+    )
+    assert not at.exception
+    assert len(at.warning) >= 2
+
+
+def test_saved_views_are_listed_on_the_overview(monkeypatch, store):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(store / "cache"))
+    save_view("Position bias of Falcon", "look at the swapped runs", "http://h/judges?dataset=llmbar&cell=Falcon&v=1")
+    assert list_views()[-1]["title"] == "Position bias of Falcon"
+    with pytest.raises(ValueError, match="needs a title"):
+        save_view("  ", "", "http://h/")
+    at = run(monkeypatch, store, "views/overview.py", dataset="llmbar")
+    assert any(s.value == "Saved views" for s in at.subheader)
+    table = at.dataframe[1].value
+    assert "Position bias of Falcon" in set(table["title"])
+
+
+def test_link_from_another_version_is_flagged(monkeypatch, store):
+    at = run(monkeypatch, store, "views/overview.py", dataset="llmbar", v="99")
+    assert any("another prefatlas" in w.value for w in at.warning)
