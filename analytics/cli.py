@@ -371,28 +371,33 @@ def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) ->
 
 
 def build_default_maps(con) -> None:
-    """Embeddings and maps of the default store (first run); a failure is reported and the dashboard still starts."""
-    from analytics.embed import EmbedSettings, embed_dataset, load_model
-    from analytics.maps import build_map, list_maps
+    """Embeddings and maps of the default store: each missing one is made (the first run makes them all); a failure
+    is reported and the dashboard still starts."""
+    from analytics.embed import embed_dataset
+    from analytics.maps import build_map, list_maps, map_id_for
 
-    if not list_maps(con).empty:
-        return
     plan = catalog.default_plan()
     names = [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
+    jobs = [{"dataset": n, "space": "prompts"} for n in names]
+    jobs += [j for j in plan.get("maps", []) if j["dataset"] in names and j.get("reference", names[0]) in names]
+    have = set(list_maps(con)["map_id"])
+    jobs = [j for j in jobs if map_id_for(j["dataset"], j.get("reference"), j.get("space", "prompts")) not in have]
+    if not jobs:
+        return
+    _log("embedding prompts (and some responses) with all-MiniLM-L6-v2 for the maps (once; cached in the store)")
     try:
-        _log("embedding prompts (and some responses) with all-MiniLM-L6-v2; maps follow (first run only)")
-        model = load_model(EmbedSettings())
-        for name in names:
-            embed_dataset(
-                con, name, model=model, progress=_progress_bar(name), responses=name in plan.get("embed_responses", [])
-            )
-        jobs = [{"dataset": n, "space": "prompts"} for n in names]
-        jobs += [j for j in plan.get("maps", []) if j["dataset"] in names and j.get("reference", names[0]) in names]
-        for job in jobs:
-            _log(f"map: {job['dataset']}{' vs ' + job['reference'] if job.get('reference') else ''} ({job['space']})")
-            build_map(con, job["dataset"], job.get("reference"), job.get("space", "prompts"), progress=_log)
+        for name in {j["dataset"] for j in jobs} | {j["reference"] for j in jobs if j.get("reference")}:
+            embed_dataset(con, name, progress=_progress_bar(name), responses=name in plan.get("embed_responses", []))
     except Exception as exc:  # the dashboard is still useful without maps
-        _log(f"maps not built ({type(exc).__name__}: {exc}); run `prefatlas embed` and `prefatlas map` later")
+        _log(f"embeddings not computed ({type(exc).__name__}: {exc}); run `prefatlas embed` and `prefatlas map`")
+        return
+    for job in jobs:
+        label = f"{job['dataset']}{' vs ' + job['reference'] if job.get('reference') else ''} ({job['space']})"
+        _log(f"map: {label}")
+        try:
+            build_map(con, job["dataset"], job.get("reference"), job.get("space", "prompts"), progress=_log)
+        except Exception as exc:  # one map failing leaves the others
+            _log(f"map {label} not built ({type(exc).__name__}: {exc}); `prefatlas map` can retry it")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -104,7 +104,7 @@ def preference_vectors(
         .df()
         .set_index("item_id")
     )
-    texts = texts.reindex(decided.index).reset_index()
+    texts = texts.reindex(decided.index).rename_axis("item_id").reset_index()
     va = load_vectors(con, [text_id(t) for t in texts["a"]], settings)
     vb = load_vectors(con, [text_id(t) for t in texts["b"]], settings)
     sign = np.where(decided.to_numpy() == "A", 1.0, -1.0)[:, None]
@@ -252,6 +252,17 @@ def _umap(vectors: np.ndarray, idx: np.ndarray, dist: np.ndarray, components: in
     return reducer, layout
 
 
+def map_id_for(
+    dataset: str,
+    reference: str | None,
+    space: str,
+    embed_settings: EmbedSettings = DEFAULT_EMBED,
+    settings: MapSettings = DEFAULT_MAP,
+) -> str:
+    """The id a map of these inputs has (maps are content-addressed: rebuilding replaces the same id)."""
+    return content_id("map", dataset, reference, space, embed_settings.key, json.dumps(asdict(settings)))
+
+
 def build_map(
     con: duckdb.DuckDBPyConnection,
     dataset: str,
@@ -293,8 +304,9 @@ def build_map(
     clusters = HDBSCAN(min_cluster_size=size, min_samples=min(size, 10), copy=True).fit_predict(low_dim)
     if np.bincount(clusters[clusters >= 0]).max(initial=0) > 0.5 * len(clusters):
         # one cluster swallowed most of the map ("excess of mass" picked the root): take the leaves instead
-        clusters = HDBSCAN(min_cluster_size=size, min_samples=min(size, 10), cluster_selection_method="leaf",
-                           copy=True).fit_predict(low_dim)
+        clusters = HDBSCAN(
+            min_cluster_size=size, min_samples=min(size, 10), cluster_selection_method="leaf", copy=True
+        ).fit_predict(low_dim)
     names = cluster_names(items["text"], clusters, vectors)
     points = items[["item_id", "source"]].assign(x=xy[:, 0], y=xy[:, 1], cluster=clusters, rarity=rarity(idx, dist))
     ids = items["item_id"].to_numpy()
@@ -310,7 +322,7 @@ def build_map(
         n_data=names["cluster"].map(counts["sum"]).astype(int),
         n_reference=names["cluster"].map(counts["count"] - counts["sum"]).astype(int),
     )
-    map_id = content_id("map", dataset, reference, space, embed_settings.key, json.dumps(asdict(settings)))
+    map_id = map_id_for(dataset, reference, space, embed_settings, settings)
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("map_points", "map_clusters", "maps"):
