@@ -28,13 +28,13 @@ def store(tmp_path_factory):
     return root
 
 
-def run(monkeypatch, root, page, **params) -> AppTest:
+def run(monkeypatch, root, view, **params) -> AppTest:
     monkeypatch.setenv("PREFATLAS_STORE", str(root / "s.duckdb"))
     monkeypatch.setenv("PREFATLAS_CACHE", str(root / "cache"))
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in params.items():
         at.query_params[k] = v
-    at.switch_page(page)
+    at.switch_page(view)
     return at.run()
 
 
@@ -99,3 +99,31 @@ def test_saved_views_are_listed_on_the_overview(monkeypatch, store):
 def test_link_from_another_version_is_flagged(monkeypatch, store):
     at = run(monkeypatch, store, "views/overview.py", dataset="llmbar", v="99")
     assert any("another prefatlas" in w.value for w in at.warning)
+
+
+# one valid, non-default value for every parameter of every page (fixture data: llmbar / pandalm / judgebench)
+NON_DEFAULT = {
+    "views/overview.py": {"sample": "5"},
+    "views/judges.py": {"subset": "gpt-4o", "ref": "o1-mini (arena_hard)", "metric": "kappa", "group": "category",
+                        "with_ref": "false", "cell": "gold ~ rm/x", "only": "false", "in": "Knowledge/mmlu-pro-law",
+                        "page": "1", "board": "rm/x"},
+    "views/dissection.py": {"group": "category", "features": "normalised", "judges": "gold", "g": "Overall",
+                            "sim": "Overall", "ref": "gold", "judge": "rm/x", "pair": "2"},
+    "views/map.py": {"map": "prompts", "color": "rarity", "region": "(none)", "q": "Q1", "sel": "0123456789ab", "page": "1",
+                     "item": "2"},
+    "views/pairs.py": {"category": "Math/livebench-math", "generator": "gpt-4o", "judge": "rm/x", "verdict": "B",
+                       "split": "true", "min_len": "1", "max_len": "100", "prop": "hedges", "prop_min": "0",
+                       "q": "wrong", "sort": "random", "page": "1", "open": ""},
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_parameter_at_a_non_default_value(monkeypatch, store, page):
+    from analytics.viewstate import PAGES as SCHEMA
+
+    path = {"views/overview.py": "overview"}.get(page, page.split("/")[1].removesuffix(".py"))
+    names = {p.name for p in SCHEMA[path][1]}
+    assert names <= set(NON_DEFAULT[page]) | {"present"}, names - set(NON_DEFAULT[page])  # every parameter covered
+    for key, value in NON_DEFAULT[page].items():
+        at = run(monkeypatch, store, page, dataset="judgebench", **{key: value})
+        assert not at.exception, (key, value, at.exception)
