@@ -483,6 +483,28 @@ def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.
     return frame.assign(pairs=1).rename_axis("item_id").reset_index()
 
 
+def region_columns(with_reference: bool) -> list[str]:
+    """The columns of a regions table worth showing (page and report)."""
+    ranking = (
+        ["ratio", "ratio_low", "ratio_high", "coverage_gap", "under_represented", "n_reference"]
+        if with_reference
+        else ["rarity_median"]
+    )
+    return [
+        "cluster",
+        "name",
+        "n_data",
+        *ranking,
+        "disagreement",
+        "disagreement_low",
+        "disagreement_high",
+        "a_wins",
+        "a_wins_low",
+        "a_wins_high",
+        "likely_flips",
+    ]
+
+
 def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
     interval and the preference-aware layers of its dataset items."""

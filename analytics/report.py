@@ -144,22 +144,8 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
         color = str(params.get("color", "cluster"))
         color = color if color in points.columns or color in ("cluster", "gap") else "cluster"
         fig = figures.map_figure(M.sample_for_display(points), points, color, color, regions, None, dataset)
-        keep = [
-            c
-            for c in (
-                "name",
-                "n_data",
-                "n_reference",
-                "ratio",
-                "ratio_low",
-                "ratio_high",
-                "coverage_gap",
-                "rarity_median",
-                "disagreement",
-                "likely_flips",
-            )
-            if c in regions.columns
-        ]
+        with_reference = isinstance(maps.set_index("map_id").at[map_id, "reference"], str)
+        keep = [c for c in M.region_columns(with_reference) if c in regions]
         return [("Map", fig), ("Regions", regions[keep].round(3))]
     if page == "pairs":
         from analytics.explorer import PairFilters, find_pairs

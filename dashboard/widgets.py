@@ -24,31 +24,16 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
 
     event = st.plotly_chart(fig, theme=None, key=key, **kwargs)
     if not presenting():
+        exports = (
+            ("PNG", "png", "image/png", lambda: figure_image(fig, "png")),
+            ("SVG", "svg", "image/svg+xml", lambda: figure_image(fig, "svg")),
+            ("HTML", "html", "text/html", lambda: figure_html(fig)),
+        )
         with st.popover("Export figure", icon=":material/download:"):
-            st.download_button(
-                "PNG",
-                data=lambda: figure_image(fig, "png"),
-                file_name=f"{key}.png",
-                mime="image/png",
-                on_click="ignore",
-                key=f"{key}_png",
-            )
-            st.download_button(
-                "SVG",
-                data=lambda: figure_image(fig, "svg"),
-                file_name=f"{key}.svg",
-                mime="image/svg+xml",
-                on_click="ignore",
-                key=f"{key}_svg",
-            )
-            st.download_button(
-                "HTML",
-                data=lambda: figure_html(fig),
-                file_name=f"{key}.html",
-                mime="text/html",
-                on_click="ignore",
-                key=f"{key}_html",
-            )
+            for label, suffix, mime, make in exports:
+                st.download_button(
+                    label, data=make, file_name=f"{key}.{suffix}", mime=mime, on_click="ignore", key=f"{key}_{suffix}"
+                )
     return event
 
 

@@ -124,33 +124,14 @@ else:
             "Coverage gaps (no dataset item, ≥ 20 reference items) first, then under-represented (upper "
             "bound < 0.5), then by missing mass."
         )
-        cols = [
-            "cluster",
-            "name",
-            "n_data",
-            "n_reference",
-            "ratio",
-            "ratio_low",
-            "ratio_high",
-            "coverage_gap",
-            "under_represented",
-        ]
     else:
         st.caption(
             "No reference chosen: clusters ranked by median rarity (k-distance over the neighbours' median, "
             "in embedding space; > 1 is sparser than its surroundings)."
         )
-        cols = ["cluster", "name", "n_data", "rarity_median"]
-    cols += [
-        "disagreement",
-        "disagreement_low",
-        "disagreement_high",
-        "a_wins",
-        "a_wins_low",
-        "a_wins_high",
-        "likely_flips",
-    ]
-    table = regions[cols].rename(columns={"disagreement": "judges split", "a_wins": "A wins"})
+    table = regions[M.region_columns(reference is not None)].rename(
+        columns={"disagreement": "judges split", "a_wins": "A wins"}
+    )
     picked_rows = st.dataframe(
         table,
         hide_index=True,
