@@ -29,7 +29,8 @@ from analytics.properties import LENGTH_PROPERTY, PROPERTIES, PROPERTIES_SOURCE,
 from analytics.stats import random_orientation
 
 DEFAULT_FEATURES = [n for n in PROPERTIES if n != "length (tokens)"]  # words and tokens together are collinear
-OVERALL = "Overall"
+OVERALL = "All pairs"  # one fit over every pair
+MEAN_OVER_GROUPS = "Overall"  # the paper's similarity "Overall": the mean of the per-group matrices
 INFLATION = 1.1  # proposal scale over the Laplace approximation's
 
 
@@ -253,7 +254,7 @@ def _dissect(
     similarity = {name: _similarity(res) for name, res in results.items()}
     group_names = [g for g in results if g != OVERALL]
     if group_names:
-        similarity["mean over groups"] = _mean_similarity([similarity[g] for g in group_names])
+        similarity[MEAN_OVER_GROUPS] = _mean_similarity([similarity[g] for g in group_names])
     return {
         "dataset": dataset,
         "subset": subset,

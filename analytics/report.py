@@ -111,7 +111,7 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
             )
         return out
     if page == "dissection":
-        from analytics.dissection import OVERALL, Settings, dissect
+        from analytics.dissection import MEAN_OVER_GROUPS, OVERALL, Settings, dissect
 
         group = params.get("group") if params.get("group") not in (None, "(none)") else None
         result = dissect(con, dataset, group=group, settings=Settings(features=str(params.get("features", "sign"))))
@@ -125,7 +125,12 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
                     {j: fits[j] for j in chosen if j in fits}, f"What each judge rewards — {shown}"
                 ),
             ),
-            ("Judge similarity", figures.similarity_heatmap(result["similarity"][OVERALL], "Judge similarity")),
+            (
+                "Judge similarity",
+                figures.similarity_heatmap(
+                    result["similarity"].get(MEAN_OVER_GROUPS, result["similarity"][OVERALL]), "Judge similarity"
+                ),
+            ),
         ]
     if page == "map":
         from analytics import maps as M

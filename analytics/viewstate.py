@@ -51,7 +51,7 @@ PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
             Param("group", "(none)"),
             Param("features", "sign"),
             Param("judges", None, "list"),
-            Param("g", "Overall"),
+            Param("g", "All pairs"),
             Param("sim"),
             Param("ref"),
             Param("judge"),

@@ -8,7 +8,14 @@ import pytest
 from scipy.special import expit
 
 from analytics.adapters.base import BatchBuilder
-from analytics.dissection import Settings, contributions, difference_from_reference, dissect, fit_bayes_logistic
+from analytics.dissection import (
+    OVERALL,
+    Settings,
+    contributions,
+    difference_from_reference,
+    dissect,
+    fit_bayes_logistic,
+)
 from analytics.store import DatasetMeta, connect, write_batch
 
 
@@ -83,25 +90,25 @@ def test_dissect_finds_the_property_each_judge_rewards(tmp_path, monkeypatch):
     con = _store_with_length_loving_judge(tmp_path)
     settings = Settings(min_pairs=20, samples=1500)
     out = dissect(con, "toy", settings=settings)
-    overall = out["results"]["Overall"]
+    overall = out["results"][OVERALL]
     length = {j: overall[j]["weights"]["length (words)"] for j in ("long", "short")}
     assert length["long"]["low"] > 0 and length["long"]["p"] > 0.6
     assert length["short"]["high"] < 0 and length["short"]["p"] < 0.4
     human = overall["human"]["weights"]
     assert max(human, key=lambda f: human[f]["mean"]) == "asks a question"
     assert human["asks a question"]["low"] > 0
-    assert out["similarity"]["Overall"]["long"]["short"] < -0.5
-    assert out["similarity"]["Overall"]["long"]["long"] == pytest.approx(1.0)
+    assert out["similarity"][OVERALL]["long"]["short"] < -0.5
+    assert out["similarity"][OVERALL]["long"]["long"] == pytest.approx(1.0)
     assert "length (words)" in out["definitions"]
     again = dissect(con, "toy", settings=settings)  # cached: read back from disk, the same numbers
-    assert again["results"]["Overall"]["long"] == overall["long"]
+    assert again["results"][OVERALL]["long"] == overall["long"]
 
 
 def test_groups_and_minimum_size(tmp_path, monkeypatch):
     monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
     con = _store_with_length_loving_judge(tmp_path)
     out = dissect(con, "toy", judges=["long"], group="category", settings=Settings(min_pairs=20, samples=800))
-    assert set(out["results"]) == {"Overall", "even", "odd"}
+    assert set(out["results"]) == {OVERALL, "even", "odd"}
     assert out["results"]["even"]["long"]["n"] == 30
     small = dissect(con, "toy", judges=["long"], group="category", settings=Settings(min_pairs=31, samples=800))
     assert small["results"]["even"] == {}  # 30 pairs < 31: not fitted
@@ -118,7 +125,7 @@ def test_difference_from_reference_and_contributions(tmp_path, monkeypatch):
     diff = difference_from_reference(con, "toy", "long", "human", settings=settings)
     top = diff.iloc[:2].set_index("property")
     assert "length (words)" in top.index and top.loc["length (words)", "low"] > 0
-    weights = dissect(con, "toy", settings=settings)["results"]["Overall"]["long"]["weights"]
+    weights = dissect(con, "toy", settings=settings)["results"][OVERALL]["long"]["weights"]
     feats = pd.Series({"length (words)": 1.0, "asks a question": -1.0, "bold": 0.0})
     table = contributions(weights, feats)
     assert table["property"].iloc[0] == "length (words)"
@@ -130,4 +137,4 @@ def test_dissect_a_subset_of_pairs(tmp_path, monkeypatch):
     con = _store_with_length_loving_judge(tmp_path)
     ids = [r[0] for r in con.execute("SELECT pair_id FROM pairs ORDER BY source_row LIMIT 40").fetchall()]
     out = dissect(con, "toy", judges=["long"], settings=Settings(min_pairs=20, samples=800), pair_ids=ids)
-    assert out["results"]["Overall"]["long"]["n"] == 40
+    assert out["results"][OVERALL]["long"]["n"] == 40

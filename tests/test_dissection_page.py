@@ -46,7 +46,7 @@ def test_opens_and_plots_every_selected_judge(monkeypatch, store, tmp_path):
             {"judges": "short", "features": "normalised"},
             lambda fig: [t["name"].split(" (")[0] for t in fig["data"]] == ["short"],
         ),
-        ({"group": "category", "g": "Overall"}, lambda fig: "Overall" in fig["layout"]["title"]["text"]),
+        ({"group": "category", "g": "All pairs"}, lambda fig: "All pairs" in fig["layout"]["title"]["text"]),
     ],
 )
 def test_parameters_from_the_link(monkeypatch, store, tmp_path, params, expect):

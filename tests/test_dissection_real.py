@@ -7,7 +7,7 @@ import pytest
 
 from analytics import judges as J
 from analytics.catalog import ingest_entry, load_catalog
-from analytics.dissection import dissect
+from analytics.dissection import OVERALL, dissect
 from analytics.properties import LENGTH_PROPERTY
 from analytics.store import connect
 
@@ -29,7 +29,7 @@ def con(mirror, tmp_path_factory):
 @pytest.mark.parametrize("dataset", ["llmbar", "pandalm", "judgebench"])
 def test_length_weight_agrees_with_length_bias(con, dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
-    fits = dissect(con, dataset)["results"]["Overall"]
+    fits = dissect(con, dataset)["results"][OVERALL]
     report = J.judges_report(con, dataset, boot=100, leaderboards=False)
     checked = 0
     for entry in report["judges"]:

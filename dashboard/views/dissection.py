@@ -8,7 +8,15 @@ import streamlit as st
 
 from analytics import judges as J
 from analytics import overview
-from analytics.dissection import OVERALL, Settings, contributions, design, difference_from_reference, dissect
+from analytics.dissection import (
+    MEAN_OVER_GROUPS,
+    OVERALL,
+    Settings,
+    contributions,
+    design,
+    difference_from_reference,
+    dissect,
+)
 from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
 from analytics.properties import PROPERTIES
 from dashboard.db import cursor
@@ -95,7 +103,7 @@ with st.expander("Property definitions"):
     )
 
 st.subheader("Judge similarity")
-sim_groups = list(result["similarity"])
+sim_groups = sorted(result["similarity"], key=lambda g: g != MEAN_OVER_GROUPS)  # the paper's Overall first
 sim_group = url_selectbox("Similarity for", sim_groups, "sim") if len(sim_groups) > 1 else sim_groups[0]
 chart(
     similarity_heatmap(result["similarity"][sim_group], f"Pearson r of the weight vectors — {sim_group}"),

@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import judges as J
 from analytics import maps as M
 from analytics import overview
-from analytics.dissection import Settings, dissect
+from analytics.dissection import OVERALL, Settings, dissect
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
 from dashboard.db import cursor
@@ -187,7 +187,7 @@ if selected is not None:
             st.dataframe(agree, hide_index=True)
         if len(pair_ids) >= Settings().min_pairs:
             with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
-                fitted = dissect(con, dataset, pair_ids=pair_ids)["results"]["Overall"]
+                fitted = dissect(con, dataset, pair_ids=pair_ids)["results"][OVERALL]
                 chart(
                     dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
                     key="selection_dissection",
