@@ -215,7 +215,8 @@ def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str])
     imported = stored[stored["source"] != PROPERTIES_SOURCE]
     if not imported.empty:
         extra = imported.pivot_table(index="subject_id", columns="name", values="value", aggfunc="first")
-        table = table.join(extra, how="outer", rsuffix=" (imported)")
+        extra = extra.rename(columns={c: f"{c} (imported)" for c in extra.columns if c in table.columns})
+        table = table.join(extra, how="outer")
     return table.reindex(response_ids)
 
 

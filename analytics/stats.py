@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -86,7 +87,8 @@ def bootstrap_many(
     point = np.asarray(stat(np.arange(n)), dtype=float)
     rng = np.random.default_rng(seed)
     draws = np.array([stat(rng.integers(0, n, n)) for _ in range(boot)], dtype=float)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a coefficient that is NaN in every resample stays NaN
         low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
     return [Estimate(float(v), float(lo), float(hi), n) for v, lo, hi in zip(point, low, high, strict=True)]
 
