@@ -30,7 +30,9 @@ with c1:
     generators = url_multiselect("Generator", options["generators"], "generator", []) if options["generators"] else []
 with c2:
     judge = url_selectbox("Judge", [ANY_JUDGE, *options["judges"]], "judge")
-    verdict = url_selectbox("said", list(VERDICT_FILTERS), "verdict", help="A / B in the pair's own frame")
+    verdict = url_selectbox(
+        "Verdict of that judge", list(VERDICT_FILTERS), "verdict", help="A / B in the pair's own frame"
+    )
     split = url_toggle("Only pairs the judges disagree on", "split", False)
 with c3:
     min_len = url_number("Longer response at least (characters)", "min_len", 0, 0, 1_000_000)
@@ -80,7 +82,9 @@ pages = max(1, -(-len(found) // PAGE_SIZE))
 page = url_number("Page", "page", 1, 1, pages)
 rows = found.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 picked = st.dataframe(
-    rows.drop(columns=["source_row"]),
+    rows[
+        ["prompt", "category", "subset", "model_a", "model_b", "len_a", "len_b", "distinct_verdicts", "pair_id"]
+    ].dropna(axis=1, how="all"),
     hide_index=True,
     key="pairs_table",
     on_select="rerun",
