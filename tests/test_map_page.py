@@ -115,3 +115,29 @@ def test_no_map_explains_how_to_build_one(monkeypatch, store):
     at = page(monkeypatch, store, dataset="theirs")
     assert not at.exception
     assert any("prefatlas map" in i.value for i in at.info)
+
+
+def test_building_a_map_from_the_page(monkeypatch, tmp_path):
+    """A dataset without embeddings: the page's button embeds its prompts (progress bar) and builds its map."""
+    con = connect(tmp_path / "s.duckdb")
+    bb = BatchBuilder()
+    bb.judge("j1", "human")
+    for i, topic in enumerate(["cats", "dogs", "tax law", "baking", "python"] * 6):
+        k = bb.pair(prompt=f"Tell me about {topic}, part {i}", response_a="a", response_b="b", source_file="f",
+                    source_row=i)
+        bb.judgment(k, "j1", "A", source_file="f", source_row=i)
+    write_batch(con, bb.build(DatasetMeta(name="fresh", version="1", adapter="test")))
+    con.close()
+    monkeypatch.setenv("PREFATLAS_STORE", str(tmp_path / "s.duckdb"))
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["dataset"] = "fresh"
+    at.switch_page("views/map.py")
+    at.run()
+    assert any("No map of **fresh**" in i.value for i in at.info)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart"), "the new map is shown"
+    reader = connect(tmp_path / "s.duckdb", read_only=True)
+    assert len(M.list_maps(reader, "fresh")) == 1
+    reader.close()

@@ -3,6 +3,7 @@ selections (lasso, box, region, search, similar items) that open the pairs behin
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -10,9 +11,10 @@ from analytics import judges as J
 from analytics import maps as M
 from analytics import overview
 from analytics.dissection import OVERALL, Settings, dissect
+from analytics.embed import embed_dataset
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
-from dashboard.db import cursor
+from dashboard.db import cursor, progress_callback, writable
 from dashboard.widgets import chart, pair_card, url_number, url_selectbox
 
 PAGE_SIZE = 10
@@ -37,9 +39,24 @@ st.title("Map")
 maps = M.list_maps(con, dataset)
 if maps.empty:
     st.info(
-        f"No map of **{dataset}** yet. Build one (the dashboard reads maps, it never computes them):\n\n"
-        f"`prefatlas embed --dataset {dataset} --prompts-only && prefatlas map --dataset {dataset}`"
+        f"No map of **{dataset}** yet. Build one here (embedding its prompts takes about a minute per thousand "
+        f"on a CPU), or from the command line: `prefatlas embed --dataset {dataset} --prompts-only && "
+        f"prefatlas map --dataset {dataset}`"
     )
+    if st.button("Embed the prompts and build the map", icon=":material/scatter_plot:"):
+        bar = st.progress(0.0, text="loading the embedding model")
+        try:
+            with writable() as writer:
+                if writer is None:
+                    st.warning("Another build is running; try again when it is done.")
+                    st.stop()
+                embed_dataset(writer, dataset, progress=progress_callback(bar, "embedding prompts"), responses=False)
+                bar.progress(1.0, text="UMAP layout, clusters and regions")
+                M.build_map(writer, dataset)
+        except (duckdb.Error, LookupError, ValueError) as exc:
+            st.error(f"The map could not be built: {exc}")
+            st.stop()
+        st.rerun()
     st.stop()
 
 labels = {
