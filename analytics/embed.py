@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.ids import content_id
+from analytics.store import transaction
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 CHUNK = 2048  # texts per committed chunk: the unit of resumption
@@ -141,8 +142,7 @@ def _write_chunk(con: duckdb.DuckDBPyConnection, ids: list[str], vectors: np.nda
             "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.reshape(-1))),
         }
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "INSERT OR IGNORE INTO embedding_models VALUES ($k, $m, $s, $d)",
             {"k": settings.key, "m": settings.model, "s": json.dumps(asdict(settings)), "d": dim},
@@ -150,10 +150,6 @@ def _write_chunk(con: duckdb.DuckDBPyConnection, ids: list[str], vectors: np.nda
         con.register("_vectors", table)
         con.execute("INSERT OR IGNORE INTO embeddings SELECT text_id, model_key, vector FROM _vectors")
         con.unregister("_vectors")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def dataset_texts(con: duckdb.DuckDBPyConnection, dataset: str, responses: bool = True) -> dict[str, str]:

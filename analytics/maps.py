@@ -32,6 +32,7 @@ from analytics import judges as J
 from analytics.catalog import default_cache
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.ids import content_id
+from analytics.store import transaction
 
 SPACES = ("prompts", "preference")
 
@@ -323,8 +324,7 @@ def build_map(
         n_reference=names["cluster"].map(counts["count"] - counts["sum"]).astype(int),
     )
     map_id = map_id_for(dataset, reference, space, embed_settings, settings)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for table in ("map_points", "map_clusters", "maps"):
             con.execute(f"DELETE FROM {table} WHERE map_id = $m", {"m": map_id})
         con.execute(
@@ -365,10 +365,6 @@ def build_map(
         )
         con.execute("INSERT INTO map_clusters SELECT * FROM _clusters")
         con.unregister("_clusters")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     _save_reducer(map_id, reducer)
     return map_id
 

@@ -20,6 +20,8 @@ import pandas as pd
 import pyphen
 from markdown_it import MarkdownIt
 
+from analytics.store import transaction
+
 PROPERTIES_SOURCE = "prefatlas-1"  # bump when a definition changes: stored values are keyed by it
 
 _CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
@@ -231,18 +233,13 @@ def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     table = compute_properties(rows["text"], rows["prompt"]).set_index(rows["response_id"])
     long = table.reset_index().melt(id_vars="response_id", var_name="name", value_name="value")
     long = long.rename(columns={"response_id": "subject_id"}).assign(subject_kind="response", source=PROPERTIES_SOURCE)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.register("_props", long)
         con.execute(
             "INSERT OR REPLACE INTO properties (subject_id, subject_kind, name, value, source) "
             "SELECT subject_id, subject_kind, name, value, source FROM _props"
         )
         con.unregister("_props")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(long)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,6 +129,18 @@ JUDGMENT_COLUMNS = [
     "source_row",
 ]
 JUDGE_COLUMNS = ["name", "kind", "model", "family", "protocol"]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All of the block's writes or none of them: COMMIT at the end, ROLLBACK on any error (re-raised)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def default_store_path() -> Path:
@@ -393,8 +407,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool 
             batch.skipped,
         )
     frames = _frames_with_ids(batch)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if existing is not None:
             delete_dataset(con, meta.name)
         for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
@@ -418,10 +431,6 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool 
                 "skipped": json.dumps([s.__dict__ for s in batch.skipped[:1000]]),
             },
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     counts = dataset_counts(con, meta.name)
     return IngestSummary(
         meta.name,

@@ -47,6 +47,15 @@ def cursor() -> duckdb.DuckDBPyConnection | None:
         return None
 
 
+def page_start() -> tuple[duckdb.DuckDBPyConnection, str]:
+    """(cursor, dataset) for a page; stops the page (the frame has said why) when either is missing."""
+    con = cursor()
+    dataset = st.session_state.get("dataset")
+    if con is None or dataset is None:
+        st.stop()
+    return con, dataset
+
+
 def new_cursor() -> duckdb.DuckDBPyConnection:
     """A cursor of its own, for work outside the session's script thread (a download callback)."""
     return _database(str(default_store_path())).cursor()

@@ -96,8 +96,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)  # a loaded 2-core CI machine can take seconds per rerun
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=str(CHROMIUM),

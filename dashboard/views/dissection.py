@@ -19,15 +19,12 @@ from analytics.dissection import (
 )
 from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
 from analytics.properties import PROPERTIES
-from dashboard.db import cursor
+from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, url_multiselect, url_number, url_selectbox
 
 NO_GROUP = "(none)"
 
-con = cursor()
-dataset = st.session_state.get("dataset")
-if con is None or dataset is None:
-    st.stop()
+con, dataset = page_start()
 
 
 @st.cache_data(show_spinner="Fitting the Bayesian logistic regressions…", max_entries=32)

@@ -8,17 +8,14 @@ from analytics import judges as J
 from analytics import overview
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
 from analytics.stats import format_estimate
-from dashboard.db import cursor
+from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 10
 ALL = "(all)"
 AUTO = "(automatic)"
 
-con = cursor()
-dataset = st.session_state.get("dataset")
-if con is None or dataset is None:
-    st.stop()
+con, dataset = page_start()
 
 
 @st.cache_data(show_spinner="Computing agreement, biases and bootstrap intervals…", max_entries=32)

@@ -14,7 +14,7 @@ from analytics.dissection import OVERALL, Settings, dissect
 from analytics.embed import embed_dataset
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
-from dashboard.db import cursor, progress_callback, writable
+from dashboard.db import page_start, progress_callback, writable
 from dashboard.widgets import chart, pair_card, url_number, url_selectbox
 
 PAGE_SIZE = 10
@@ -30,10 +30,7 @@ COLORS = {
     "source": "dataset / reference",
 }
 
-con = cursor()
-dataset = st.session_state.get("dataset")
-if con is None or dataset is None:
-    st.stop()
+con, dataset = page_start()
 
 st.title("Map")
 maps = M.list_maps(con, dataset)

@@ -8,13 +8,10 @@ import streamlit as st
 from analytics import overview
 from analytics.figures import verdict_distribution
 from analytics.savedviews import list_views
-from dashboard.db import cursor
+from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, url_number
 
-con = cursor()
-dataset = st.session_state.get("dataset")
-if con is None or dataset is None:
-    st.stop()
+con, dataset = page_start()
 
 st.title("prefatlas")
 st.caption("LLM preference datasets and the judges who labelled them.")

@@ -10,17 +10,14 @@ import streamlit as st
 from analytics import overview
 from analytics.explorer import SORTS, VERDICT_FILTERS, PairFilters, filter_options, find_pairs
 from analytics.properties import response_properties
-from dashboard.db import cursor
+from dashboard.db import page_start
 from dashboard.widgets import pair_card, url_multiselect, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 20
 ANY_JUDGE = "(any judge)"
 NO_PROP = "(none)"
 
-con = cursor()
-dataset = st.session_state.get("dataset")
-if con is None or dataset is None:
-    st.stop()
+con, dataset = page_start()
 
 st.title("Pairs")
 options = filter_options(con, dataset)
