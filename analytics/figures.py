@@ -178,12 +178,15 @@ def dissection_figure(fits: dict[str, dict], title: str) -> go.Figure:
     first = next(iter(fits.values()))["weights"]
     order = sorted(first, key=lambda f: -first[f]["p"])
     order += sorted({f for fit in fits.values() for f in fit["weights"]} - set(order))
-    for judge, fit in fits.items():
+    position = {f: i for i, f in enumerate(order)}
+    width = 0.6 / max(len(fits), 1)  # judges side by side within each property, so whiskers do not overlap
+    for k, (judge, fit) in enumerate(fits.items()):
         w = fit["weights"]
         names = [f for f in order if f in w]
         fig.add_scatter(
-            x=names,
+            x=[position[f] + (k - (len(fits) - 1) / 2) * width for f in names],
             y=[100 * w[f]["p"] for f in names],
+            customdata=names,
             mode="markers",
             name=f"{judge} (n={fit['n']})",
             error_y=dict(
@@ -192,14 +195,15 @@ def dissection_figure(fits: dict[str, dict], title: str) -> go.Figure:
                 array=[100 * (w[f]["p_high"] - w[f]["p"]) for f in names],
                 arrayminus=[100 * (w[f]["p"] - w[f]["p_low"]) for f in names],
             ),
-            hovertemplate="%{x}: %{y:.1f}%<extra>" + judge + "</extra>",
+            hovertemplate="%{customdata}: %{y:.1f}%<extra>" + judge + "</extra>",
         )
+    fig.update_xaxes(tickmode="array", tickvals=list(range(len(order))), ticktext=order)
     fig.add_hline(y=50, line_dash="dash", line_color="#c23030")
     fig.update_layout(
         template=TEMPLATE,
         title=title,
         height=480,
-        yaxis_title="P(A preferred) %",
+        yaxis=dict(title="P(A preferred) %", automargin=True),
         xaxis=dict(tickangle=-35, automargin=True),
     )
     return fig

@@ -35,7 +35,7 @@ def test_opens_and_plots_every_selected_judge(monkeypatch, store, tmp_path):
     at = page(monkeypatch, store, tmp_path)
     assert not at.exception
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert [t["name"].split(" (")[0] for t in fig["data"]] == ["coin", "human", "long"]
+    assert [t["name"].split(" (")[0] for t in fig["data"]] == ["human", "coin", "long"]  # the human first
     assert fig["layout"]["shapes"][0]["y0"] == 50  # the no-effect line
 
 

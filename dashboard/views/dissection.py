@@ -75,7 +75,9 @@ fitted_judges = sorted({j for res in result["results"].values() for j in res})
 if not fitted_judges:
     st.info(f"No judge of {dataset} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
     st.stop()
-default_judges = fitted_judges[:3]
+kinds = J.load_judgments(con, dataset).drop_duplicates("judge").set_index("judge")["kind"]
+kind_order = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
+default_judges = sorted(fitted_judges, key=lambda j: (kind_order.get(kinds.get(j), 9), j))[:3]
 chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
 groups_present = list(result["results"])
 shown_group = url_selectbox("Group shown", groups_present, "g") if len(groups_present) > 1 else OVERALL
@@ -109,7 +111,6 @@ chart(
 
 # --- attack surface ------------------------------------------------------------------------------------------------
 st.subheader("What a judge rewards that the reference doesn't")
-kinds = J.load_judgments(con, dataset).drop_duplicates("judge").set_index("judge")["kind"]
 references = [j for j in fitted_judges if kinds.get(j) in ("gold", "human", "crowd")] or fitted_judges
 c1, c2 = st.columns(2)
 with c1:
