@@ -19,8 +19,13 @@ from analytics.catalog import default_cache
 T = TypeVar("T")
 
 
+# Part of every key: bump it when the shape of a cached result changes, so older entries are never read back.
+CACHE_FORMAT = "2"
+
+
 def cache_key(parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    payload = json.dumps([CACHE_FORMAT, parts], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def cached(parts: Any, compute: Callable[[], T], folder: Path | None = None) -> T:

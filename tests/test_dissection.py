@@ -138,3 +138,13 @@ def test_dissect_a_subset_of_pairs(tmp_path, monkeypatch):
     ids = [r[0] for r in con.execute("SELECT pair_id FROM pairs ORDER BY source_row LIMIT 40").fetchall()]
     out = dissect(con, "toy", judges=["long"], settings=Settings(min_pairs=20, samples=800), pair_ids=ids)
     assert out["results"][OVERALL]["long"]["n"] == 40
+
+
+def test_cache_entries_of_another_format_are_not_read(tmp_path, monkeypatch):
+    import analytics.cache as C
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    assert C.cached(["k"], lambda: {"v": 1}) == {"v": 1}
+    assert C.cached(["k"], lambda: {"v": 2}) == {"v": 1}  # read back
+    monkeypatch.setattr(C, "CACHE_FORMAT", "999")
+    assert C.cached(["k"], lambda: {"v": 3}) == {"v": 3}  # a new format computes anew
