@@ -141,3 +141,11 @@ def test_building_a_map_from_the_page(monkeypatch, tmp_path):
     reader = connect(tmp_path / "s.duckdb", read_only=True)
     assert len(M.list_maps(reader, "fresh")) == 1
     reader.close()
+
+
+@pytest.mark.parametrize("color", ["cluster", "rarity", "density_ratio", "gap", "judges_disagree", "verdict",
+                                   "generators", "length", "source"])
+def test_every_colour_draws(monkeypatch, store, color):
+    at = page(monkeypatch, store, map="prompts vs theirs (reference)", color=color)
+    assert not at.exception and not at.warning
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"]

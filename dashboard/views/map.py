@@ -23,7 +23,7 @@ COLORS = {
     "rarity": "rarity (k-distance vs neighbours)",
     "density_ratio": "density ratio vs reference",
     "gap": "under-represented / coverage gap",
-    "disagreement": "judges split",
+    "judges_disagree": "judges split",
     "verdict": "reference verdict",
     "generators": "generators",
     "length": "mean response length",
@@ -144,7 +144,7 @@ else:
             "in embedding space; > 1 is sparser than its surroundings)."
         )
     table = regions[M.region_columns(reference is not None)].rename(
-        columns={"disagreement": "judges split", "a_wins": "A wins"}
+        columns={"judges_disagree": "judges split", "a_wins": "A wins"}
     )
     picked_rows = st.dataframe(
         table,
