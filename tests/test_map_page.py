@@ -123,8 +123,9 @@ def test_building_a_map_from_the_page(monkeypatch, tmp_path):
     bb = BatchBuilder()
     bb.judge("j1", "human")
     for i, topic in enumerate(["cats", "dogs", "tax law", "baking", "python"] * 6):
-        k = bb.pair(prompt=f"Tell me about {topic}, part {i}", response_a="a", response_b="b", source_file="f",
-                    source_row=i)
+        k = bb.pair(
+            prompt=f"Tell me about {topic}, part {i}", response_a="a", response_b="b", source_file="f", source_row=i
+        )
         bb.judgment(k, "j1", "A", source_file="f", source_row=i)
     write_batch(con, bb.build(DatasetMeta(name="fresh", version="1", adapter="test")))
     con.close()
@@ -143,8 +144,10 @@ def test_building_a_map_from_the_page(monkeypatch, tmp_path):
     reader.close()
 
 
-@pytest.mark.parametrize("color", ["cluster", "rarity", "density_ratio", "gap", "judges_disagree", "verdict",
-                                   "generators", "length", "source"])
+@pytest.mark.parametrize(
+    "color",
+    ["cluster", "rarity", "density_ratio", "gap", "judges_disagree", "verdict", "generators", "length", "source"],
+)
 def test_every_colour_draws(monkeypatch, store, color):
     at = page(monkeypatch, store, map="prompts vs theirs (reference)", color=color)
     assert not at.exception and not at.warning
