@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -15,6 +17,7 @@ from analytics import catalog, store
 from analytics.adapters import ADAPTERS, load_folder
 from analytics.adapters.base import IngestError
 
+T = TypeVar("T")
 DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
 
@@ -37,6 +40,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _store_path(args: argparse.Namespace) -> Path:
     return args.store or store.default_store_path()
+
+
+def _read_store(args: argparse.Namespace, compute: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """compute(read-only store); what the store cannot answer (an unknown dataset, judge, link) becomes a clear
+    error message with exit status 2."""
+    con = store.connect(_store_path(args), read_only=True)
+    try:
+        return compute(con)
+    except (ValueError, LookupError) as exc:  # LinkError is a ValueError
+        raise IngestError(str(exc)) from exc
+    finally:
+        con.close()
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -136,29 +151,22 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_judges(args: argparse.Namespace) -> int:
     from analytics.judges import judges_report
 
-    con = store.connect(_store_path(args), read_only=True)
-    try:
-        try:
-            report = judges_report(
-                con,
-                args.dataset,
-                args.reference,
-                args.subset,
-                boot=args.boot,
-                seed=args.seed,
-                leaderboards=not args.no_leaderboards,
-            )
-        except ValueError as exc:
-            raise IngestError(str(exc)) from exc
-    finally:
-        con.close()
+    report = _read_store(
+        args,
+        lambda con: judges_report(
+            con,
+            args.dataset,
+            args.reference,
+            args.subset,
+            boot=args.boot,
+            seed=args.seed,
+            leaderboards=not args.no_leaderboards,
+        ),
+    )
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
-    from analytics.stats import Estimate
-
-    def fmt(d: dict | None, percent: bool = True) -> str:
-        return Estimate(**{k: (float("nan") if v is None else v) for k, v in d.items()}).fmt(percent) if d else "–"
+    from analytics.stats import format_estimate as fmt
 
     print(
         f"{report['dataset']}{' / ' + report['subset'] if report['subset'] else ''}: {report['pairs']} pairs; "
@@ -193,14 +201,9 @@ def cmd_dissect(args: argparse.Namespace) -> int:
         seed=args.seed,
         min_pairs=args.min_pairs,
     )
-    con = store.connect(_store_path(args), read_only=True)
-    try:
-        try:
-            result = dissect(con, args.dataset, args.judge or None, args.group, settings, args.subset)
-        except ValueError as exc:
-            raise IngestError(str(exc)) from exc
-    finally:
-        con.close()
+    result = _read_store(
+        args, lambda con: dissect(con, args.dataset, args.judge or None, args.group, settings, args.subset)
+    )
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return 0
@@ -329,16 +332,8 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analytics.report import build_report, html_to_pdf
-    from analytics.viewstate import LinkError
 
-    con = store.connect(_store_path(args), read_only=True)
-    try:
-        try:
-            document = build_report(con, args.url, args.base_path)
-        except (LinkError, ValueError, LookupError) as exc:
-            raise IngestError(str(exc)) from exc
-    finally:
-        con.close()
+    document = _read_store(args, lambda con: build_report(con, args.url, args.base_path))
     out = Path(args.output)
     if out.suffix.lower() == ".pdf":
         out.write_bytes(html_to_pdf(document))

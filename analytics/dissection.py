@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from analytics import judges as J
 from analytics.cache import cached
 from analytics.overview import dataset_version
-from analytics.properties import LENGTH_PROPERTY, PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
+from analytics.properties import PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
 from analytics.stats import random_orientation
 
 DEFAULT_FEATURES = [n for n in PROPERTIES if n != "length (tokens)"]  # words and tokens together are collinear
@@ -243,14 +243,12 @@ def _dissect(
         for value, index in columns[group].dropna().groupby(columns[group].dropna()).groups.items():
             groups[str(value)] = index
     results: dict[str, dict] = {}
-    draws: dict[tuple[str, str], np.ndarray] = {}
     for name, index in groups.items():
         results[name] = {}
         for judge in judges:
             fit = _fit_one(features.loc[index], wide.loc[index, judge], settings)
             if fit is not None:
                 results[name][judge] = fit.as_dict()
-                draws[(name, judge)] = fit
     similarity = {name: _similarity(res) for name, res in results.items()}
     group_names = [g for g in results if g != OVERALL]
     if group_names:
@@ -373,6 +371,3 @@ def difference_from_reference(
     rows = cached(key, compute)
     frame = pd.DataFrame(rows, columns=["property", "judge", "reference", "difference", "low", "high"])
     return frame.sort_values("difference", key=np.abs, ascending=False).reset_index(drop=True)
-
-
-LENGTH_FEATURE = LENGTH_PROPERTY

@@ -63,6 +63,16 @@ def judges_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     ).df()
 
 
+def judge_kinds(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
+    """judge name -> kind (human, llm, reward_model, gold, crowd) for the judges of a dataset."""
+    return dict(
+        con.execute(
+            "SELECT DISTINCT j.name, j.kind FROM judgments x JOIN judges j USING (judge_id) WHERE x.dataset = $d",
+            {"d": dataset},
+        ).fetchall()
+    )
+
+
 def verdict_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     """Long table (judge, verdict, n) for the verdict-distribution chart."""
     return con.execute(

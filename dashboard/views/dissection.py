@@ -75,7 +75,7 @@ fitted_judges = sorted({j for res in result["results"].values() for j in res})
 if not fitted_judges:
     st.info(f"No judge of {dataset} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
     st.stop()
-kinds = J.load_judgments(con, dataset).drop_duplicates("judge").set_index("judge")["kind"]
+kinds = overview.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
 kind_order = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
 default_judges = sorted(fitted_judges, key=lambda j: (kind_order.get(kinds.get(j), 9), j))[:3]
 chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
