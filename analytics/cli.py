@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -414,7 +414,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.base_url_path:
         command.append(f"--server.baseUrlPath={args.base_url_path}")
     _log(f"prefatlas: serving {path} at http://{args.host}:{args.port}/{args.base_url_path or ''}")
-    return subprocess.call(command, env=env, cwd=DASHBOARD_APP.parents[1])  # picks up .streamlit/config.toml
+    # become the Streamlit process (no child left behind when a service manager sends SIGTERM); run from the
+    # checkout so .streamlit/config.toml is read
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(DASHBOARD_APP.parents[1])
+    os.execve(sys.executable, command, env)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -542,8 +547,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "cache", None) is not None:
+        # one place: every cache (downloads, fits, maps, saved views), here and in a served dashboard, follows it
+        os.environ["PREFATLAS_CACHE"] = str(args.cache.expanduser().resolve())
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # output piped into `head` and the like: the reader has what it wanted; say nothing more
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (IngestError, catalog.FetchError, FileNotFoundError) as exc:
         print(f"prefatlas: error: {exc}", file=sys.stderr)
         return 2

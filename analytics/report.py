@@ -19,7 +19,7 @@ from plotly.offline import get_plotlyjs
 
 from analytics import figures, overview
 from analytics import judges as J
-from analytics.viewstate import parse_link
+from analytics.viewstate import is_web_link, parse_link
 
 EXPORT_WIDTH, EXPORT_HEIGHT, EXPORT_SCALE = 1200, 700, 2
 
@@ -176,6 +176,8 @@ def build_report(con: duckdb.DuckDBPyConnection, link: str, base_path: str = "/"
         else:
             parts.append(_table(item))
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # only a web link is clickable; a bare path (no server known) is shown as text
+    back = f'<a href="{html.escape(link)}">open this view</a>' if is_web_link(link) else f"view {html.escape(link)}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>prefatlas — {html.escape(page)} — {html.escape(dataset)}</title>
 <script>{get_plotlyjs()}</script>
@@ -187,7 +189,7 @@ th {{ background: #f5f7fa; }} .meta {{ color: #52606d; font-size: 13px; }}
 </style></head><body>
 <h1>prefatlas — {html.escape(page)}: {html.escape(dataset)}</h1>
 <p class="meta">Made {when} · dataset version <code>{html.escape(version)}</code> ·
-<a href="{html.escape(link)}">open this view</a></p>
+{back}</p>
 <ul class="meta">{filters}</ul>
 {"".join(parts)}
 </body></html>"""

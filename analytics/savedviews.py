@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analytics.catalog import default_cache
+from analytics.viewstate import is_web_link
 
 MAX_TITLE, MAX_NOTE = 200, 2000
 
@@ -19,11 +20,19 @@ def _path() -> Path:
 
 
 def list_views() -> list[dict]:
+    """The saved views; entries that are not well formed, or whose link is not an http(s) link, are left out (the
+    file may have been edited by hand)."""
     try:
-        views = json.loads(_path().read_text())
-        return views if isinstance(views, list) else []
-    except (OSError, json.JSONDecodeError):
+        views = json.loads(_path().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return []
+    if not isinstance(views, list):
+        return []
+    return [
+        v
+        for v in views
+        if isinstance(v, dict) and isinstance(v.get("title"), str) and is_web_link(str(v.get("link", "")))
+    ]
 
 
 def save_view(title: str, note: str, link: str) -> dict:
@@ -31,6 +40,8 @@ def save_view(title: str, note: str, link: str) -> dict:
     title = title.strip()[:MAX_TITLE]
     if not title:
         raise ValueError("a saved view needs a title")
+    if not is_web_link(link):
+        raise ValueError("only http(s) links can be saved")
     view = {
         "title": title,
         "note": note.strip()[:MAX_NOTE],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,8 +232,24 @@ class IngestSummary:
         return "\n".join(lines)
 
 
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+
+
+def check_dataset_name(name: object) -> str:
+    """The name a dataset has in the store, its links, and the file names of its exports and caches: 1–80 letters,
+    digits, '.', '_' or '-', starting with a letter or digit. Anything else is refused with a message."""
+    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name) or ".." in name:
+        shown = repr(name)[:60] + ("…" if len(repr(name)) > 60 else "")
+        raise ValueError(
+            f"dataset name {shown} is not valid: use 1–80 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. 'my-study_v2')"
+        )
+    return name
+
+
 def _check_batch(batch: IngestBatch) -> None:
     """Invariants every adapter must meet; a violation is a bug in the adapter, caught before any write."""
+    check_dataset_name(batch.meta.name)
     missing = set(PAIR_COLUMNS) - set(batch.pairs.columns)
     if missing:
         raise ValueError(f"adapter {batch.meta.adapter}: pairs lack columns {sorted(missing)}")

@@ -138,9 +138,27 @@ def page_link(page: str, params: Mapping[str, object], base_url: str = "/") -> s
     return f"{base}{path}?{urlencode(canonical_query(page, params))}"
 
 
+def is_web_link(url: str) -> bool:
+    """An absolute http(s) link with a host: the only kind a report, a saved view or a page makes clickable (a
+    `javascript:` or `data:` link would run code or show content of the link's author's choosing)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if any(c in url for c in '\x00\n\r\t<>"'):
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def parse_link(url: str, base_path: str = "/") -> tuple[str, dict[str, object]]:
-    """(page, params) of a prefatlas link (lists as lists). base_path is the server's URL prefix, if any."""
-    parts = urlsplit(url)
+    """(page, params) of a prefatlas link (lists as lists). base_path is the server's URL prefix, if any. A link is
+    http(s) or a bare path (`/judges?…`); any other scheme is refused."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise LinkError(f"not a link: {exc}") from None
+    if parts.scheme and not is_web_link(url):
+        raise LinkError(f"only http(s) links to a prefatlas server are read, not '{parts.scheme}:' links")
     path = parts.path
     prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
     if prefix and path.startswith(prefix):

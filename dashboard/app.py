@@ -16,7 +16,7 @@ from dashboard.db import cursor
 from dashboard.share import share_panel
 from dashboard.widgets import presenting, url_selectbox
 
-st.set_page_config(page_title="prefatlas", page_icon=":material/balance:", layout="wide")
+st.set_page_config(page_title="prefatlas", page_icon="⚖️", layout="wide")
 
 con = cursor()
 if con is None:

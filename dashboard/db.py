@@ -27,9 +27,9 @@ def cursor() -> duckdb.DuckDBPyConnection | None:
     """The session's cursor, or None (after showing how to build a store) when there is no store."""
     path = default_store_path()
     if not path.exists():
-        st.error(
-            f"No store at `{path}`. Build one with `prefatlas demo --no-serve` (or `prefatlas ingest`), then reload."
-        )
+        # visitors never see server paths: the operator has them in the server's log
+        print(f"prefatlas: no store at {path}", flush=True)
+        st.error("No store yet. Build one with `prefatlas demo --no-serve` (or `prefatlas ingest`), then reload.")
         return None
     if _WRITING.locked():
         st.info("The store is being updated (a map is being built); this page reloads when it is done.")
@@ -43,7 +43,8 @@ def cursor() -> duckdb.DuckDBPyConnection | None:
         _database.clear()
         return _cursor(str(path))
     except duckdb.Error as exc:
-        st.error(f"Cannot open the store `{path}`: {exc}")
+        print(f"prefatlas: cannot open the store {path}: {exc}", flush=True)
+        st.error("The store cannot be opened right now (it may be being written); reload in a moment.")
         return None
 
 

@@ -9,6 +9,7 @@ from analytics.report import build_report, html_to_pdf
 from analytics.savedviews import save_view
 from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
 from dashboard.db import new_cursor
+from dashboard.widgets import plain
 
 
 def current_params(page: str) -> dict[str, object]:
@@ -65,4 +66,4 @@ def share_panel(page_path: str) -> None:
                     save_view(title, note, link)
                     st.success("Saved: listed on the Overview page.")
                 except ValueError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc, 400))

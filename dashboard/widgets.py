@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,21 @@ import pandas as pd
 import streamlit as st
 
 from analytics.overview import verdict_label
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&\"'])")
+# GFM turns bare addresses into links after parsing, whatever was escaped: a word joiner (invisible) breaks them up
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+
+
+def plain(value: object, limit: int = 200) -> str:
+    """A value from a link, a file or a dataset made safe to put inside markdown: every character markdown,
+    Streamlit's directives (`:red[…]`, `:material/…:`) or LaTeX (`$`) could read is backslash-escaped, line breaks
+    become spaces, long values are cut (with an ellipsis), and addresses get an invisible word joiner so they are not
+    made links: the value always shows as its literal text."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\u2060", text))
 
 
 def presenting() -> bool:
@@ -45,7 +61,7 @@ def _seed(key: str, default: Any, parse: Callable[[str], Any], label: str) -> No
     raw = st.query_params.get(key)
     value = None if raw is None else parse(raw)
     if raw is not None and value is None:
-        st.warning(f"{label} `{raw}` from the link is not available here; showing the default instead.")
+        st.warning(f"{label} “{plain(raw)}” from the link is not available here; showing the default instead.")
     st.session_state[key] = default if value is None else value
 
 
@@ -101,7 +117,7 @@ def url_multiselect(label: str, options: list[str], key: str, default: list[str]
         raw = st.query_params.get_all(key)
         valid = [v for v in raw if v in options]
         if len(valid) < len(raw):
-            bad = ", ".join(f"`{v}`" for v in raw if v not in options)
+            bad = ", ".join(f"“{plain(v)}”" for v in raw if v not in options)
             st.warning(f"{label} {bad} from the link not available here; left out.")
         st.session_state[key] = valid or default
     else:
@@ -160,7 +176,7 @@ def url_number(label: str, key: str, default: int, low: int, high: int, **kwargs
 def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
     """A pair side by side: the prompt (and earlier turns), both responses with their generators and lengths, and
     every judge's verdict in each order it was shown."""
-    label = " · ".join(str(x) for x in (pair["subset"], pair["category"]) if isinstance(x, str))
+    label = " · ".join(plain(x) for x in (pair["subset"], pair["category"]) if isinstance(x, str))
     with st.container(border=True):
         st.markdown(f"**Prompt** {('· ' + label) if label else ''}")
         if isinstance(pair["context"], str) and pair["context"]:
@@ -174,7 +190,7 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
             text = pair[f"response_{side}"]
             col.markdown(
                 f"**Response {side.upper()}**"
-                + (f" — {model}" if isinstance(model, str) else "")
+                + (f" — {plain(model)}" if isinstance(model, str) else "")
                 + f" · {len(text):,} characters"
             )
             col.code(text, language=None, wrap_lines=True, height=260)
@@ -188,4 +204,4 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
         scores = shown.dropna(subset=["score_a"]).groupby("judge")[["score_a", "score_b"]].first()
         table = table.reset_index().merge(scores, how="left", left_on="judge", right_index=True)
         st.dataframe(table.dropna(axis=1, how="all"), hide_index=True)
-        st.caption(f"pair `{pair['pair_id']}` · {pair['source_file']} row {pair['source_row']}")
+        st.caption(f"pair {plain(pair['pair_id'])} · {plain(pair['source_file'])} row {plain(pair['source_row'])}")

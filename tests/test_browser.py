@@ -1,12 +1,14 @@
 """Real-browser checks (Playwright driving Debian's /usr/bin/chromium; no browser is ever downloaded): shared links
 reopen the same view, controls write the URL, a lasso on the map changes the pair list, a figure exports to PNG,
-hostile text stays text. Screenshots of every page at 1440x900 go to docs/screenshots/ (PREFATLAS_SCREENSHOTS to
-change), which the README shows."""
+hostile text stays text, hostile links inject nothing and no page asks anything of another host. Screenshots of every
+page at 1440x900 go to a temporary folder; PREFATLAS_SCREENSHOTS=docs/screenshots refreshes the README's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +31,8 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (apt-get install chromium)"),
 ]
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
-SHOTS = Path(os.environ.get("PREFATLAS_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+SHOTS_ENV = os.environ.get("PREFATLAS_SCREENSHOTS")
+ATTACKER = "http://attacker.invalid"  # never reached: the browser tests abort every request off the test server
 
 
 def free_port() -> int:
@@ -55,6 +58,9 @@ def server(tmp_path_factory):
     jb = judgebench.load(write_judgebench(root / "judgebench"))
     jb.pairs.loc[:, "prompt"] = HOSTILE
     jb.pairs.loc[0, "response_a"] = HOSTILE
+    jb.meta.title = f"![title]({ATTACKER}/title.png)"
+    jb.meta.licence = f"[licence]({ATTACKER}/phish)"
+    jb.pairs.loc[:, "category"] = f"![cat]({ATTACKER}/cat.png)"
     write_batch(con, jb)
     if mirror is not None:
         from analytics.embed import embed_dataset, load_model
@@ -72,6 +78,7 @@ def server(tmp_path_factory):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
+        start_new_session=True,  # its own process group: teardown can end everything it started
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -87,11 +94,17 @@ def server(tmp_path_factory):
             raise RuntimeError("server did not answer /_stcore/health in 60 s")
         yield url, mirror is not None
     finally:
-        proc.terminate()
+        proc.terminate()  # `prefatlas serve` is the Streamlit process itself (exec): SIGTERM ends it
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # anything of its group that outlived it
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine; a listener is not
+            s.bind(("127.0.0.1", port))  # the port is free again: no server left behind
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +133,15 @@ def wait_for_run(page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: a temporary folder, so a test run changes no tracked file, unless asked to refresh."""
+    return Path(SHOTS_ENV) if SHOTS_ENV else tmp_path_factory.mktemp("screenshots")
+
+
+def shot(page, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"))
 
 
 def test_shared_link_opens_the_dataset_and_hostile_text_stays_text(server, browser):
@@ -141,7 +160,7 @@ def test_shared_link_opens_the_dataset_and_hostile_text_stays_text(server, brows
     assert dialogs == []
 
 
-def test_changing_the_dataset_changes_the_url(server, browser):
+def test_changing_the_dataset_changes_the_url(server, browser, shots):
     from playwright.sync_api import expect
 
     url, _ = server
@@ -153,7 +172,7 @@ def test_changing_the_dataset_changes_the_url(server, browser):
     wait_for_run(page)
     expect(page).to_have_url(re.compile(r"dataset=pandalm"))
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")
-    shot(page, "overview")
+    shot(page, shots, "overview")
 
 
 def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
@@ -180,7 +199,7 @@ def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     expect(fresh.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
 
 
-def test_screenshots_of_the_analysis_pages(server, browser):
+def test_screenshots_of_the_analysis_pages(server, browser, shots):
     url, real = server
     dataset = "llmbar" if real else "pandalm"
     page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -191,7 +210,7 @@ def test_screenshots_of_the_analysis_pages(server, browser):
     ):
         page.goto(f"{url}/{path}")
         wait_for_run(page)
-        shot(page, name)
+        shot(page, shots, name)
 
 
 def test_export_downloads_a_png(server, browser):
@@ -207,7 +226,7 @@ def test_export_downloads_a_png(server, browser):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
-def test_a_lasso_on_the_map_changes_the_pair_list(server, browser):
+def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     from playwright.sync_api import expect
 
     url, real = server
@@ -217,7 +236,7 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser):
     page.goto(f"{url}/map?dataset=llmbar")
     wait_for_run(page)
     assert "sel=" not in page.url
-    shot(page, "map")
+    shot(page, shots, "map")
     box = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()
     cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
     page.mouse.move(cx - 0.35 * w, cy - 0.35 * h)
@@ -239,3 +258,45 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser):
     fresh.goto(selected_link)
     wait_for_run(fresh)
     expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()
+
+
+def test_hostile_links_and_fields_inject_nothing_and_nothing_is_fetched_elsewhere(server, browser):
+    """Values from a link (parameters that fit no option) and from the dataset (title, licence, category) are shown as
+    text: no image is fetched, no link made. Every request the pages make goes to the prefatlas server itself."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    elsewhere: list[str] = []
+
+    def guard(route):
+        if route.request.url.startswith(url) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:  # aborted before it leaves the machine, and recorded
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    hostile = {
+        "subset": f"![x]({ATTACKER}/pixel.png)",
+        "ref": f"[click]({ATTACKER}/phish)",
+        "metric": f"<img src={ATTACKER}/tag.png>",
+        "group": ":red[fake] **bold**",
+    }
+    from urllib.parse import urlencode
+
+    for path, params in (
+        ("judges", {"dataset": "judgebench", **hostile}),
+        ("", {"dataset": "judgebench", "sample": "![s](http://attacker.invalid/s.png)"}),
+        ("dissection", {"dataset": "judgebench", "judges": f"![j]({ATTACKER}/j.png)", "g": f"[g]({ATTACKER})"}),
+        ("pairs", {"dataset": "judgebench", "sort": f"![p]({ATTACKER}/p.png)"}),
+    ):
+        page.goto(f"{url}/{path}?{urlencode(params)}")
+        wait_for_run(page)
+        assert page.locator(f"img[src^='{ATTACKER}']").count() == 0, path
+        links = page.locator(f"a[href^='{ATTACKER}']")
+        assert links.count() == 0, (path, [links.nth(i).evaluate("e => e.outerHTML") for i in range(links.count())])
+    page.goto(f"{url}/judges?{urlencode({'dataset': 'judgebench', 'subset': hostile['subset']})}")
+    wait_for_run(page)
+    notices = page.get_by_test_id("stAlert").all_inner_texts()
+    shown = [n.replace("\u2060", "") for n in notices]
+    assert any("![x](http://attacker.invalid/pixel.png)" in n for n in shown), notices  # shown, as characters
+    assert elsewhere == []

@@ -26,6 +26,7 @@ from analytics.store import (
     DatasetMeta,
     IngestBatch,
     Skipped,
+    check_dataset_name,
 )
 
 FORMATS = ("csv", "jsonl", "json", "parquet")
@@ -118,6 +119,10 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise IngestError("'name' (the dataset name in the store) is required", file=label)
+    try:
+        check_dataset_name(name.strip())
+    except ValueError as exc:
+        raise IngestError(f"'name': {exc}", file=label) from None
     columns = raw.get("columns")
     if not isinstance(columns, dict):
         raise IngestError("a [columns] table is required (prompt, response_a, response_b, ...)", file=label)

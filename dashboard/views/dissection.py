@@ -20,7 +20,7 @@ from analytics.dissection import (
 from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
 from analytics.properties import PROPERTIES
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, url_multiselect, url_number, url_selectbox
+from dashboard.widgets import chart, pair_card, plain, url_multiselect, url_number, url_selectbox
 
 NO_GROUP = "(none)"
 
@@ -68,12 +68,12 @@ group = None if group_choice == NO_GROUP else group_choice
 try:
     result = fits(con, version, dataset, group, mode)
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(plain(exc, 400))
     st.stop()
 
 fitted_judges = sorted({j for res in result["results"].values() for j in res})
 if not fitted_judges:
-    st.info(f"No judge of {dataset} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
+    st.info(f"No judge of {plain(dataset)} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
     st.stop()
 kinds = overview.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
 kind_order = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
@@ -89,7 +89,7 @@ chart(
     ),
     key="weights",
 )
-low_ess = [f"{j} ({fit['ess']:.0f})" for j, fit in result["results"][shown_group].items() if fit["ess"] < 100]
+low_ess = [f"{plain(j)} ({fit['ess']:.0f})" for j, fit in result["results"][shown_group].items() if fit["ess"] < 100]
 if low_ess:
     st.caption("Few effective samples (intervals less precise): " + ", ".join(low_ess))
 
@@ -135,7 +135,7 @@ weights = result["results"][OVERALL].get(judge, {}).get("weights")
 decided = wide[judge][wide[judge].isin(["A", "B"])] if judge in wide else pd.Series(dtype=object)
 if weights and len(decided):
     ids = list(decided.index)
-    k = url_number("Pair number", "pair", 1, 1, len(ids), help=f"1 to {len(ids):,}: the pairs {judge} decided")
+    k = url_number("Pair number", "pair", 1, 1, len(ids), help=f"1 to {len(ids):,}: the pairs {plain(judge)} decided")
     pair_id = ids[k - 1]
     table = contributions(weights, features.loc[pair_id])
     left, right = st.columns([2, 3])
@@ -146,7 +146,7 @@ if weights and len(decided):
     with right:
         pair_card(texts.iloc[0], overview.pair_judgments(con, [pair_id]))
 else:
-    st.info(f"{judge} has no fitted weights over all pairs.")
+    st.info(f"{plain(judge)} has no fitted weights over all pairs.")
 
 with st.expander("Conventions"):
     for key, text in result["conventions"].items():

@@ -9,7 +9,7 @@ from analytics import overview
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
 from analytics.stats import format_estimate
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, url_number, url_selectbox, url_toggle
+from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 10
 ALL = "(all)"
@@ -67,11 +67,11 @@ reference = None if ref_choice == AUTO else ref_choice
 try:
     rep = report(con, version, dataset, subset, reference)
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(plain(exc, 400))
     st.stop()
 judgments, wide, pairs = frames(con, version, dataset, subset)
 judge_names = [j["judge"] for j in rep["judges"]]
-st.caption(f"{rep['pairs']:,} pairs · reference: **{rep['reference'] or 'none'}**")
+st.caption(f"{rep['pairs']:,} pairs · reference: **{plain(rep['reference'] or 'none')}**")
 
 # --- agreement heatmap ------------------------------------------------------------------------------------------
 st.subheader("Who agrees with whom")
@@ -124,7 +124,7 @@ if groups and len(judge_names) >= 2:
         "records"
     )
     if rep["reference"] in judge_names and url_toggle(
-        f"Only judge pairs with the reference ({rep['reference']})", "with_ref", True
+        f"Only judge pairs with the reference ({plain(rep['reference'])})", "with_ref", True
     ):
         records = [r for r in records if rep["reference"] in (r["judge_1"], r["judge_2"])]
     chart(group_heatmap(records, f"Disagreement by {group_by} × judge pair"), key="groups_chart")
@@ -165,7 +165,7 @@ if boards:
         )
         st.caption(
             "Style coefficients: "
-            + ", ".join(f"{k} {fmt(v, False)}" for k, v in bt.get("style_coefficients", {}).items())
+            + ", ".join(f"{plain(k)} {fmt(v, False)}" for k, v in bt.get("style_coefficients", {}).items())
         )
 
 # --- the pairs behind a number -----------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ if cell != "(none)":
     group_values = [ALL]
     if group_by:
         group_values += sorted(str(g) for g in groups[group_by].dropna().unique())
-    in_group = url_selectbox(f"Within {group_by}", group_values, "in") if group_by else ALL
+    in_group = url_selectbox(f"Within {plain(group_by)}", group_values, "in") if group_by else ALL
     j1, _, j2 = cell.partition(" ~ ")
     ids = J.pairs_behind(
         judgments,

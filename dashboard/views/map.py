@@ -15,7 +15,7 @@ from analytics.embed import embed_dataset
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
 from dashboard.db import page_start, progress_callback, writable
-from dashboard.widgets import chart, pair_card, url_number, url_selectbox
+from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox
 
 PAGE_SIZE = 10
 COLORS = {
@@ -36,9 +36,9 @@ st.title("Map")
 maps = M.list_maps(con, dataset)
 if maps.empty:
     st.info(
-        f"No map of **{dataset}** yet. Build one here (embedding its prompts takes about a minute per thousand "
-        f"on a CPU), or from the command line: `prefatlas embed --dataset {dataset} --prompts-only && "
-        f"prefatlas map --dataset {dataset}`"
+        f"No map of **{plain(dataset)}** yet. Build one here (embedding its prompts takes about a minute per "
+        "thousand on a CPU), or from the command line: `prefatlas embed --dataset NAME --prompts-only` then "
+        "`prefatlas map --dataset NAME`."
     )
     if st.button("Embed the prompts and build the map", icon=":material/scatter_plot:"):
         bar = st.progress(0.0, text="loading the embedding model")
@@ -133,8 +133,8 @@ if regions.empty:
 else:
     if reference:
         st.caption(
-            f"Density of **{dataset}** relative to **{reference}** per cluster, in embedding space: ratio "
-            "ρ = θ/(1−θ)·(n_ref/n_data) with θ's Jeffreys interval (1 = as common as in the reference). "
+            f"Density of **{plain(dataset)}** relative to **{plain(reference)}** per cluster, in embedding space: "
+            "ratio ρ = θ/(1−θ)·(n_ref/n_data) with θ's Jeffreys interval (1 = as common as in the reference). "
             "Coverage gaps (no dataset item, ≥ 20 reference items) first, then under-represented (upper "
             "bound < 0.5), then by missing mass."
         )
@@ -164,13 +164,13 @@ else:
             st.rerun()
     with st.expander("Each region's most typical prompt (medoid)"):
         for r in regions.head(15).itertuples():
-            st.markdown(f"**{r.name}**")
+            st.markdown(f"**{plain(r.name)}**")
             st.text(str(r.medoid)[:500])
 
 # --- the pairs behind the selection ----------------------------------------------------------------------------------
 if selected is not None:
     st.subheader("In the selection")
-    st.caption(reason)
+    st.caption(plain(reason, 400))
     items = [i for i in points.loc[points["source"] == "dataset", "item_id"] if i in selected]
     if info["space"] == "prompts":
         pair_ids = (
@@ -183,7 +183,7 @@ if selected is not None:
         )
     else:
         pair_ids = items
-    st.caption(f"{len(pair_ids):,} pairs of {dataset}")
+    st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
         judgments = J.load_judgments(con, dataset)
         subset_wide = J.combine_runs(judgments[judgments["pair_id"].isin(pair_ids)])

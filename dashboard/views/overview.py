@@ -9,7 +9,7 @@ from analytics import overview
 from analytics.figures import verdict_distribution
 from analytics.savedviews import list_views
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, url_number
+from dashboard.widgets import chart, pair_card, plain, url_number
 
 con, dataset = page_start()
 
@@ -49,11 +49,11 @@ if views:
     )
 
 row = table[table["dataset"] == dataset].iloc[0]
-st.header(f"{row['title'] or dataset}")
+st.header(plain(row["title"] or dataset))
 st.caption(
-    f"Licence: **{row['licence'] or 'unknown'}**"
-    + (f" — {row['licence_note']}" if row["licence_note"] else "")
-    + f" · source {row['source'] or 'local file'} · version `{row['version']}`"
+    f"Licence: **{plain(row['licence'] or 'unknown')}**"
+    + (f" — {plain(row['licence_note'], 400)}" if row["licence_note"] else "")
+    + f" · source {plain(row['source'] or 'local file')} · version {plain(row['version'])}"
 )
 cols = st.columns(4)
 cols[0].metric("Pairs", f"{row['pairs']:,}")
