@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
-import numpy as np
 import pandas as pd
 
-from analytics import judges as J
 from analytics.properties import PROPERTIES_SOURCE
 
 SORTS = ("source order", "longest first", "shortest first", "most disputed", "random")
@@ -56,8 +54,26 @@ class PairFilters:
         )
 
 
-def find_pairs(con: duckdb.DuckDBPyConnection, dataset: str, f: PairFilters, seed: int = 0) -> pd.DataFrame:
-    """Matching pairs (pair_id, subset, category, generators, lengths, verdicts given, a prompt preview)."""
+_ORDER_BY = {
+    "source order": "p.source_row, p.pair_id",
+    "longest first": "greatest(len_a, len_b) DESC, p.source_row, p.pair_id",
+    "shortest first": "greatest(len_a, len_b), p.source_row, p.pair_id",
+    "most disputed": "distinct_verdicts DESC, p.source_row, p.pair_id",
+    "random": "hash(p.pair_id, $seed), p.pair_id",
+}
+
+
+def find_pairs(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    f: PairFilters,
+    seed: int = 0,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Matching pairs (pair_id, subset, category, generators, lengths, distinct verdicts, a prompt preview), sorted,
+    one page of them when `limit` is given; the column `matches` holds how many pairs match in all. One SQL query:
+    filters, sort and paging all run in DuckDB, so a page of a million pairs reads only its own rows' texts."""
     where = ["p.dataset = $d"]
     args: dict = {"d": dataset}
     if f.categories:
@@ -68,53 +84,66 @@ def find_pairs(con: duckdb.DuckDBPyConnection, dataset: str, f: PairFilters, see
         args["gens"] = f.generators
     if f.judge and f.verdict in VERDICT_FILTERS and f.verdict != "any":
         where.append(
-            "EXISTS (SELECT 1 FROM judgments x JOIN judges j USING (judge_id) WHERE x.pair_id = p.pair_id "
-            "AND j.name = $judge AND x.verdict = $verdict)"
+            "p.pair_id IN (SELECT x.pair_id FROM judgments x JOIN judges j USING (judge_id) "
+            "WHERE x.dataset = $d AND j.name = $judge AND x.verdict = $verdict)"
         )
         args.update(judge=f.judge, verdict=f.verdict)
     if f.min_len > 0:
-        where.append("greatest(length(ra.text), length(rb.text)) >= $min_len")
+        where.append("greatest(len_a, len_b) >= $min_len")
         args["min_len"] = f.min_len
     if f.max_len > 0:
-        where.append("greatest(length(ra.text), length(rb.text)) <= $max_len")
+        where.append("greatest(len_a, len_b) <= $max_len")
         args["max_len"] = f.max_len
     if f.prop and f.prop_min is not None:
+        # two equi-joins (a semi-join each), never `subject_id IN (a, b)`, which DuckDB runs as a nested loop
         where.append(
-            "EXISTS (SELECT 1 FROM properties x WHERE x.subject_id IN (p.response_a_id, p.response_b_id) "
-            "AND x.name = $prop AND x.value >= $prop_min)"
+            "(p.response_a_id IN (SELECT subject_id FROM properties WHERE name = $prop AND value >= $prop_min) "
+            "OR p.response_b_id IN (SELECT subject_id FROM properties WHERE name = $prop AND value >= $prop_min))"
         )
         args.update(prop=f.prop, prop_min=f.prop_min)
     if f.text:
         # contains() on lower-cased text: no wildcard characters to escape, '%' and '_' mean themselves
         where.append("(contains(lower(q.text), $q) OR contains(lower(ra.text), $q) OR contains(lower(rb.text), $q))")
         args["q"] = f.text.lower()
-    frame = con.execute(
-        f"""SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
+    if f.split:
+        # the judges split: at least two judges with a verdict (several runs combined by JudgeBench's sum rule)
+        # and not all the same
+        where.append(
+            """p.pair_id IN (
+                SELECT pair_id FROM (
+                    SELECT pair_id, judge_id,
+                           sign(sum(CASE verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END)) AS v
+                    FROM judgments WHERE dataset = $d AND verdict <> 'unparsed' GROUP BY pair_id, judge_id)
+                GROUP BY pair_id HAVING count(*) >= 2 AND count(DISTINCT v) > 1)"""
+        )
+    order = _ORDER_BY.get(f.sort, _ORDER_BY["source order"])
+    if f.sort == "random":
+        args["seed"] = seed
+    page = ""
+    if limit is not None:
+        page = "LIMIT $limit OFFSET $offset"
+        args.update(limit=int(limit), offset=int(offset))
+    return con.execute(
+        f"""WITH disputes AS (
+                SELECT pair_id, count(DISTINCT verdict) AS distinct_verdicts FROM judgments
+                WHERE dataset = $d AND verdict IN ('A', 'B', 'tie') GROUP BY pair_id)
+            SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
                    length(ra.text) AS len_a, length(rb.text) AS len_b, left(q.text, 160) AS prompt, p.source_row,
-                   (SELECT count(DISTINCT x.verdict) FROM judgments x WHERE x.pair_id = p.pair_id
-                    AND x.verdict IN ('A', 'B', 'tie')) AS distinct_verdicts
+                   coalesce(d.distinct_verdicts, 0) AS distinct_verdicts, count(*) OVER () AS matches
             FROM pairs p JOIN prompts q USING (prompt_id)
             JOIN responses ra ON ra.response_id = p.response_a_id
             JOIN responses rb ON rb.response_id = p.response_b_id
-            WHERE {" AND ".join(where)}""",
+            LEFT JOIN disputes d ON d.pair_id = p.pair_id
+            WHERE {" AND ".join(where)}
+            ORDER BY {order}
+            {page}""",
         args,
     ).df()
-    if f.split and not frame.empty:
-        judgments = J.load_judgments(con, dataset)
-        wide = J.combine_runs(judgments[judgments["pair_id"].isin(frame["pair_id"])])
-        split_ids = wide.index[(wide.nunique(axis=1) > 1) & (wide.notna().sum(axis=1) >= 2)]
-        frame = frame[frame["pair_id"].isin(split_ids)]
-    if f.sort == "longest first":
-        frame = frame.assign(_k=frame[["len_a", "len_b"]].max(axis=1)).sort_values("_k", ascending=False)
-    elif f.sort == "shortest first":
-        frame = frame.assign(_k=frame[["len_a", "len_b"]].max(axis=1)).sort_values("_k")
-    elif f.sort == "most disputed":
-        frame = frame.sort_values(["distinct_verdicts", "source_row"], ascending=[False, True])
-    elif f.sort == "random":
-        frame = frame.iloc[np.random.default_rng(seed).permutation(len(frame))]
-    else:
-        frame = frame.sort_values(["source_row", "pair_id"])
-    return frame.drop(columns=["_k"], errors="ignore").reset_index(drop=True)
+
+
+def count_of(found: pd.DataFrame) -> int:
+    """How many pairs matched in all (find_pairs returns one page of them)."""
+    return int(found["matches"].iloc[0]) if len(found) else 0
 
 
 def filter_options(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, list[str]]:
@@ -122,8 +151,9 @@ def filter_options(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, li
     one = lambda sql: [r[0] for r in con.execute(sql, {"d": dataset}).fetchall() if r[0] is not None]  # noqa: E731
     return {
         "categories": one("SELECT DISTINCT category FROM pairs WHERE dataset = $d ORDER BY 1"),
-        "generators": one("""SELECT DISTINCT r.generator FROM pairs p JOIN responses r
-                             ON r.response_id IN (p.response_a_id, p.response_b_id) WHERE p.dataset = $d ORDER BY 1"""),
+        "generators": one("""SELECT DISTINCT generator FROM responses WHERE response_id IN (
+                                 SELECT response_a_id FROM pairs WHERE dataset = $d
+                                 UNION ALL SELECT response_b_id FROM pairs WHERE dataset = $d) ORDER BY 1"""),
         "judges": one("""SELECT DISTINCT j.name FROM judgments x JOIN judges j USING (judge_id)
                          WHERE x.dataset = $d ORDER BY 1"""),
         "properties": [

@@ -155,8 +155,8 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
     if page == "pairs":
         from analytics.explorer import PairFilters, find_pairs
 
-        found = find_pairs(con, dataset, PairFilters.from_params(params))
-        return [("Pairs", found.head(60))]
+        found = find_pairs(con, dataset, PairFilters.from_params(params), limit=60)
+        return [("Pairs", found.drop(columns=["matches"]))]
     raise ValueError(f"no report for page {page}")
 
 

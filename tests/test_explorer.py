@@ -42,3 +42,24 @@ def test_options(tmp_path):
     options = filter_options(con, "pandalm")
     assert options["generators"] == ["bloom-7b", "llama-7b", "opt-7b", "pythia-6.9b"]
     assert "gpt-3.5-turbo" in options["judges"]
+
+
+def test_one_page_with_the_total_and_the_property_filter(tmp_path):
+    from analytics.explorer import count_of
+    from analytics.properties import store_properties
+
+    con = store(tmp_path)
+    everything = find_pairs(con, "judgebench", PairFilters(sort="longest first"))
+    page = find_pairs(con, "judgebench", PairFilters(sort="longest first"), limit=1, offset=1)
+    assert count_of(page) == len(everything) == count_of(everything) == 2 and len(page) == 1
+    assert list(page["pair_id"]) == list(everything["pair_id"][1:2])  # the same order, paged in SQL
+    assert count_of(find_pairs(con, "judgebench", PairFilters(text="no such text anywhere"), limit=5)) == 0
+    store_properties(con, "pandalm")
+    words = con.execute(
+        "SELECT p.pair_id, greatest(a.value, b.value) AS most FROM pairs p "
+        "JOIN properties a ON a.subject_id = p.response_a_id AND a.name = 'length (words)' "
+        "JOIN properties b ON b.subject_id = p.response_b_id AND b.name = 'length (words)' WHERE p.dataset = 'pandalm'"
+    ).df()
+    cut = float(words["most"].median())
+    found = find_pairs(con, "pandalm", PairFilters(prop="length (words)", prop_min=cut))
+    assert set(found["pair_id"]) == set(words.loc[words["most"] >= cut, "pair_id"])

@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from analytics import overview
-from analytics.explorer import SORTS, VERDICT_FILTERS, PairFilters, filter_options, find_pairs
+from analytics.explorer import SORTS, VERDICT_FILTERS, PairFilters, count_of, filter_options, find_pairs
 from analytics.properties import response_properties
 from dashboard.db import page_start
-from dashboard.widgets import pair_card, url_multiselect, url_number, url_selectbox, url_toggle
+from dashboard.widgets import pair_card, plain, url_multiselect, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 20
 ANY_JUDGE = "(any judge)"
@@ -55,7 +55,7 @@ for key, value, old in (("q", new_query, query), ("prop_min", new_prop_min, prop
 try:
     prop_min = float(new_prop_min) if new_prop_min.strip() else None
 except ValueError:
-    st.warning(f"`{new_prop_min}` is not a number: the property filter is off.")
+    st.warning(f"“{plain(new_prop_min)}” is not a number: the property filter is off.")
     prop_min = None
 
 filters = PairFilters(
@@ -71,13 +71,23 @@ filters = PairFilters(
     text=new_query,
     sort=sort,
 )
-found = find_pairs(con, dataset, filters)
-st.caption(f"{len(found):,} pairs match")
-if found.empty:
+# one page of rows from DuckDB (with the total); the page number is read first, then checked against the total
+wanted_page = st.session_state.get("page") or st.query_params.get("page", "1")
+wanted_page = int(wanted_page) if str(wanted_page).isdigit() and int(wanted_page) >= 1 else 1
+rows = find_pairs(con, dataset, filters, limit=PAGE_SIZE, offset=(wanted_page - 1) * PAGE_SIZE)
+total = count_of(rows)
+if rows.empty and wanted_page > 1:  # past the end (a shorter result or a hand-edited link): the first page
+    rows = find_pairs(con, dataset, filters, limit=PAGE_SIZE)
+    total = count_of(rows)
+    if "page" in st.session_state:
+        st.session_state["page"] = 1
+st.caption(f"{total:,} pairs match")
+if rows.empty:
     st.stop()
-pages = max(1, -(-len(found) // PAGE_SIZE))
+pages = max(1, -(-total // PAGE_SIZE))
 page = url_number("Page", "page", 1, 1, pages)
-rows = found.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+if page != wanted_page:
+    rows = find_pairs(con, dataset, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 picked = st.dataframe(
     rows[
         ["prompt", "category", "subset", "model_a", "model_b", "len_a", "len_b", "distinct_verdicts", "pair_id"]
@@ -122,4 +132,4 @@ if open_id:
                 near = prompts.iloc[order].assign(cosine=sims[order].round(3))
                 st.dataframe(near[["cosine", "text"]], hide_index=True)
             except LookupError as exc:
-                st.info(f"{exc}")
+                st.info(plain(exc, 400))
