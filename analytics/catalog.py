@@ -163,8 +163,8 @@ def ensure_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
     from analytics.properties import PROPERTIES_SOURCE, store_properties
 
     missing = con.execute(
-        """SELECT count(*) FROM pairs p WHERE p.dataset = $d AND NOT EXISTS (SELECT 1 FROM properties x
-           WHERE x.subject_id = p.response_a_id AND x.source = $s)""",
+        """SELECT count(*) FROM pairs p WHERE p.dataset = $d AND p.response_a_id NOT IN
+           (SELECT response_id FROM builtin_properties WHERE source = $s)""",
         {"d": dataset, "s": PROPERTIES_SOURCE},
     ).fetchone()[0]
     if missing:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from analytics.properties import PROPERTIES_SOURCE
+from analytics.properties import COLUMNS, PROPERTIES_SOURCE
 
 SORTS = ("source order", "longest first", "shortest first", "most disputed", "random")
 VERDICT_FILTERS = ("any", "A", "B", "tie", "unparsed")
@@ -95,12 +95,15 @@ def find_pairs(
         where.append("greatest(len_a, len_b) <= $max_len")
         args["max_len"] = f.max_len
     if f.prop and f.prop_min is not None:
-        # two equi-joins (a semi-join each), never `subject_id IN (a, b)`, which DuckDB runs as a nested loop
-        where.append(
-            "(p.response_a_id IN (SELECT subject_id FROM properties WHERE name = $prop AND value >= $prop_min) "
-            "OR p.response_b_id IN (SELECT subject_id FROM properties WHERE name = $prop AND value >= $prop_min))"
-        )
-        args.update(prop=f.prop, prop_min=f.prop_min)
+        # semi-joins on equalities, never `subject_id IN (a, b)`, which DuckDB runs as a nested loop
+        if f.prop in COLUMNS:
+            having = f"SELECT response_id FROM builtin_properties WHERE source = $s AND {COLUMNS[f.prop]} >= $prop_min"
+            args["s"] = PROPERTIES_SOURCE
+        else:
+            having = "SELECT subject_id FROM properties WHERE name = $prop AND value >= $prop_min"
+            args["prop"] = f.prop
+        where.append(f"(p.response_a_id IN ({having}) OR p.response_b_id IN ({having}))")
+        args["prop_min"] = f.prop_min
     if f.text:
         # contains() on lower-cased text: no wildcard characters to escape, '%' and '_' mean themselves
         where.append("(contains(lower(q.text), $q) OR contains(lower(ra.text), $q) OR contains(lower(rb.text), $q))")
@@ -156,11 +159,7 @@ def filter_options(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, li
                                  UNION ALL SELECT response_b_id FROM pairs WHERE dataset = $d) ORDER BY 1"""),
         "judges": one("""SELECT DISTINCT j.name FROM judgments x JOIN judges j USING (judge_id)
                          WHERE x.dataset = $d ORDER BY 1"""),
-        "properties": [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT name FROM properties WHERE source = $s OR source LIKE 'import:%' ORDER BY 1",
-                {"s": PROPERTIES_SOURCE},
-            ).fetchall()
-        ],
+        "properties": sorted(
+            [*COLUMNS, *(r[0] for r in con.execute("SELECT DISTINCT name FROM properties").fetchall())]
+        ),
     }

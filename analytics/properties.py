@@ -1,6 +1,11 @@
 """Response properties computed without any paid API, and the pair features built from them (Preference Dissection).
 
-Each property has a one-line definition (shown in the UI) and a function of the response text (and prompt).
+Each property has a one-line definition (shown in the UI), a Python reference implementation (one text at a time)
+and a bulk implementation in DuckDB SQL (a whole dataset at once, compiled regular expressions over whole columns,
+in parallel). Every pattern is written in the syntax Python's `re` (ASCII mode) and DuckDB's RE2 read the same way,
+so both give the same values; tests check that on real data. The markdown structure counts follow Chatbot Arena's
+style features (line rules: ATX headings, list items, bold spans), plus fenced code blocks and table delimiter rows.
+
 Pair features follow Li et al. (2024), "Dissecting Human and LLM Preferences": the sign of the difference A - B,
 with the paper's rule for length; a normalised-difference variant is offered too.
 """
@@ -18,129 +23,133 @@ import emoji
 import numpy as np
 import pandas as pd
 import pyphen
-from markdown_it import MarkdownIt
 
 from analytics.store import transaction
 
-PROPERTIES_SOURCE = "prefatlas-1"  # bump when a definition changes: stored values are keyed by it
+PROPERTIES_SOURCE = "prefatlas-2"  # bump when a definition changes: stored values are keyed by it
 
-_CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]+|[^.!?\n]+$", re.M)
-_URL = re.compile(r"https?://\S+|www\.\S+")
+_WS = r"[\t\n\x0b\x0c\r ]"  # ASCII whitespace, spelled out: RE2's \s lacks \v, Python's Unicode \s has more
+_NOT_WS = r"[^\t\n\x0b\x0c\r ]"
+CODE_FENCE = r"(?s)```.*?(?:```|$)"
+WORD = r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?"
+SENTENCE = r"(?m)[^.!?\n]+[.!?]+|[^.!?\n]+$"
+HEADER = rf"(?m)^#{{1,6}}{_WS}"
+LIST_ITEM = rf"(?m)^{_WS}*(?:[0-9]+\.|[-*+]){_WS}"
+BOLD = r"\*\*[^\n*]+?\*\*|__[^\n_]+?__"
+TABLE_RULE = r"(?m)^[ \t|:-]+$"  # a delimiter row: only '|', '-', ':' and blanks; counted when it has '|' and '-'
+URL = rf"https?://{_NOT_WS}+|www\.{_NOT_WS}+"
+REFUSAL = (
+    rf"(?i)\b(?:i{_WS}*(?:can(?:'|’)?t|cannot|am unable to|'m unable to|am not able to|'m not able to|"
+    r"won(?:'|’)t be able to)|as an ai\b|as a language model|"
+    r"i don(?:'|’)?t have (?:access|the ability|personal|real-time)|"
+    r"i(?:'|’)m not (?:sure|certain|a (?:doctor|lawyer|financial))|i do not have (?:access|the ability))"
+)
+APOLOGY = r"(?i)\b(?:sorry|apologi[sz]e|apologies|my mistake|my bad)\b"
+HEDGE = (
+    r"(?i)\b(?:might|may|perhaps|possibly|probably|likely|generally|typically|usually|it depends|seems?|"
+    r"could be|i think|i believe|in some cases|not necessarily|arguably)\b"
+)
+CITATION = r"(?i)\[[0-9]+\]|\baccording to\b|\bsources?:|\breferences?:|\bstud(?:y|ies) (?:by|from|show)|\bet al\.?"
+SLANG = (
+    r"(?i)\b(?:lol|lmao|omg|gonna|wanna|gotta|kinda|sorta|btw|tbh|imo|imho|dude|yeah|yep|nope|hey|"
+    r"awesome|cool)\b|!!+"
+)
+# Tokens are Unicode: `\w+|[^\w\s]` as Python reads it, and the same classes in RE2's spelling
+TOKEN = r"\w+|[^\w\s]"
+TOKEN_RE2 = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_\t\n\x0b\x0c\r\x1c-\x1f \x{85}\p{Z}]"
+HAS_WORD = r"[A-Za-z0-9]"
 
-_REFUSAL = re.compile(
-    r"\b(i\s*(?:can(?:'|’)?t|cannot|am unable to|'m unable to|am not able to|'m not able to|won(?:'|’)t be able to)"
-    r"|as an ai\b|as a language model|i don(?:'|’)?t have (?:access|the ability|personal|real-time)"
-    r"|i(?:'|’)m not (?:sure|certain|a (?:doctor|lawyer|financial))|i do not have (?:access|the ability))",
-    re.I,
-)
-_APOLOGY = re.compile(r"\b(sorry|apologi[sz]e|apologies|my mistake|my bad)\b", re.I)
-_HEDGE = re.compile(
-    r"\b(might|may|perhaps|possibly|probably|likely|generally|typically|usually|it depends|seems?|"
-    r"could be|i think|i believe|in some cases|not necessarily|arguably)\b",
-    re.I,
-)
-_CITATION = re.compile(
-    r"\[\d+\]|\baccording to\b|\bsources?:|\breferences?:|\bstud(?:y|ies) (?:by|from|show)|"
-    r"\bet al\.?",
-    re.I,
-)
-_SLANG = re.compile(
-    r"\b(lol|lmao|omg|gonna|wanna|gotta|kinda|sorta|btw|tbh|imo|imho|dude|yeah|yep|nope|hey|"
-    r"awesome|cool)\b|!!+",
-    re.I,
-)
 
-_MARKDOWN = MarkdownIt("commonmark").enable("table")
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern) if pattern == TOKEN else re.compile(pattern, re.ASCII)
+
+
+def _count(pattern: str, text: str) -> int:
+    return len(_compiled(pattern).findall(text))
+
+
 _HYPHENATOR = pyphen.Pyphen(lang="en_US")
 
 
-@functools.lru_cache(maxsize=100_000)
-def _syllables(word: str) -> int:
+@functools.lru_cache(maxsize=200_000)
+def syllables(word: str) -> int:
+    """Syllables of a word: pyphen's (en_US) hyphenation points + 1."""
     return len(_HYPHENATOR.positions(word.lower())) + 1
 
 
 def _prose(text: str) -> str:
     """The text without fenced code blocks (code is not prose: its '?' or '#' mean nothing here)."""
-    return _CODE_FENCE.sub(" ", text or "")
+    return _compiled(CODE_FENCE).sub(" ", text or "")
+
+
+def _sentences(prose: str) -> list[str]:
+    return _compiled(SENTENCE).findall(prose)
 
 
 def words(text: str, prompt: str = "") -> float:
-    return float(len(_WORD.findall(text or "")))
+    return float(_count(WORD, text or ""))
 
 
 def tokens(text: str, prompt: str = "") -> float:
-    return float(len(_TOKEN.findall(text or "")))
+    return float(_count(TOKEN, text or ""))
 
 
-@functools.lru_cache(maxsize=256)  # the five markdown properties of one text share one parse
-def _markdown_counts(text: str) -> dict[str, int]:
-    counts = {"headers": 0, "list_items": 0, "bold": 0, "code_blocks": 0, "tables": 0}
-    for tok in _MARKDOWN.parse(text or ""):
-        if tok.type == "heading_open":
-            counts["headers"] += 1
-        elif tok.type == "list_item_open":
-            counts["list_items"] += 1
-        elif tok.type in ("fence", "code_block"):
-            counts["code_blocks"] += 1
-        elif tok.type == "table_open":
-            counts["tables"] += 1
-        elif tok.type == "inline" and tok.children:
-            counts["bold"] += sum(1 for c in tok.children if c.type == "strong_open")
-    return counts
-
-
-def _md(name: str) -> Callable[[str, str], float]:
+def _in_prose(pattern: str) -> Callable[[str, str], float]:
     def count(text: str, prompt: str = "") -> float:
-        return float(_markdown_counts(text)[name])
+        return float(_count(pattern, _prose(text)))
 
-    count.__name__ = name
     return count
+
+
+def code_blocks(text: str, prompt: str = "") -> float:
+    return float(_count(CODE_FENCE, text or ""))
+
+
+def tables(text: str, prompt: str = "") -> float:
+    return float(sum(1 for line in _compiled(TABLE_RULE).findall(_prose(text)) if "|" in line and "-" in line))
 
 
 def questions(text: str, prompt: str = "") -> float:
-    return float(sum(1 for s in _SENTENCE.findall(_prose(text)) if s.strip().endswith("?")))
-
-
-def _matches(pattern: re.Pattern) -> Callable[[str, str], float]:
-    def count(text: str, prompt: str = "") -> float:
-        return float(len(pattern.findall(_prose(text))))
-
-    return count
+    return float(sum(1 for s in _sentences(_prose(text)) if s.endswith("?")))
 
 
 def citations(text: str, prompt: str = "") -> float:
     prose = _prose(text)
-    return float(len(_URL.findall(prose)) + len(_CITATION.findall(prose)))
+    return float(_count(URL, prose) + _count(CITATION, prose))
+
+
+def _emoji(prose: str) -> int:
+    return 0 if prose.isascii() else emoji.emoji_count(prose)  # emoji_count is slow; ASCII text has none
 
 
 def informal(text: str, prompt: str = "") -> float:
     prose = _prose(text)
-    emojis = 0 if prose.isascii() else emoji.emoji_count(prose)  # emoji_count is slow; ASCII text has none
-    return float(emojis + len(_SLANG.findall(prose)))
+    return float(_emoji(prose) + _count(SLANG, prose))
 
 
 def repetition(text: str, prompt: str = "") -> float:
     """Share of word trigrams that repeat an earlier trigram of the same response (0 = none repeated)."""
-    w = [x.lower() for x in _WORD.findall(text or "")]
+    w = [x.lower() for x in _compiled(WORD).findall(text or "")]
     grams = list(zip(w, w[1:], w[2:], strict=False))
     if not grams:
         return 0.0
     return 1.0 - len(set(grams)) / len(grams)
 
 
+def _flesch(n_words: float, n_sentences: float, n_syllables: float) -> float:
+    return 206.835 - 1.015 * n_words / n_sentences - 84.6 * n_syllables / n_words
+
+
 def readability(text: str, prompt: str = "") -> float:
     """Flesch reading ease (higher = easier): 206.835 - 1.015 words/sentence - 84.6 syllables/word; syllables from
     pyphen's hyphenation points, code removed. NaN for text without words."""
     prose = _prose(text)
-    w = _WORD.findall(prose)
+    w = _compiled(WORD).findall(prose)
     if not w:
         return float("nan")
-    sentences = max(1, len([s for s in _SENTENCE.findall(prose) if _WORD.search(s)]))
-    syllables = sum(_syllables(x) for x in w)
-    return 206.835 - 1.015 * len(w) / sentences - 84.6 * syllables / len(w)
+    sentences = max(1, sum(1 for s in _sentences(prose) if _compiled(HAS_WORD).search(s)))
+    return _flesch(len(w), sentences, sum(syllables(x) for x in w))
 
 
 @dataclass(frozen=True)
@@ -156,19 +165,25 @@ PROPERTIES: dict[str, Property] = {
     for p in [
         Property("length (words)", "Number of words.", words),
         Property("length (tokens)", "Number of word and punctuation tokens.", tokens),
-        Property("headers", "Markdown headings.", _md("headers")),
-        Property("list items", "Markdown bullet or numbered list items.", _md("list_items")),
-        Property("bold", "Bold spans (**text** or __text__).", _md("bold")),
-        Property("code blocks", "Fenced or indented code blocks.", _md("code_blocks")),
-        Property("tables", "Markdown tables.", _md("tables")),
+        Property(
+            "headers", "Markdown headings (lines starting with 1–6 '#' and a space), outside code.", _in_prose(HEADER)
+        ),
+        Property(
+            "list items",
+            "Markdown bullet or numbered list items (lines starting '-', '*', '+' or 'N.').",
+            _in_prose(LIST_ITEM),
+        ),
+        Property("bold", "Bold spans (**text** or __text__) outside code.", _in_prose(BOLD)),
+        Property("code blocks", "Fenced code blocks (```).", code_blocks),
+        Property("tables", "Markdown tables (their |---| delimiter rows).", tables),
         Property("asks a question", "Sentences ending in '?' outside code (asks the user back).", questions),
         Property(
             "admits limits / refuses",
             'Phrases like "I can\'t", "as an AI", "I don\'t have access".',
-            _matches(_REFUSAL),
+            _in_prose(REFUSAL),
         ),
-        Property("apologises", "Apologies: sorry, apologise, my mistake.", _matches(_APOLOGY)),
-        Property("hedges", "Hedging words: might, perhaps, probably, it depends, I think.", _matches(_HEDGE)),
+        Property("apologises", "Apologies: sorry, apologise, my mistake.", _in_prose(APOLOGY)),
+        Property("hedges", "Hedging words: might, perhaps, probably, it depends, I think.", _in_prose(HEDGE)),
         Property("cites sources", "Links, [n] references, 'according to', 'et al.'.", citations),
         Property("informal register", "Emoji and slang markers (lol, gonna, btw, !!).", informal),
         Property("repetition", "Share of word trigrams repeating an earlier one (0 = none).", repetition, "share"),
@@ -176,45 +191,181 @@ PROPERTIES: dict[str, Property] = {
     ]
 }
 LENGTH_PROPERTY = "length (words)"
+# the column of each property in the store's builtin_properties table
+COLUMNS: dict[str, str] = {n: re.sub(r"[^a-z0-9]+", "_", n.lower()).strip("_") for n in PROPERTIES}
 
 
 def compute_properties(
     texts: pd.Series, prompts: pd.Series | None = None, names: list[str] | None = None
 ) -> pd.DataFrame:
-    """Wide table (one row per text, one column per property)."""
+    """Wide table (one row per text, one column per property), by the Python reference implementation."""
     names = names or list(PROPERTIES)
     prompts = prompts if prompts is not None else pd.Series([""] * len(texts), index=texts.index)
-    # text by text, so the markdown parse one text's five structure properties share is done once
     rows = [[PROPERTIES[n].compute(t, q) for n in names] for t, q in zip(texts, prompts, strict=True)]
     return pd.DataFrame(rows, index=texts.index, columns=names, dtype=float)
 
 
-def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str]) -> pd.DataFrame:
-    """Properties of the responses (rows) : stored values where the store has them (builtin or imported), the
-    builtin ones computed here for the rest. Imported properties keep their own names."""
-    stored = con.execute(
-        "SELECT subject_id, name, value, source FROM properties WHERE subject_kind = 'response' "
-        "AND list_contains($ids, subject_id)",
-        {"ids": response_ids},
-    ).df()
-    builtin = stored[stored["source"] == PROPERTIES_SOURCE].pivot_table(
-        index="subject_id", columns="name", values="value", aggfunc="first"
+# ---------------------------------------------------------------------------------------------------------------
+# the bulk path: every property of many responses in a few SQL statements
+
+
+def _lit(pattern: str) -> str:
+    """A pattern as a SQL string literal (inlined: DuckDB compiles a constant pattern once, not per row)."""
+    return "'" + pattern.replace("'", "''") + "'"
+
+
+def _n(pattern: str, column: str = "prose") -> str:
+    return f"len(regexp_extract_all({column}, {_lit(pattern)}))::DOUBLE"
+
+
+_BULK_SELECT = f"""
+    SELECT response_id,
+      len(text_words)::DOUBLE AS {COLUMNS["length (words)"]},
+      {_n(TOKEN_RE2, "text")} AS {COLUMNS["length (tokens)"]},
+      {_n(HEADER)} AS {COLUMNS["headers"]},
+      {_n(LIST_ITEM)} AS {COLUMNS["list items"]},
+      {_n(BOLD)} AS {COLUMNS["bold"]},
+      {_n(CODE_FENCE, "text")} AS {COLUMNS["code blocks"]},
+      len(list_filter(regexp_extract_all(prose, {_lit(TABLE_RULE)}),
+                      lambda l: contains(l, '|') AND contains(l, '-')))::DOUBLE AS {COLUMNS["tables"]},
+      len(list_filter(sentences, lambda s: suffix(s, '?')))::DOUBLE AS {COLUMNS["asks a question"]},
+      {_n(REFUSAL)} AS {COLUMNS["admits limits / refuses"]},
+      {_n(APOLOGY)} AS {COLUMNS["apologises"]},
+      {_n(HEDGE)} AS {COLUMNS["hedges"]},
+      ({_n(URL)} + {_n(CITATION)}) AS {COLUMNS["cites sources"]},
+      {_n(SLANG)} AS {COLUMNS["informal register"]},
+      -- trigrams compared by a 64-bit hash of their three words (a collision within one text: odds ~ 1e-15)
+      CASE WHEN len(text_words) < 3 THEN 0.0 ELSE 1.0 - len(list_distinct(list_transform(
+          range(1, len(text_words) - 1),
+          lambda i: hash(text_words[i], text_words[i + 1], text_words[i + 2]))))::DOUBLE
+          / (len(text_words) - 2) END AS {COLUMNS["repetition"]},
+      CASE WHEN len(prose_words) = 0 THEN NULL ELSE
+          206.835 - 1.015 * len(prose_words) / greatest(1, len(list_filter(sentences,
+              lambda s: regexp_matches(s, {_lit(HAS_WORD)}))))
+          - 84.6 * coalesce(syl.total, 0) / len(prose_words) END AS {COLUMNS["readability"]},
+      strlen(prose) <> length(prose) AS _non_ascii, prose
+    FROM _bulk_work LEFT JOIN (
+        -- syllables: pyphen's count of each distinct word (computed once, in Python), summed per response
+        SELECT w.k, sum(t.n)::DOUBLE AS total
+        FROM (SELECT k, unnest(prose_words) AS word FROM _bulk_work) w JOIN _syllable_table t USING (word)
+        GROUP BY w.k) syl USING (k)
+"""
+# Per chunk: the prose (code removed), its sentences, and the words lower-cased. Most texts hold no code fence:
+# their prose words are the text's words, extracted once.
+_BULK_WORK = f"""
+    SELECT k, response_id, text, prose, regexp_extract_all(prose, {_lit(SENTENCE)}) AS sentences, text_words,
+           CASE WHEN NOT contains(text, '```') THEN text_words
+                WHEN strlen(text) = length(text) THEN regexp_extract_all(lower(prose), {_lit(WORD)})
+                ELSE list_transform(regexp_extract_all(prose, {_lit(WORD)}), lambda w: lower(w)) END AS prose_words
+    FROM (SELECT k, response_id, text, regexp_replace(text, {_lit(CODE_FENCE)}, ' ', 'g') AS prose,
+                 -- words lower-cased: a plain-ASCII text is lower-cased whole first (the same words, faster)
+                 CASE WHEN strlen(text) = length(text) THEN regexp_extract_all(lower(text), {_lit(WORD)})
+                      ELSE list_transform(regexp_extract_all(text, {_lit(WORD)}), lambda w: lower(w))
+                 END AS text_words
+          FROM _bulk_texts WHERE k >= $low AND k < $high)
+"""
+BULK_CHUNK = 50_000  # responses per step: bounds the memory the word lists take
+
+
+def bulk_properties(
+    con: duckdb.DuckDBPyConnection,
+    texts_sql: str,
+    params: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Compute every builtin property of the responses `texts_sql` selects (columns response_id, text) into the
+    temporary table `_bulk_properties` (one row per response, one column per property, COLUMNS' names); returns
+    how many. The regular expressions run in DuckDB over whole columns, chunk by chunk; Python touches only the
+    distinct words (syllables for readability) and the texts that are not plain ASCII (emoji)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _bulk_texts AS SELECT row_number() OVER () AS k, * FROM ({texts_sql})",
+        params or {},
     )
-    missing = [r for r in response_ids if r not in builtin.index or builtin.loc[r].isna().all()]
-    frames = [builtin]
+    total = con.execute("SELECT count(*) FROM _bulk_texts").fetchone()[0]
+    columns = ", ".join(f"{c} DOUBLE" for c in COLUMNS.values())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_properties (response_id VARCHAR, {columns})")
+    names = ", ".join(COLUMNS.values())
+    informal = COLUMNS["informal register"]
+    for low in range(1, total + 1, BULK_CHUNK):
+        bounds = {"low": low, "high": low + BULK_CHUNK}
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_work AS {_BULK_WORK}", bounds)
+        vocabulary = [w for (w,) in con.execute("SELECT DISTINCT unnest(prose_words) FROM _bulk_work").fetchall()]
+        counts = np.fromiter(map(syllables, vocabulary), dtype=np.int64, count=len(vocabulary))
+        con.register("_syllable_table", pd.DataFrame({"word": vocabulary, "n": counts}))
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_chunk AS {_BULK_SELECT}")
+        finally:
+            con.unregister("_syllable_table")
+        # emoji: the emoji package's list (multi-codepoint sequences) on the few texts that are not plain ASCII
+        odd = con.execute("SELECT response_id, prose FROM _bulk_chunk WHERE _non_ascii").df()
+        if not odd.empty:
+            odd["n"] = [float(_emoji(p)) for p in odd["prose"]]
+            con.register("_emoji_counts", odd[["response_id", "n"]])
+            try:
+                con.execute(
+                    f"UPDATE _bulk_chunk b SET {informal} = b.{informal} + e.n FROM _emoji_counts e "
+                    "WHERE e.response_id = b.response_id"
+                )
+            finally:
+                con.unregister("_emoji_counts")
+        con.execute(f"INSERT INTO _bulk_properties SELECT response_id, {names} FROM _bulk_chunk")
+        if progress is not None:
+            progress(min(total, low + BULK_CHUNK - 1), total)
+    for table in ("_bulk_chunk", "_bulk_work", "_bulk_texts"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return int(total)
+
+
+def bulk_compute(texts: pd.Series) -> pd.DataFrame:
+    """The bulk (SQL) path on texts given in memory: the same table as compute_properties (used by tests to check
+    that the two implementations agree, and for texts not in a store)."""
+    con = duckdb.connect()
+    try:
+        frame = pd.DataFrame(
+            {"response_id": [f"{i:012d}" for i in range(len(texts))], "text": texts.fillna("").astype(str).to_numpy()}
+        )
+        con.register("_given", frame)
+        bulk_properties(con, "SELECT response_id, text FROM _given")
+        out = con.execute("SELECT * FROM _bulk_properties ORDER BY response_id").df()
+    finally:
+        con.close()
+    out = out.drop(columns="response_id").rename(columns={c: n for n, c in COLUMNS.items()})
+    return out[list(PROPERTIES)].set_axis(texts.index)
+
+
+def _builtin_table(con: duckdb.DuckDBPyConnection, response_ids: list[str]) -> pd.DataFrame:
+    columns = ", ".join(f'{c} AS "{n}"' for n, c in COLUMNS.items())
+    return (
+        con.execute(
+            f"SELECT response_id, {columns} FROM builtin_properties WHERE source = $s AND response_id IN "
+            "(SELECT unnest($ids))",
+            {"s": PROPERTIES_SOURCE, "ids": response_ids},
+        )
+        .df()
+        .set_index("response_id")
+    )
+
+
+def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str]) -> pd.DataFrame:
+    """Properties of the responses (rows): stored values where the store has them (builtin or imported), the
+    builtin ones computed here for the rest. Imported properties keep their own names."""
+    table = _builtin_table(con, response_ids)
+    missing = [r for r in response_ids if r not in table.index]
     if missing:
         texts = (
             con.execute(
-                "SELECT r.response_id, r.text, q.text AS prompt FROM responses r JOIN prompts q USING (prompt_id) "
-                "WHERE list_contains($ids, r.response_id)",
-                {"ids": missing},
+                "SELECT response_id, text FROM responses WHERE response_id IN (SELECT unnest($ids))", {"ids": missing}
             )
             .df()
             .set_index("response_id")
         )
-        frames.append(compute_properties(texts["text"], texts["prompt"]))
-    table = pd.concat([f for f in frames if not f.empty]) if any(not f.empty for f in frames) else pd.DataFrame()
-    imported = stored[stored["source"] != PROPERTIES_SOURCE]
+        computed = compute_properties(texts["text"]) if len(texts) < 200 else bulk_compute(texts["text"])
+        table = pd.concat([f for f in (table, computed) if not f.empty]) if not computed.empty else table
+    imported = con.execute(
+        "SELECT subject_id, name, value FROM properties WHERE subject_kind = 'response' "
+        "AND subject_id IN (SELECT unnest($ids))",
+        {"ids": response_ids},
+    ).df()
     if not imported.empty:
         extra = imported.pivot_table(index="subject_id", columns="name", values="value", aggfunc="first")
         extra = extra.rename(columns={c: f"{c} (imported)" for c in extra.columns if c in table.columns})
@@ -223,24 +374,25 @@ def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str])
 
 
 def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
-    """Compute the builtin properties of every response of a dataset and store them (one transaction)."""
-    rows = con.execute(
-        """SELECT DISTINCT r.response_id, r.text, q.text AS prompt FROM pairs p
-           JOIN responses r ON r.response_id IN (p.response_a_id, p.response_b_id)
-           JOIN prompts q ON q.prompt_id = p.prompt_id WHERE p.dataset = $d""",
-        {"d": dataset},
-    ).df()
-    table = compute_properties(rows["text"], rows["prompt"]).set_index(rows["response_id"])
-    long = table.reset_index().melt(id_vars="response_id", var_name="name", value_name="value")
-    long = long.rename(columns={"response_id": "subject_id"}).assign(subject_kind="response", source=PROPERTIES_SOURCE)
+    """Compute the builtin properties of every response of a dataset that lacks them and store them (one
+    transaction); the number of responses computed."""
     with transaction(con):
-        con.register("_props", long)
-        con.execute(
-            "INSERT OR REPLACE INTO properties (subject_id, subject_kind, name, value, source) "
-            "SELECT subject_id, subject_kind, name, value, source FROM _props"
+        n = bulk_properties(
+            con,
+            """SELECT response_id, text FROM responses WHERE response_id IN (
+                   SELECT response_a_id FROM pairs WHERE dataset = $d
+                   UNION SELECT response_b_id FROM pairs WHERE dataset = $d)
+               AND response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
+            {"d": dataset, "s": PROPERTIES_SOURCE},
         )
-        con.unregister("_props")
-    return len(long)
+        columns = ", ".join(COLUMNS.values())
+        con.execute(
+            f"INSERT INTO builtin_properties (response_id, source, {columns}) "
+            f"SELECT response_id, $s, {columns} FROM _bulk_properties",
+            {"s": PROPERTIES_SOURCE},
+        )
+        con.execute("DROP TABLE _bulk_properties")
+    return int(n)
 
 
 # ---------------------------------------------------------------------------------------------------------------

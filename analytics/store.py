@@ -25,7 +25,7 @@ import pandas as pd
 
 from analytics.ids import content_id, content_ids
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: builtin response properties in their own wide table
 
 VERDICTS = ("A", "B", "tie", "unparsed")
 JUDGE_KINDS = ("human", "llm", "reward_model", "gold", "crowd")
@@ -165,11 +165,27 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return con
 
 
+def _builtin_properties_ddl() -> str:
+    from analytics.properties import COLUMNS  # the property definitions own their columns
+
+    columns = ", ".join(f"{c} DOUBLE" for c in COLUMNS.values())
+    return (
+        "CREATE TABLE IF NOT EXISTS builtin_properties "
+        f"(response_id VARCHAR NOT NULL, source VARCHAR NOT NULL, {columns})"
+    )
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
+    con.execute(_builtin_properties_ddl())
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         con.execute("INSERT INTO meta VALUES ('schema_version', $v)", {"v": SCHEMA_VERSION})
+    elif row[0] == "1":
+        # version 1 kept builtin properties in the long table; they are recomputed into builtin_properties
+        with transaction(con):
+            con.execute("DELETE FROM properties WHERE source LIKE 'prefatlas-%'")
+            con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": SCHEMA_VERSION})
     elif row[0] != SCHEMA_VERSION:
         raise RuntimeError(
             f"store schema version {row[0]} differs from this prefatlas ({SCHEMA_VERSION}); "
@@ -389,11 +405,13 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("DELETE FROM judgments WHERE dataset = $d", {"d": name})
     con.execute("DELETE FROM pairs WHERE dataset = $d", {"d": name})
     con.execute("DELETE FROM datasets WHERE name = $d", {"d": name})
+    # anti-joins on equalities (an OR of two columns would make DuckDB loop over every pair for every response)
     con.execute(
-        "DELETE FROM responses r WHERE NOT EXISTS (SELECT 1 FROM pairs p "
-        "WHERE p.response_a_id = r.response_id OR p.response_b_id = r.response_id)"
+        "DELETE FROM responses WHERE response_id NOT IN "
+        "(SELECT response_a_id FROM pairs UNION ALL SELECT response_b_id FROM pairs)"
     )
-    con.execute("DELETE FROM prompts q WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.prompt_id = q.prompt_id)")
+    con.execute("DELETE FROM prompts WHERE prompt_id NOT IN (SELECT prompt_id FROM pairs)")
+    con.execute("DELETE FROM builtin_properties WHERE response_id NOT IN (SELECT response_id FROM responses)")
     con.execute(
         "DELETE FROM properties x WHERE x.subject_kind = 'pair' AND NOT EXISTS "
         "(SELECT 1 FROM pairs p WHERE p.pair_id = x.subject_id)"

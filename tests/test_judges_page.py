@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.adapters import judgebench, llmbar, pandalm
 from analytics.store import connect, write_batch
+from dashboard.widgets import plain
 
 from conftest import ROOT
 from fixtures import write_judgebench, write_llmbar, write_pandalm
@@ -67,7 +68,7 @@ def test_opens_without_parameters(monkeypatch, store):
         ),
         (
             {"dataset": "pandalm", "ref": "gpt-3.5-turbo"},
-            lambda at: any("**gpt-3.5-turbo**" in c.value for c in at.caption),
+            lambda at: any(f"**{plain('gpt-3.5-turbo')}**" in c.value for c in at.caption),
         ),
         (
             {"dataset": "pandalm", "group": "model pair", "with_ref": "false"},

@@ -108,7 +108,7 @@ def test_invalid_parameters_fall_back(monkeypatch, store, params):
 
 def test_search_selects_matching_prompts(monkeypatch, store):
     at = page(monkeypatch, store, q="json")
-    assert any("search “json”: 5 matches" in c.value for c in at.caption)
+    assert any("search “json”: 5 matches" in c.value.replace("\\", "") for c in at.caption)  # shown escaped
 
 
 def test_no_map_explains_how_to_build_one(monkeypatch, store):

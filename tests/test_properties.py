@@ -115,3 +115,43 @@ def test_pair_features_sign_and_normalised():
     assert norm.to_numpy().min() >= -1 and norm.to_numpy().max() <= 1
     swapped = pair_features(b, a, "sign")
     assert (swapped == -sign).all().all()  # antisymmetric, as the no-intercept model needs
+
+
+EDGE_CASES = [
+    "",
+    "```\ncode only\n```",
+    "Hi, you!",
+    "lol that's awesome 😀!! 👍🏽 and 🇫🇷",
+    "İstanbul café naïve — ok? yes!\n",
+    "# T\n- a\n* b\n1. c\n| a |\n|---|\n**x** __y__",
+    "a\u2028b\u00a0c\x1c d_e \u3000 f\x85g",
+    "Sorry!!! might… I can't. As an AI, I don't have access. I’m not sure.",
+    "unclosed ```python\nprint('? #')\n",
+    "Kelvin \u212a and ΣΑΣ σς",
+    "see www.example.org/x and https://a.b/c?d [12] et al. Sources: x",
+    MARKDOWN,
+]
+
+
+def test_the_bulk_sql_path_equals_the_python_reference_on_edge_cases():
+    from analytics.properties import bulk_compute
+
+    texts = pd.Series(EDGE_CASES)
+    pd.testing.assert_frame_equal(bulk_compute(texts), compute_properties(texts), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.mirror
+def test_the_bulk_sql_path_equals_the_python_reference_on_real_responses(mirror):
+    """Every response of PandaLM, LLMBar and JudgeBench: the two implementations give the same values."""
+    from analytics.adapters import load_folder
+    from analytics.catalog import load_catalog
+    from analytics.properties import bulk_compute
+
+    texts = []
+    for name in ("pandalm", "llmbar", "judgebench"):
+        entry = load_catalog()[name]
+        batch = load_folder(entry.adapter, mirror / entry.mirror_dir, name)
+        texts += batch.pairs["response_a"].tolist() + batch.pairs["response_b"].tolist()
+    texts = pd.Series(sorted(set(texts)))
+    assert len(texts) > 3000
+    pd.testing.assert_frame_equal(bulk_compute(texts), compute_properties(texts), rtol=1e-9, atol=1e-9)
