@@ -15,9 +15,9 @@ Conventions (also printed with every result, see CONVENTIONS):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TypeVar
 
 import duckdb
 import krippendorff
@@ -27,14 +27,17 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from analytics.families import model_family
+from analytics.properties import PROPERTIES, response_properties
 from analytics.stats import (
     DEFAULT_BOOT,
     DEFAULT_SEED,
     NAN_ESTIMATE,
+    WALD_ABOVE,
     Estimate,
     bootstrap,
-    bootstrap_many,
+    bootstrap_counts,
     format_estimate,
+    logistic_estimates,
     logistic_fit,
     mean_estimate,
     random_orientation,
@@ -64,15 +67,17 @@ CONVENTIONS = {
     "first_slot": "P(first shown wins) over judgments with a known order and an A/B verdict.",
     "length": "Length in characters. P(longer preferred) over decided pairs of unequal length; the logistic "
     "coefficient is of (len_A - len_B) / (len_A + len_B), no intercept, ties left out.",
-    "style": "Chatbot Arena's style features with fenced code removed: tokens (word and punctuation pieces, not "
-    "tiktoken), markdown headers, list items, bold spans; feature (a - b) / (a + b + 1), z-scored; logistic "
+    "style": "Chatbot Arena's style features: tokens (word and punctuation pieces, not tiktoken), and outside "
+    "fenced code markdown headers, list items, bold spans; feature (a - b) / (a + b + 1), z-scored; logistic "
     "regression without intercept, ties left out.",
     "self_preference": "DBG = judge's win rate for its own model family minus the reference's on the same pairs "
     "(pairs where exactly one response is from the judge's family); a tie counts 0.5.",
     "win_rate": "A generator's win rate: mean of P(it is preferred), with P = prob_b for judges that give a "
     "probability, else 1 / 0.5 / 0 for win / tie / loss (AlpacaEval's convention).",
     "intervals": f"95% seeded bootstrap over pairs ({DEFAULT_BOOT} resamples; {REGRESSION_BOOT} for regressions), "
-    f"seed {DEFAULT_SEED}.",
+    f"seed {DEFAULT_SEED}. Statistics of a table of counts (agreement, kappa, Fleiss, Krippendorff, shares) resample "
+    "the table (a multinomial draw, the same distribution as resampling pairs); regressions on more than "
+    f"{WALD_ABOVE:,} pairs use the Wald interval instead of refitting per resample.",
 }
 
 
@@ -82,7 +87,7 @@ CONVENTIONS = {
 
 def load_judgments(con: duckdb.DuckDBPyConnection, dataset: str, subset: str | None = None) -> pd.DataFrame:
     """Long table of a dataset's judgments with the pair's groups, generators and response lengths."""
-    return con.execute(
+    frame = con.execute(
         """
         SELECT x.pair_id, j.name AS judge, j.kind, j.family AS judge_family, j.model AS judge_model,
                x.verdict, x.shown_order, x.prob_b, x.score_a, x.score_b,
@@ -97,12 +102,31 @@ def load_judgments(con: duckdb.DuckDBPyConnection, dataset: str, subset: str | N
         """,
         {"d": dataset, "s": subset},
     ).df()
+    return plain_strings(frame)
+
+
+T = TypeVar("T", pd.DataFrame, pd.Series)
+
+
+def plain_strings(frame: T) -> T:
+    """Text columns and the index as Python objects: pandas' Arrow-backed strings (which pivots, unstacks and
+    set_index infer) hash 10-20x slower in the isin / reindex / comparisons the analytics make per judge
+    (measured at 100k pairs)."""
+    if pd.api.types.is_string_dtype(frame.index) and frame.index.dtype != object:
+        frame.index = frame.index.astype(object)
+    columns = frame.items() if isinstance(frame, pd.DataFrame) else []
+    for name, column in columns:
+        if pd.api.types.is_string_dtype(column) and column.dtype != object:
+            frame[name] = column.astype(object)
+    if isinstance(frame, pd.Series) and pd.api.types.is_string_dtype(frame) and frame.dtype != object:
+        frame = frame.astype(object)
+    return frame
 
 
 def pair_table(judgments: pd.DataFrame) -> pd.DataFrame:
     """One row per pair: groups, generators, lengths."""
     cols = ["pair_id", "subset", "category", "model_a", "model_b", "len_a", "len_b", "response_a_id", "response_b_id"]
-    return judgments[cols].drop_duplicates("pair_id").set_index("pair_id")
+    return plain_strings(judgments[cols].drop_duplicates("pair_id").set_index("pair_id"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -115,7 +139,7 @@ def combine_runs(judgments: pd.DataFrame) -> pd.DataFrame:
     scored = parsed.assign(score=parsed["verdict"].map(SCORE))
     total = scored.groupby(["pair_id", "judge"])["score"].sum()
     verdict = pd.Series(np.where(total > 0, "A", np.where(total < 0, "B", "tie")), index=total.index)
-    wide = verdict.unstack("judge")
+    wide = plain_strings(verdict.unstack("judge"))
     all_pairs = judgments["pair_id"].unique()
     return wide.reindex(all_pairs).sort_index(axis=1)
 
@@ -162,15 +186,16 @@ def reference_verdicts(
 # agreement
 
 
-def _kappa_from_codes(a: np.ndarray, b: np.ndarray) -> float:
-    """Cohen's kappa of two code arrays (0..2); the same formula as scikit-learn's, vectorisable for bootstraps."""
-    confusion = np.bincount(a * 3 + b, minlength=9).reshape(3, 3).astype(float)
-    n = confusion.sum()
-    if n == 0:
-        return float("nan")
-    p_o = np.trace(confusion) / n
-    p_e = (confusion.sum(0) * confusion.sum(1)).sum() / n**2
-    return float("nan") if p_e == 1 else (p_o - p_e) / (1 - p_e)
+def kappa_from_confusions(confusions: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of each row of (m, 9) confusion counts (3 x 3, A/tie/B): scikit-learn's formula, vectorised
+    over bootstrap replicates."""
+    c = np.asarray(confusions, dtype=float).reshape(-1, 3, 3)
+    n = c.sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_o = np.trace(c, axis1=1, axis2=2) / n
+        p_e = (c.sum(axis=1) * c.sum(axis=2)).sum(axis=1) / n**2
+        kappa = (p_o - p_e) / (1 - p_e)
+    return np.where((n == 0) | (p_e == 1), np.nan, kappa)
 
 
 @dataclass(frozen=True)
@@ -204,8 +229,9 @@ def agreement(
     if len(a) == 0:
         return with_ties, without_ties, NAN_ESTIMATE
     point = float(cohen_kappa_score(a, b, labels=[0, 1, 2])) if len(set(a) | set(b)) > 1 else float("nan")
-    boot_est = bootstrap(lambda idx: _kappa_from_codes(a[idx], b[idx]), len(a), boot, seed)
-    return with_ties, without_ties, Estimate(point, boot_est.low, boot_est.high, len(a))
+    # the 3 x 3 table of the two verdicts is all kappa needs: resample the table, not the pairs
+    confusion = np.bincount(a * 3 + b, minlength=9)
+    return with_ties, without_ties, bootstrap_counts(kappa_from_confusions, confusion, boot, seed, value=point)
 
 
 def agreement_matrix(wide: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> list[PairAgreement]:
@@ -216,38 +242,81 @@ def agreement_matrix(wide: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = D
     return out
 
 
+def fleiss_from_patterns(weights: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+    """Fleiss' kappa (statsmodels' 'fleiss' method) of units given as distinct rating patterns (P, 3: how many raters
+    said A / tie / B) and, per row of `weights` (m, P), how many units have each pattern."""
+    raters = patterns.sum(axis=1)[0]
+    units = weights.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_cat = weights @ patterns / (units * raters)[:, None]
+        agreement_per_unit = ((patterns**2).sum(axis=1) - raters) / (raters * (raters - 1.0))
+        p_mean = weights @ agreement_per_unit / units
+        p_exp = (p_cat**2).sum(axis=1)
+        return (p_mean - p_exp) / (1 - p_exp)
+
+
+def _ordinal_distances(n_v: np.ndarray) -> np.ndarray:
+    """(m, 3, 3) Krippendorff's ordinal squared distances of the values 0 < 1 < 2, from marginal counts (m, 3)."""
+    d = np.zeros((n_v.shape[0], 3, 3))
+    for c in range(3):
+        for k in range(c + 1, 3):
+            d[:, c, k] = d[:, k, c] = (n_v[:, c : k + 1].sum(axis=1) - (n_v[:, c] + n_v[:, k]) / 2) ** 2
+    return d
+
+
+def alpha_from_patterns(weights: np.ndarray, patterns: np.ndarray, level: str) -> np.ndarray:
+    """Krippendorff's alpha (as the krippendorff package computes it, values 0/1/2) of units given as distinct value
+    count patterns (P, 3) with `weights` (m, P) units of each: the coincidence matrix is a weighted sum of each
+    pattern's own, so every bootstrap replicate is one matrix product."""
+    m_u = patterns.sum(axis=1)
+    per_pattern = (patterns[:, :, None] * patterns[:, None, :] - np.einsum("pc,ck->pck", patterns, np.eye(3))) / (
+        m_u - 1.0
+    )[:, None, None]
+    o = np.einsum("mp,pck->mck", weights, per_pattern)
+    n_v = o.sum(axis=1)
+    n = n_v.sum(axis=1)
+    expected = (n_v[:, :, None] * n_v[:, None, :] - np.einsum("mc,ck->mck", n_v, np.eye(3))) / (n - 1.0)[:, None, None]
+    d = _ordinal_distances(n_v) if level == "ordinal" else np.broadcast_to(1.0 - np.eye(3), o.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 - (o * d).sum(axis=(1, 2)) / (expected * d).sum(axis=(1, 2))
+
+
 def group_agreement(wide: pd.DataFrame, boot: int = 200, seed: int = DEFAULT_SEED) -> dict[str, dict]:
-    """Fleiss' kappa (pairs every judge decided) and Krippendorff's alpha (missing allowed), nominal and ordinal."""
+    """Fleiss' kappa (pairs every judge decided) and Krippendorff's alpha (missing allowed), nominal and ordinal.
+    Point values from statsmodels and the krippendorff package; intervals from the units' rating patterns (the
+    statistics depend on nothing else), resampled as counts."""
     codes = wide.apply(lambda col: col.map(CODE)).astype(float)
     result: dict[str, dict] = {}
     complete = codes.dropna().to_numpy(dtype=int)
     if len(complete) and codes.shape[1] >= 2:
-
-        def fleiss(idx: np.ndarray) -> float:
-            table, _ = aggregate_raters(complete[idx], n_cat=3)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return float(fleiss_kappa(table, method="fleiss"))
-
-        result["fleiss_kappa"] = bootstrap(fleiss, len(complete), boot, seed).as_dict()
+        table, _ = aggregate_raters(complete, n_cat=3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            point = float(fleiss_kappa(table, method="fleiss"))
+        patterns, counts = np.unique(table, axis=0, return_counts=True)
+        result["fleiss_kappa"] = bootstrap_counts(
+            lambda w: fleiss_from_patterns(w, patterns.astype(float)), counts, boot, seed, value=point
+        ).as_dict()
     else:
         result["fleiss_kappa"] = NAN_ESTIMATE.as_dict()
     data = codes.to_numpy().T  # raters x units
     usable = (~np.isnan(data)).sum(axis=0) >= 2
     data = data[:, usable]
+    unit_counts = np.stack([(data == v).sum(axis=0) for v in (0, 1, 2)], axis=1)  # units x (A, tie, B)
+    patterns, counts = (
+        np.unique(unit_counts, axis=0, return_counts=True) if len(unit_counts) else (unit_counts, np.array([]))
+    )
     for level in ("nominal", "ordinal"):
         if data.shape[1] < 2 or len(np.unique(data[~np.isnan(data)])) < 2:
             result[f"krippendorff_alpha_{level}"] = NAN_ESTIMATE.as_dict()
             continue
+        point = float(krippendorff.alpha(reliability_data=data, level_of_measurement=level, value_domain=[0, 1, 2]))
 
-        def alpha(idx: np.ndarray, level: str = level) -> float:
-            sample = data[:, idx]
-            if len(np.unique(sample[~np.isnan(sample)])) < 2:
-                return float("nan")
-            return float(
-                krippendorff.alpha(reliability_data=sample, level_of_measurement=level, value_domain=[0, 1, 2])
-            )
+        def alpha(w: np.ndarray, level: str = level) -> np.ndarray:
+            values = alpha_from_patterns(w, patterns.astype(float), level)
+            one_value = ((w @ patterns) > 0).sum(axis=1) < 2  # a replicate holding a single value has no alpha
+            return np.where(one_value, np.nan, values)
 
-        result[f"krippendorff_alpha_{level}"] = bootstrap(alpha, data.shape[1], boot, seed).as_dict()
+        result[f"krippendorff_alpha_{level}"] = bootstrap_counts(alpha, counts, boot, seed, value=point).as_dict()
     return result
 
 
@@ -268,7 +337,9 @@ def accuracy_by_order(
     mine = judgments[(judgments["judge"] == judge) & judgments["shown_order"].notna()]
     if mine.empty:
         return {}
-    by_order = mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+    by_order = plain_strings(
+        mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+    )
     by_order = by_order[by_order.index.isin(ref.dropna().index)]
     out = {}
     correct = {}
@@ -300,7 +371,9 @@ def position_bias(judgments: pd.DataFrame, judge: str, boot: int = DEFAULT_BOOT,
         "orders_seen": sorted(known["shown_order"].unique().tolist()),
         "p_first_shown_wins": mean_estimate(first_wins.astype(float).to_numpy(), boot, seed).as_dict(),
     }
-    by_order = known.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+    by_order = plain_strings(
+        known.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+    )
     if {"AB", "BA"} <= set(by_order.columns):
         both = by_order[["AB", "BA"]].dropna()
         consistent = (both["AB"] == both["BA"]).astype(float).to_numpy()
@@ -323,12 +396,6 @@ def position_bias(judgments: pd.DataFrame, judge: str, boot: int = DEFAULT_BOOT,
     return out
 
 
-def _logistic_coefficients(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    if len(np.unique(y)) < 2:
-        return np.full(x.shape[1], np.nan)
-    return logistic_fit(x, y)
-
-
 def length_bias(verdict: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
     """P(longer response preferred) and the logistic coefficient of the normalised length difference."""
     decided = verdict[verdict.isin(["A", "B"])]
@@ -338,40 +405,25 @@ def length_bias(verdict: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOO
     unequal = la != lb
     longer_won = np.where(la > lb, y, 1 - y)[unequal]
     x, y = random_orientation(((la - lb) / np.maximum(la + lb, 1))[:, None], y, seed)
-    coef = bootstrap(lambda idx: _logistic_coefficients(x[idx], y[idx])[0], len(y), REGRESSION_BOOT, seed)
+    coef = (logistic_estimates(x, y, REGRESSION_BOOT, seed) or [NAN_ESTIMATE])[0]
     return {"p_longer_preferred": mean_estimate(longer_won, boot, seed).as_dict(), "length_coefficient": coef.as_dict()}
 
 
-_CODE_BLOCK = re.compile(r"```.*?```", re.S)
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-_HEADER = re.compile(r"^#{1,6}\s", re.M)
-_LIST = re.compile(r"^\s*(?:\d+\.|[-*+])\s", re.M)
-_BOLD = re.compile(r"\*\*[^\n*]+?\*\*|__[^\n_]+?__")
 STYLE_FEATURES = ("tokens", "headers", "lists", "bold")
+STYLE_PROPERTIES = ("length (tokens)", "headers", "list items", "bold")  # analytics.properties' names
 
 
 def style_counts(text: str) -> tuple[int, int, int, int]:
-    """(tokens, headers, list items, bold spans) of a response with fenced code blocks removed."""
-    plain = _CODE_BLOCK.sub("", text or "")
-    return (
-        len(_TOKEN.findall(plain)),
-        len(_HEADER.findall(plain)),
-        len(_LIST.findall(plain)),
-        len(_BOLD.findall(plain)),
-    )
+    """(tokens, headers, list items, bold spans) of a response: tokens over the whole text, the markdown counts
+    outside fenced code (analytics.properties' definitions)."""
+    return tuple(int(PROPERTIES[name].compute(text or "", "")) for name in STYLE_PROPERTIES)  # type: ignore[return-value]
 
 
 def style_features(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: Arena's normalised differences (a - b) / (a + b + 1) of the four style counts."""
-    ids = pd.unique(pd.concat([pairs["response_a_id"], pairs["response_b_id"]]))
-    texts = (
-        con.execute(
-            "SELECT response_id, text FROM responses WHERE list_contains($ids, response_id)", {"ids": list(ids)}
-        )
-        .df()
-        .set_index("response_id")["text"]
-    )
-    counts = pd.DataFrame([style_counts(t) for t in texts], index=texts.index, columns=list(STYLE_FEATURES))
+    """Per pair: Arena's normalised differences (a - b) / (a + b + 1) of the four style counts, read from the
+    stored response properties (computed at ingest), not from the texts."""
+    ids = list(pd.unique(pd.concat([pairs["response_a_id"], pairs["response_b_id"]])))
+    counts = response_properties(con, ids)[list(STYLE_PROPERTIES)].set_axis(list(STYLE_FEATURES), axis=1)
     a = counts.reindex(pairs["response_a_id"]).to_numpy(dtype=float)
     b = counts.reindex(pairs["response_b_id"]).to_numpy(dtype=float)
     return pd.DataFrame((a - b) / (a + b + 1), index=pairs.index, columns=list(STYLE_FEATURES))
@@ -385,7 +437,7 @@ def style_bias(verdict: pd.Series, features: pd.DataFrame, seed: int = DEFAULT_S
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1)
     x, y = random_orientation(x, (decided == "A").to_numpy(dtype=float), seed)
-    estimates = bootstrap_many(lambda idx: _logistic_coefficients(x[idx], y[idx]), len(y), REGRESSION_BOOT, seed)
+    estimates = logistic_estimates(x, y, REGRESSION_BOOT, seed)
     if not estimates:
         return {name: NAN_ESTIMATE.as_dict() for name in STYLE_FEATURES}
     # a feature that never varies (no bold anywhere) has no coefficient to speak of
@@ -439,7 +491,7 @@ def win_probabilities(judgments: pd.DataFrame, judge: str) -> pd.Series:
     """Per pair, P(B preferred) from one judge: prob_b when given, else 1 / 0.5 / 0 (runs averaged)."""
     mine = judgments[(judgments["judge"] == judge) & (judgments["verdict"] != "unparsed")]
     p = mine["prob_b"].where(mine["prob_b"].notna(), mine["verdict"].map({"B": 1.0, "tie": 0.5, "A": 0.0}))
-    return p.groupby(mine["pair_id"]).mean()
+    return plain_strings(p.groupby(mine["pair_id"]).mean())
 
 
 def raw_win_rates(p_b: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
@@ -475,7 +527,13 @@ def lc_win_rates(p_b: pd.Series, pairs: pd.DataFrame, seed: int = DEFAULT_SEED) 
             theta = logistic_fit(x[idx], p[idx])[0]
             return float(1 / (1 + math.exp(-theta)))
 
-        out[str(model)] = bootstrap(fit, len(p), REGRESSION_BOOT, seed).as_dict()
+        if len(p) <= WALD_ABOVE:
+            out[str(model)] = bootstrap(fit, len(p), REGRESSION_BOOT, seed).as_dict()
+        else:  # the Wald interval of theta, through the sigmoid (see stats.logistic_estimates)
+            theta = logistic_estimates(x, p, REGRESSION_BOOT, seed)[0]
+            out[str(model)] = Estimate(
+                *(float(1 / (1 + math.exp(-t))) for t in (theta.value, theta.low, theta.high)), len(p)
+            ).as_dict()
     return out
 
 
@@ -505,10 +563,14 @@ def bradley_terry(
     def fit(idx: np.ndarray) -> np.ndarray:
         return logistic_fit(x[idx], y_a[idx], ridge=0.5)  # Arena's L2 regulariser, reg = 0.5
 
-    point = fit(np.arange(len(rows)))
-    rng = np.random.default_rng(seed)
-    draws = np.array([fit(rng.integers(0, len(rows), len(rows))) for _ in range(boot)])
-    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+    if len(rows) <= WALD_ABOVE:
+        point = fit(np.arange(len(rows)))
+        rng = np.random.default_rng(seed)
+        draws = np.array([fit(rng.integers(0, len(rows), len(rows))) for _ in range(boot)])
+        low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+    else:  # Wald intervals (see stats.logistic_estimates): one fit, not one per resample
+        estimates = logistic_estimates(x, y_a, boot, seed, ridge=0.5)
+        point, low, high = (np.array([getattr(e, k) for e in estimates]) for k in ("value", "low", "high"))
     scale = 400 / math.log(10)
 
     def rating(k: int) -> dict:
@@ -560,7 +622,9 @@ def pairs_behind(
     group when given; with one judge, its pairs judged in both orders whose verdicts differ (or all its pairs)."""
     if judge_2 is None:
         mine = judgments[(judgments["judge"] == judge_1) & judgments["shown_order"].notna()]
-        orders = mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+        orders = plain_strings(
+            mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
+        )
         if {"AB", "BA"} <= set(orders.columns):
             differs = orders["AB"] != orders["BA"]
         else:

@@ -63,12 +63,54 @@ def bootstrap(
     return Estimate(value, float(low), float(high), n)
 
 
+MAX_CELLS = 4096  # distinct values up to which a bootstrap resamples counts rather than units
+
+
+def resample_counts(counts: np.ndarray, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """(boot, k) bootstrap replicates of a table of counts. Drawing n units with replacement and counting them per
+    cell is one multinomial draw with the cells' shares: the same distribution as resampling the units, at a cost
+    that depends on the number of cells, not of units."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    return np.random.default_rng(seed).multinomial(n, counts / n, size=boot)
+
+
+def bootstrap_counts(
+    stat: Callable[[np.ndarray], np.ndarray],
+    counts: np.ndarray,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    value: float | None = None,
+) -> Estimate:
+    """An estimate from sufficient statistics: stat maps (m, k) count tables to m values (vectorised); its interval
+    comes from `boot` multinomial replicates of the observed table (resample_counts), in one call. `value` overrides
+    the point estimate (e.g. a library's exact computation)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    if n == 0:
+        return NAN_ESTIMATE
+    point = float(stat(counts[None, :])[0]) if value is None else float(value)
+    with np.errstate(all="ignore"):
+        draws = np.asarray(stat(resample_counts(counts, boot, seed)), dtype=float)
+    draws = draws[~np.isnan(draws)]
+    if len(draws) == 0:
+        return Estimate(point, float("nan"), float("nan"), n)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return Estimate(point, float(low), float(high), n)
+
+
 def mean_estimate(values: np.ndarray, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> Estimate:
-    """Mean of per-unit values (e.g. 0/1 outcomes) with a vectorised bootstrap."""
+    """Mean of per-unit values (e.g. 0/1 outcomes) with a bootstrap interval. Values that take few distinct values
+    (outcomes, shares) are resampled as counts of each value (one multinomial draw per replicate); many distinct
+    values are resampled unit by unit, in chunks."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
         return NAN_ESTIMATE
+    distinct, counts = np.unique(values, return_counts=True)
+    if len(distinct) <= MAX_CELLS and not np.isnan(distinct).any():
+        estimate = bootstrap_counts(lambda c: c @ distinct / n, counts, boot, seed, value=float(values.mean()))
+        return Estimate(estimate.value, estimate.low, estimate.high, n)
     rng = np.random.default_rng(seed)
     chunk = max(1, 2_000_000 // n)  # bound memory: at most ~2M resampled values at a time
     draws = np.concatenate(
@@ -91,6 +133,34 @@ def bootstrap_many(
         warnings.simplefilter("ignore", RuntimeWarning)  # a coefficient that is NaN in every resample stays NaN
         low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
     return [Estimate(float(v), float(lo), float(hi), n) for v, lo, hi in zip(point, low, high, strict=True)]
+
+
+WALD_ABOVE = 20_000  # units above which a regression's interval is Wald's (its bootstrap would refit per resample)
+
+
+def logistic_estimates(
+    x: np.ndarray, y: np.ndarray, boot: int, seed: int = DEFAULT_SEED, ridge: float = 1e-3
+) -> list[Estimate]:
+    """Coefficients of a no-intercept logistic regression with 95% intervals: a bootstrap of `boot` refits up to
+    WALD_ABOVE units; above, the Wald interval from the observed information (at that size the two agree, and a
+    refit per resample would cost minutes)."""
+    n, d = x.shape
+    if n == 0:
+        return []
+    if len(np.unique(y)) < 2:
+        return [Estimate(float("nan"), float("nan"), float("nan"), n)] * d
+    if n <= WALD_ABOVE:
+        return bootstrap_many(
+            lambda idx: logistic_fit(x[idx], y[idx], ridge=ridge) if len(np.unique(y[idx])) > 1 else np.full(d, np.nan),
+            n,
+            boot,
+            seed,
+        )
+    beta = logistic_fit(x, y, ridge=ridge)
+    p = expit(x @ beta)
+    information = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(d)
+    se = np.sqrt(np.clip(np.diag(np.linalg.pinv(information)), 0, None))
+    return [Estimate(float(b), float(b - 1.96 * e), float(b + 1.96 * e), n) for b, e in zip(beta, se, strict=True)]
 
 
 def logistic_fit(

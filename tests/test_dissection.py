@@ -50,6 +50,23 @@ def test_strong_effects_are_recovered_with_tight_intervals():
     assert np.all(fit.high - fit.low < 0.25)
 
 
+def test_distinct_rows_with_counts_give_the_same_posterior():
+    """The fit on each distinct (features, outcome) row with its count equals the fit on every pair."""
+    from analytics.dissection import distinct_rows
+
+    w = np.array([0.5, -0.3, 0.2])
+    x, y = simulate(3000, 3, w, 3)
+    full = fit_bayes_logistic(x, y, seed=1)
+    xs, ys, counts = distinct_rows(x, y)
+    assert len(ys) < 60 and counts.sum() == 3000
+    collapsed = fit_bayes_logistic(xs, ys, seed=1, counts=counts)
+    assert collapsed.n == full.n == 3000
+    np.testing.assert_allclose(collapsed.mode, full.mode, atol=1e-4)
+    np.testing.assert_allclose(collapsed.mean, full.mean, atol=5e-3)
+    np.testing.assert_allclose(collapsed.low, full.low, atol=1e-2)
+    np.testing.assert_allclose(collapsed.high, full.high, atol=1e-2)
+
+
 def test_no_variation_in_outcomes_gives_no_fit():
     fit = fit_bayes_logistic(np.ones((10, 2)), np.ones(10))
     assert np.isnan(fit.mean).all()

@@ -53,7 +53,8 @@ def test_vectorised_kappa_equals_scikit_learn():
     rng = np.random.default_rng(1)
     a, b = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
     b[:120] = a[:120]
-    assert J._kappa_from_codes(a, b) == pytest.approx(cohen_kappa_score(a, b))
+    confusion = np.bincount(a * 3 + b, minlength=9)
+    assert J.kappa_from_confusions(confusion[None, :])[0] == pytest.approx(cohen_kappa_score(a, b))
 
 
 def test_accuracy_counts_ties_and_unparsed_as_wrong_and_skips_unjudged_pairs():
@@ -230,3 +231,56 @@ def test_bootstrap_interval_is_seeded_and_covers():
     values = np.r_[np.ones(30), np.zeros(70)]
     a, b = mean_estimate(values), mean_estimate(values)
     assert a == b and a.low < 0.3 < a.high and a.n == 100
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pattern_formulas_equal_the_libraries_on_random_ratings(seed):
+    """Fleiss and Krippendorff from rating patterns (what the bootstrap resamples) equal statsmodels and the
+    krippendorff package on the full data, missing ratings included."""
+    import krippendorff
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, 300)
+    codes = np.where(rng.random((300, 4)) < 0.7, truth[:, None], rng.integers(0, 3, (300, 4))).astype(float)
+    table, _ = aggregate_raters(codes.astype(int), n_cat=3)
+    patterns, counts = np.unique(table, axis=0, return_counts=True)
+    assert J.fleiss_from_patterns(counts[None, :].astype(float), patterns.astype(float))[0] == pytest.approx(
+        fleiss_kappa(table)
+    )
+    codes[rng.random(codes.shape) < 0.2] = np.nan
+    data = codes.T
+    data = data[:, (~np.isnan(data)).sum(axis=0) >= 2]
+    units = np.stack([(data == v).sum(axis=0) for v in (0, 1, 2)], axis=1)
+    patterns, counts = np.unique(units, axis=0, return_counts=True)
+    for level in ("nominal", "ordinal"):
+        ours = J.alpha_from_patterns(counts[None, :].astype(float), patterns.astype(float), level)[0]
+        lib = krippendorff.alpha(reliability_data=data, level_of_measurement=level, value_domain=[0, 1, 2])
+        assert ours == pytest.approx(lib), level
+
+
+def test_count_bootstrap_matches_the_unit_bootstrap_in_distribution():
+    """Resampling a table of counts (one multinomial draw) and resampling the units give the same spread."""
+    from analytics.stats import resample_counts
+
+    values = np.r_[np.ones(300), np.zeros(700)]
+    rng = np.random.default_rng(5)
+    by_units = values[rng.integers(0, 1000, (4000, 1000))].mean(axis=1)
+    by_counts = resample_counts(np.array([700, 300]), boot=4000, seed=5)[:, 1] / 1000
+    assert by_counts.std() == pytest.approx(by_units.std(), rel=0.06)
+    assert np.percentile(by_counts, 2.5) == pytest.approx(np.percentile(by_units, 2.5), abs=0.005)
+
+
+def test_regressions_switch_to_wald_intervals_on_many_pairs():
+    """Above WALD_ABOVE pairs the interval is Wald's; on the same data it agrees with a bootstrap of refits."""
+    from analytics.stats import WALD_ABOVE, bootstrap_many, logistic_estimates, logistic_fit
+
+    rng = np.random.default_rng(0)
+    n = WALD_ABOVE + 5000
+    x = rng.normal(size=(n, 1))
+    y = (rng.random(n) < 1 / (1 + np.exp(-0.8 * x[:, 0]))).astype(float)
+    (wald,) = logistic_estimates(x, y, boot=200)
+    (boot,) = bootstrap_many(lambda idx: logistic_fit(x[idx], y[idx]), n, boot=200)
+    assert wald.low < 0.8 < wald.high and wald.n == n
+    assert wald.value == pytest.approx(boot.value)
+    assert (wald.high - wald.low) == pytest.approx(boot.high - boot.low, rel=0.2)
