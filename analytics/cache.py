@@ -28,6 +28,13 @@ def cache_key(parts: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as JSON numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in the cache")
+
+
 def cached(parts: Any, compute: Callable[[], T], folder: Path | None = None) -> T:
     """compute() once per distinct `parts`; later calls read the stored JSON. A cache that cannot be written (a
     read-only disk) just means computing again."""
@@ -42,7 +49,7 @@ def cached(parts: Any, compute: Callable[[], T], folder: Path | None = None) -> 
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as tmp:
-            json.dump(value, tmp)
+            json.dump(value, tmp, default=_plain)
         os.replace(tmp.name, path)
     except OSError:
         pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import tomllib
 import urllib.error
 import urllib.parse
@@ -169,6 +170,30 @@ def ensure_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
     ).fetchone()[0]
     if missing:
         store_properties(con, dataset)
+
+
+def precompute_views(
+    con: duckdb.DuckDBPyConnection, dataset: str, progress: Callable[[str], None] | None = None
+) -> None:
+    """Compute the Overview's summaries and the Judges and Dissection pages' default views of a dataset into the
+    result cache (keyed by the dataset's version), so the first visitor reads them instead of waiting for them."""
+    from analytics import overview
+    from analytics.dissection import dissect
+    from analytics.judges import judges_report
+
+    start = time.perf_counter()
+    overview.datasets_table(con)
+    overview.judges_table(con, dataset)
+    overview.verdict_counts(con, dataset)
+    try:
+        judges_report(con, dataset)
+        dissect(con, dataset)
+    except ValueError as exc:  # a dataset without judgments or decided pairs has no such views
+        if progress:
+            progress(f"{dataset}: no precomputed views ({exc})")
+        return
+    if progress:
+        progress(f"{dataset}: Judges and Dissection views computed in {time.perf_counter() - start:.1f} s")
 
 
 def ingest_defaults(

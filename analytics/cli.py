@@ -124,6 +124,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 )
         for s in summaries:
             catalog.ensure_properties(con, s.dataset)
+        if not args.no_precompute:
+            for s in summaries:
+                catalog.precompute_views(con, s.dataset, progress=_log)
     finally:
         con.close()
     for s in summaries:
@@ -451,6 +454,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="*", help="catalog names; or a folder with --adapter; or data files with --mapping")
     p.add_argument("--adapter", choices=sorted(ADAPTERS), help="read TARGET, a folder laid out as that upstream")
     p.add_argument("--mapping", type=Path, help="mapping file (TOML/JSON) for CSV/JSONL/Parquet files")
+    p.add_argument(
+        "--no-precompute",
+        action="store_true",
+        help="skip computing the Judges and Dissection pages' default views now (they are then computed when first "
+        "opened)",
+    )
     p.add_argument("--hf", metavar="DATASET_ID", help="a Hugging Face dataset id (needs the network)")
     p.add_argument("--config", help="HF dataset config")
     p.add_argument("--split", help="HF dataset split")

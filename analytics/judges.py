@@ -26,7 +26,9 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
+from analytics.cache import cached
 from analytics.families import model_family
+from analytics.overview import dataset_version
 from analytics.properties import PROPERTIES, response_properties
 from analytics.stats import (
     DEFAULT_BOOT,
@@ -609,34 +611,72 @@ def group_columns(pairs: pd.DataFrame) -> dict[str, pd.Series]:
     return out
 
 
+# each group column of group_columns, as SQL over pairs p with generators ra / rb
+GROUP_SQL = {
+    "subset": "p.subset",
+    "category": "p.category",
+    "category group": "split_part(p.category, '/', 1)",
+    "model pair": "CASE WHEN ra.generator <> rb.generator "
+    "THEN least(ra.generator, rb.generator) || ' vs ' || greatest(ra.generator, rb.generator) END",
+}
+_COMBINED = """SELECT x.pair_id, sign(sum(CASE x.verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END)) AS s
+               FROM judgments x JOIN judges j USING (judge_id)
+               WHERE x.dataset = $d AND x.verdict <> 'unparsed' AND j.name = {judge} GROUP BY x.pair_id"""
+
+
 def pairs_behind(
-    judgments: pd.DataFrame,
-    wide: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
     judge_1: str,
     judge_2: str | None = None,
-    group_column: pd.Series | None = None,
+    subset: str | None = None,
+    group_by: str | None = None,
     group: str | None = None,
     only_disagreements: bool = True,
 ) -> list[str]:
-    """Pair ids behind a figure: the pairs both judges decided (different verdicts first, or only those), within a
-    group when given; with one judge, its pairs judged in both orders whose verdicts differ (or all its pairs)."""
+    """Pair ids behind a figure, in source order: with two judges, the pairs both decided (their verdicts combined
+    over runs by JudgeBench's rule), those where they differ first (or only those); with one judge, its pairs
+    judged in both orders whose verdicts differ (or all its pairs judged with a known order, differing first).
+    Optionally within a subset and one group of a group column (GROUP_SQL). One SQL query: nothing of the dataset
+    is loaded into memory."""
+    args: dict = {"d": dataset, "j1": judge_1, "s": subset}  # DuckDB refuses parameters a query does not use
     if judge_2 is None:
-        mine = judgments[(judgments["judge"] == judge_1) & judgments["shown_order"].notna()]
-        orders = plain_strings(
-            mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
-        )
-        if {"AB", "BA"} <= set(orders.columns):
-            differs = orders["AB"] != orders["BA"]
-        else:
-            differs = pd.Series(False, index=orders.index)
-        ids = differs[differs].index if only_disagreements else differs.sort_values(ascending=False).index
+        differs = """SELECT x.pair_id,
+                            count(DISTINCT x.shown_order) = 2 AND
+                            first(x.verdict) FILTER (WHERE x.shown_order = 'AB')
+                              <> first(x.verdict) FILTER (WHERE x.shown_order = 'BA') AS differs
+                     FROM judgments x JOIN judges j USING (judge_id)
+                     WHERE x.dataset = $d AND j.name = $j1 AND x.shown_order IS NOT NULL GROUP BY x.pair_id"""
     else:
-        both = wide[judge_1].notna() & wide[judge_2].notna()
-        differs = (wide[judge_1] != wide[judge_2])[both]
-        ids = differs[differs].index if only_disagreements else differs.sort_values(ascending=False).index
-    if group_column is not None and group is not None:
-        ids = [i for i in ids if group_column.get(i) == group]
-    return [str(i) for i in ids]
+        args["j2"] = judge_2
+        first, second = _COMBINED.format(judge="$j1"), _COMBINED.format(judge="$j2")
+        differs = f"SELECT a.pair_id, a.s <> b.s AS differs FROM ({first}) a JOIN ({second}) b USING (pair_id)"
+    where = ["($s IS NULL OR p.subset = $s)"]
+    if group_by in GROUP_SQL and group is not None:
+        where.append(f"({GROUP_SQL[group_by]}) = $g")
+        args["g"] = group
+    if only_disagreements:
+        where.append("v.differs")
+    rows = con.execute(
+        f"""SELECT v.pair_id FROM ({differs}) v JOIN pairs p USING (pair_id)
+            JOIN responses ra ON ra.response_id = p.response_a_id
+            JOIN responses rb ON rb.response_id = p.response_b_id
+            WHERE {" AND ".join(where)}
+            ORDER BY v.differs DESC, p.source_row, p.pair_id""",
+        args,
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def judges_with_verdicts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
+    """name -> kind of the judges with at least one parsed verdict in a dataset, by name (a small query)."""
+    return dict(
+        con.execute(
+            """SELECT DISTINCT j.name, j.kind FROM judgments x JOIN judges j USING (judge_id)
+               WHERE x.dataset = $d AND x.verdict <> 'unparsed' ORDER BY j.name""",
+            {"d": dataset},
+        ).fetchall()
+    )
 
 
 def disagreement_by_group(wide: pd.DataFrame, groups: pd.Series, min_n: int = 1) -> pd.DataFrame:
@@ -690,7 +730,22 @@ def judges_report(
     seed: int = DEFAULT_SEED,
     leaderboards: bool = True,
 ) -> dict:
-    """All judge analytics of a dataset as plain data (what `prefatlas judges --json` prints)."""
+    """All judge analytics of a dataset as plain data (what `prefatlas judges --json` prints). Computed once per
+    dataset version and arguments, then read from the disk cache (the CLI, every dashboard process and the ingest
+    that precomputes it share one copy)."""
+    key = ("judges", dataset_version(con, dataset), dataset, reference, subset, boot, seed, leaderboards)
+    return cached(key, lambda: _judges_report(con, dataset, reference, subset, boot, seed, leaderboards))
+
+
+def _judges_report(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    reference: str | None,
+    subset: str | None,
+    boot: int,
+    seed: int,
+    leaderboards: bool,
+) -> dict:
     judgments = load_judgments(con, dataset, subset)
     if judgments.empty:
         raise ValueError(f"dataset '{dataset}'{f' subset {subset!r}' if subset else ''} has no judgments")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import pandas as pd
 
@@ -9,17 +11,47 @@ from analytics.store import VERDICTS
 
 
 def datasets_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
-        """
-        SELECT d.name AS dataset, d.title, d.licence, d.licence_note, d.source, d.version, d.ingested_at,
-               (SELECT count(*) FROM pairs p WHERE p.dataset = d.name) AS pairs,
-               (SELECT count(DISTINCT prompt_id) FROM pairs p WHERE p.dataset = d.name) AS prompts,
-               (SELECT count(DISTINCT judge_id) FROM judgments j WHERE j.dataset = d.name) AS judges,
-               (SELECT count(*) FROM judgments j WHERE j.dataset = d.name) AS judgments,
-               d.rows_skipped
-        FROM datasets d ORDER BY d.name
-        """
+    """One row per dataset: its metadata and counts (the counts of each dataset version are computed once)."""
+    meta = con.execute(
+        """SELECT name AS dataset, title, licence, licence_note, source, version, ingested_at, rows_skipped
+           FROM datasets ORDER BY name"""
     ).df()
+    counts = pd.DataFrame(
+        [
+            {"dataset": name, **dataset_summary(con, name, "counts", lambda n=name: _counts(con, n))}
+            for name in meta["dataset"]
+        ],
+        columns=["dataset", "pairs", "prompts", "judges", "judgments"],
+    )
+    columns = ["dataset", "title", "licence", "licence_note", "source", "version", "ingested_at", "pairs", "prompts"]
+    return meta.merge(counts, on="dataset", how="left")[[*columns, "judges", "judgments", "rows_skipped"]]
+
+
+def _counts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, int]:
+    pairs, prompts = con.execute(
+        "SELECT count(*), count(DISTINCT prompt_id) FROM pairs WHERE dataset = $d", {"d": dataset}
+    ).fetchone()
+    judges, judgments = con.execute(
+        "SELECT count(DISTINCT judge_id), count(*) FROM judgments WHERE dataset = $d", {"d": dataset}
+    ).fetchone()
+    return {"pairs": pairs, "prompts": prompts, "judges": judges, "judgments": judgments}
+
+
+def dataset_summary(con: duckdb.DuckDBPyConnection, dataset: str, name: str, compute: Callable[[], object]) -> object:
+    """A summary of a dataset (counts, per-judge tables) computed once per dataset version and then read from the
+    result cache: at a million pairs the aggregates take seconds, reading them back milliseconds."""
+    from analytics.cache import cached
+
+    return cached(("summary", name, dataset, dataset_version(con, dataset)), compute)
+
+
+def _frame_summary(con: duckdb.DuckDBPyConnection, dataset: str, name: str, sql: str) -> pd.DataFrame:
+    def compute() -> dict:
+        frame = con.execute(sql, {"d": dataset}).df()
+        return {"columns": list(frame.columns), "rows": frame.astype(object).where(frame.notna(), None).values.tolist()}
+
+    stored = dataset_summary(con, dataset, name, compute)
+    return pd.DataFrame(stored["rows"], columns=stored["columns"])
 
 
 def dataset_names(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -50,7 +82,10 @@ def judges_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     Shares are over all the judge's judgments, unparsed included, so they add up to 1.
     """
     shares = ", ".join(f"avg(CASE WHEN x.verdict = '{v}' THEN 1.0 ELSE 0.0 END) AS share_{v}" for v in VERDICTS)
-    return con.execute(
+    return _frame_summary(
+        con,
+        dataset,
+        "judges_table",
         f"""
         SELECT j.name AS judge, j.kind, j.model, j.protocol,
                count(DISTINCT x.pair_id) AS pairs, count(*) AS judgments,
@@ -59,8 +94,7 @@ def judges_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
         WHERE x.dataset = $d
         GROUP BY ALL ORDER BY j.kind, j.name
         """,
-        {"d": dataset},
-    ).df()
+    )
 
 
 def judge_kinds(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
@@ -75,14 +109,16 @@ def judge_kinds(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
 
 def verdict_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     """Long table (judge, verdict, n) for the verdict-distribution chart."""
-    return con.execute(
+    return _frame_summary(
+        con,
+        dataset,
+        "verdict_counts",
         """
         SELECT j.name AS judge, x.verdict, count(*) AS n
         FROM judgments x JOIN judges j USING (judge_id)
         WHERE x.dataset = $d GROUP BY ALL ORDER BY 1, 2
         """,
-        {"d": dataset},
-    ).df()
+    )
 
 
 _PAIR_SELECT = """
@@ -100,16 +136,18 @@ def pairs_by_id(con: duckdb.DuckDBPyConnection, pair_ids: list[str]) -> pd.DataF
     """The pairs with both texts and generators, in the order of pair_ids."""
     if not pair_ids:
         return con.execute(_PAIR_SELECT + " WHERE false").df()
-    frame = con.execute(_PAIR_SELECT + " WHERE list_contains($ids, p.pair_id)", {"ids": pair_ids}).df()
+    frame = con.execute(_PAIR_SELECT + " WHERE p.pair_id IN (SELECT unnest($ids))", {"ids": pair_ids}).df()
     return frame.set_index("pair_id").reindex(pair_ids).reset_index()
 
 
 def sample_pairs(con: duckdb.DuckDBPyConnection, dataset: str, n: int = 5, seed: int = 0) -> pd.DataFrame:
     """A reproducible sample of pairs (same seed, same pairs) with both texts and generators."""
-    return con.execute(
-        _PAIR_SELECT + " WHERE p.dataset = $d ORDER BY hash(p.pair_id || $seed::VARCHAR) LIMIT $n",
+    # the ids first (a scan of one column), then the texts of those pairs only
+    ids = con.execute(
+        "SELECT pair_id FROM pairs WHERE dataset = $d ORDER BY hash(pair_id || $seed::VARCHAR) LIMIT $n",
         {"d": dataset, "n": n, "seed": seed},
-    ).df()
+    ).fetchall()
+    return pairs_by_id(con, [i for (i,) in ids])
 
 
 def verdict_label(verdict: str, model_a: object, model_b: object) -> str:
@@ -142,7 +180,7 @@ def pair_judgments(con: duckdb.DuckDBPyConnection, pair_ids: list[str]) -> pd.Da
         SELECT x.pair_id, j.name AS judge, j.kind, x.verdict, x.verdict_raw, x.shown_order, x.prob_b,
                x.score_a, x.score_b
         FROM judgments x JOIN judges j USING (judge_id)
-        WHERE list_contains($ids, x.pair_id)
+        WHERE x.pair_id IN (SELECT unnest($ids))
         ORDER BY x.pair_id, j.kind, j.name, x.shown_order NULLS FIRST
         """,
         {"ids": pair_ids},

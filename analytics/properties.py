@@ -119,8 +119,25 @@ def citations(text: str, prompt: str = "") -> float:
     return float(_count(URL, prose) + _count(CITATION, prose))
 
 
+def _emoji_class(escape: Callable[[int], str]) -> str:
+    """A character class of every non-ASCII code point that occurs in any emoji of the emoji package (every emoji
+    holds at least one): a text without one has no emoji, and the slow emoji_count is never called on it."""
+    points = sorted({ord(c) for key in emoji.EMOJI_DATA for c in key if ord(c) > 127})
+    ranges: list[list[int]] = []
+    for point in points:
+        if ranges and point == ranges[-1][1] + 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return "[" + "".join(escape(a) if a == b else f"{escape(a)}-{escape(b)}" for a, b in ranges) + "]"
+
+
+EMOJI_CANDIDATE = _emoji_class(lambda c: f"\\U{c:08x}")  # Python's spelling
+EMOJI_CANDIDATE_RE2 = _emoji_class(lambda c: f"\\x{{{c:x}}}")
+
+
 def _emoji(prose: str) -> int:
-    return 0 if prose.isascii() else emoji.emoji_count(prose)  # emoji_count is slow; ASCII text has none
+    return emoji.emoji_count(prose) if _compiled(EMOJI_CANDIDATE).search(prose) else 0
 
 
 def informal(text: str, prompt: str = "") -> float:
@@ -243,7 +260,7 @@ _BULK_SELECT = f"""
           206.835 - 1.015 * len(prose_words) / greatest(1, len(list_filter(sentences,
               lambda s: regexp_matches(s, {_lit(HAS_WORD)}))))
           - 84.6 * coalesce(syl.total, 0) / len(prose_words) END AS {COLUMNS["readability"]},
-      strlen(prose) <> length(prose) AS _non_ascii, prose
+      regexp_matches(prose, {_lit(EMOJI_CANDIDATE_RE2)}) AS _emoji_candidate, prose
     FROM _bulk_work LEFT JOIN (
         -- syllables: pyphen's count of each distinct word (computed once, in Python), summed per response
         SELECT w.k, sum(t.n)::DOUBLE AS total
@@ -276,7 +293,7 @@ def bulk_properties(
     """Compute every builtin property of the responses `texts_sql` selects (columns response_id, text) into the
     temporary table `_bulk_properties` (one row per response, one column per property, COLUMNS' names); returns
     how many. The regular expressions run in DuckDB over whole columns, chunk by chunk; Python touches only the
-    distinct words (syllables for readability) and the texts that are not plain ASCII (emoji)."""
+    distinct words (syllables for readability) and the texts that may hold an emoji."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _bulk_texts AS SELECT row_number() OVER () AS k, * FROM ({texts_sql})",
         params or {},
@@ -296,8 +313,8 @@ def bulk_properties(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_chunk AS {_BULK_SELECT}")
         finally:
             con.unregister("_syllable_table")
-        # emoji: the emoji package's list (multi-codepoint sequences) on the few texts that are not plain ASCII
-        odd = con.execute("SELECT response_id, prose FROM _bulk_chunk WHERE _non_ascii").df()
+        # emoji: the emoji package's list (multi-codepoint sequences), on the few texts that may hold one
+        odd = con.execute("SELECT response_id, prose FROM _bulk_chunk WHERE _emoji_candidate").df()
         if not odd.empty:
             odd["n"] = [float(_emoji(p)) for p in odd["prose"]]
             con.register("_emoji_counts", odd[["response_id", "n"]])

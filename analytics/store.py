@@ -290,7 +290,9 @@ def _check_batch(batch: IngestBatch) -> None:
 
 
 def _none_if_na(values: pd.Series) -> list:
-    return [None if pd.isna(v) else v for v in values]
+    """The values as a list with every missing value (None, NaN, NA) as None, in one vectorised pass."""
+    objects = values.astype(object)
+    return objects.where(values.notna(), None).tolist()
 
 
 def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:

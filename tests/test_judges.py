@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -284,3 +286,31 @@ def test_regressions_switch_to_wald_intervals_on_many_pairs():
     assert wald.low < 0.8 < wald.high and wald.n == n
     assert wald.value == pytest.approx(boot.value)
     assert (wald.high - wald.low) == pytest.approx(boot.high - boot.low, rel=0.2)
+
+
+def test_pairs_behind_a_number_in_sql_equals_the_verdict_tables(tmp_path):
+    """The drill-down query gives the pairs the in-memory verdict table (JudgeBench's combining rule) says two
+    judges split on, and filters by a group column."""
+    from analytics.adapters import pandalm
+    from analytics.store import connect, write_batch
+
+    from fixtures import write_pandalm
+
+    con = connect(tmp_path / "s.duckdb")
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    judgments = J.load_judgments(con, "pandalm")
+    wide, pairs = J.combine_runs(judgments), J.pair_table(judgments)
+    checked = 0
+    for j1, j2 in combinations(wide.columns, 2):
+        both = wide[j1].notna() & wide[j2].notna()
+        expected = set(wide.index[both & (wide[j1] != wide[j2])])
+        assert set(J.pairs_behind(con, "pandalm", j1, j2)) == expected
+        everything = J.pairs_behind(con, "pandalm", j1, j2, only_disagreements=False)
+        assert set(everything) == set(wide.index[both]) and set(everything[: len(expected)]) == expected
+        model_pair = J.group_columns(pairs)["model pair"]
+        for group in model_pair.dropna().unique():
+            inside = set(model_pair.index[model_pair == group])
+            assert set(J.pairs_behind(con, "pandalm", j1, j2, group_by="model pair", group=group)) == expected & inside
+        checked += 1
+    assert checked >= 6
+    con.close()

@@ -32,7 +32,7 @@ def fits(_con, version: str, dataset: str, group: str | None, features: str) -> 
     return dissect(_con, dataset, group=group, settings=Settings(features=features))
 
 
-@st.cache_data(max_entries=8)
+@st.cache_resource(max_entries=4)  # shared by every session, never copied: large at a million pairs; read-only
 def pair_design(_con, version: str, dataset: str, features: str):
     return design(_con, dataset, Settings(features=features))
 

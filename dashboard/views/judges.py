@@ -23,10 +23,9 @@ def report(_con, version: str, dataset: str, subset: str | None, reference: str 
     return J.judges_report(_con, dataset, reference, subset)
 
 
-@st.cache_data(max_entries=16)
-def frames(_con, version: str, dataset: str, subset: str | None):
-    judgments = J.load_judgments(_con, dataset, subset)
-    return judgments, J.combine_runs(judgments), J.pair_table(judgments)
+@st.cache_data(max_entries=64)
+def judges_of(_con, version: str, dataset: str) -> dict[str, str]:
+    return J.judges_with_verdicts(_con, dataset)
 
 
 fmt = format_estimate
@@ -40,9 +39,8 @@ st.caption(
 )
 
 subsets = [ALL, *overview.subsets_table(con, dataset)["subset"].tolist()]
-all_judgments, all_wide, _ = frames(con, version, dataset, None)
-kinds = all_judgments.drop_duplicates("judge").set_index("judge")["kind"].to_dict()
-references = [AUTO, *all_wide.columns]
+kinds = judges_of(con, version, dataset)  # a small query: the page never loads the dataset's judgments
+references = [AUTO, *kinds]
 if sum(k == "human" for k in kinds.values()) >= 2:
     references.insert(1, J.HUMAN_MAJORITY)
 metrics = list(AGREEMENT_METRICS)
@@ -69,7 +67,6 @@ try:
 except ValueError as exc:
     st.error(plain(exc, 400))
     st.stop()
-judgments, wide, pairs = frames(con, version, dataset, subset)
 judge_names = [j["judge"] for j in rep["judges"]]
 st.caption(f"{rep['pairs']:,} pairs · reference: **{plain(rep['reference'] or 'none')}**")
 
@@ -115,14 +112,11 @@ if sel_rows and st.session_state.get("cell") != bias.iloc[sel_rows[0]]["judge"]:
     st.session_state["cell"] = bias.iloc[sel_rows[0]]["judge"]
 
 # --- group disagreement ------------------------------------------------------------------------------------------
-groups = J.group_columns(pairs)
+groups = rep["disagreement_by_group"]  # computed with the report, per group column
 if groups and len(judge_names) >= 2:
     st.subheader("Where judges disagree")
-    group_names = list(groups)
-    group_by = url_selectbox("Group by", group_names, "group")
-    records = rep["disagreement_by_group"].get(group_by) or J.disagreement_by_group(wide, groups[group_by]).to_dict(
-        "records"
-    )
+    group_by = url_selectbox("Group by", list(groups), "group")
+    records = groups[group_by]
     if rep["reference"] in judge_names and url_toggle(
         f"Only judge pairs with the reference ({plain(rep['reference'])})", "with_ref", True
     ):
@@ -186,18 +180,10 @@ if cell != "(none)":
     only = url_toggle("Only disagreements", "only", True)
     group_values = [ALL]
     if group_by:
-        group_values += sorted(str(g) for g in groups[group_by].dropna().unique())
+        group_values += sorted({str(r["group"]) for r in groups[group_by]} - {"(none)"})
     in_group = url_selectbox(f"Within {plain(group_by)}", group_values, "in") if group_by else ALL
     j1, _, j2 = cell.partition(" ~ ")
-    ids = J.pairs_behind(
-        judgments,
-        wide,
-        j1,
-        j2 or None,
-        groups.get(group_by) if group_by else None,
-        None if in_group == ALL else in_group,
-        only,
-    )
+    ids = J.pairs_behind(con, dataset, j1, j2 or None, subset, group_by, None if in_group == ALL else in_group, only)
     pages = max(1, -(-len(ids) // PAGE_SIZE))
     st.caption(f"{len(ids):,} pairs")
     if ids:

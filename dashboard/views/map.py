@@ -68,7 +68,7 @@ info = maps.set_index("map_id").loc[map_id]
 reference = info["reference"] if isinstance(info["reference"], str) else None
 
 
-@st.cache_data(max_entries=16, show_spinner="Reading the map…")
+@st.cache_resource(max_entries=8, show_spinner="Reading the map…")  # shared, never copied; read-only
 def load(_con, map_id: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     points = M.map_points(_con, map_id)
     layers = M.pair_layers(_con, dataset, info["space"])
