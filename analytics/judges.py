@@ -332,16 +332,38 @@ def accuracy(
     return mean_estimate(correct, boot, seed)
 
 
+def verdicts_by_order(judgments: pd.DataFrame) -> pd.DataFrame:
+    """Each judge's verdict per pair in each shown order: index (judge, pair_id), columns AB / BA (the first
+    verdict where a judge saw one order several times). One grouping for every judge."""
+    known = judgments[judgments["shown_order"].notna()]
+    if known.empty:
+        return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["judge", "pair_id"]))
+    table = known.groupby(["judge", "pair_id", "shown_order"], sort=False)["verdict"].first().unstack("shown_order")
+    return table
+
+
+def _orders_of(judgments: pd.DataFrame, judge: str, by_order: pd.DataFrame | None) -> pd.DataFrame:
+    """One judge's (pair_id x AB/BA) verdicts, only the orders it saw."""
+    if by_order is None:
+        by_order = verdicts_by_order(judgments[judgments["judge"] == judge])
+    if judge not in by_order.index.levels[0]:
+        return pd.DataFrame()
+    return plain_strings(by_order.xs(judge, level=0).dropna(axis=1, how="all"))
+
+
 def accuracy_by_order(
-    judgments: pd.DataFrame, judge: str, ref: pd.Series, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
+    judgments: pd.DataFrame,
+    judge: str,
+    ref: pd.Series,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    by_order: pd.DataFrame | None = None,
 ) -> dict[str, dict]:
-    """LLMBar's figures: accuracy in each shown order (unparsed counts wrong), their average, and both correct."""
-    mine = judgments[(judgments["judge"] == judge) & judgments["shown_order"].notna()]
-    if mine.empty:
+    """LLMBar's figures: accuracy in each shown order (unparsed counts wrong), their average, and both correct.
+    `by_order`: verdicts_by_order of the judgments, when already at hand."""
+    by_order = _orders_of(judgments, judge, by_order)
+    if by_order.empty:
         return {}
-    by_order = plain_strings(
-        mine.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
-    )
     by_order = by_order[by_order.index.isin(ref.dropna().index)]
     out = {}
     correct = {}
@@ -361,7 +383,13 @@ def accuracy_by_order(
 # biases
 
 
-def position_bias(judgments: pd.DataFrame, judge: str, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
+def position_bias(
+    judgments: pd.DataFrame,
+    judge: str,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    by_order: pd.DataFrame | None = None,
+) -> dict:
     """Swap consistency, where the inconsistent verdicts go, and P(first shown wins)."""
     mine = judgments[judgments["judge"] == judge]
     known = mine[mine["shown_order"].notna()]
@@ -373,9 +401,7 @@ def position_bias(judgments: pd.DataFrame, judge: str, boot: int = DEFAULT_BOOT,
         "orders_seen": sorted(known["shown_order"].unique().tolist()),
         "p_first_shown_wins": mean_estimate(first_wins.astype(float).to_numpy(), boot, seed).as_dict(),
     }
-    by_order = plain_strings(
-        known.pivot_table(index="pair_id", columns="shown_order", values="verdict", aggfunc="first")
-    )
+    by_order = _orders_of(judgments, judge, by_order)
     if {"AB", "BA"} <= set(by_order.columns):
         both = by_order[["AB", "BA"]].dropna()
         consistent = (both["AB"] == both["BA"]).astype(float).to_numpy()
@@ -499,13 +525,17 @@ def win_probabilities(judgments: pd.DataFrame, judge: str) -> pd.Series:
 def raw_win_rates(p_b: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
     """Per generator: mean P(it is preferred) over the pairs it appears in (against any opponent)."""
     rows = pairs.reindex(p_b.index)
-    out = {}
-    for model in sorted(set(rows["model_a"].dropna()) | set(rows["model_b"].dropna())):
-        as_b = rows["model_b"] == model
-        as_a = (rows["model_a"] == model) & ~as_b
-        values = np.concatenate([p_b[as_b].to_numpy(), 1 - p_b[as_a].to_numpy()])
-        out[model] = mean_estimate(values, boot, seed).as_dict()
-    return out
+    model_a, model_b = rows["model_a"].to_numpy(object), rows["model_b"].to_numpy(object)
+    p = p_b.to_numpy(dtype=float)
+    a_side = model_a != model_b  # a generator against itself counts once, as B
+    long = pd.DataFrame(
+        {
+            "model": np.concatenate([model_b, model_a[a_side]]),
+            "value": np.concatenate([p, 1 - p[a_side]]),
+        }
+    ).dropna(subset=["model"])
+    values = {model: part.to_numpy() for model, part in long.groupby("model", sort=True)["value"]}
+    return {str(model): mean_estimate(v, boot, seed).as_dict() for model, v in values.items()}
 
 
 def lc_win_rates(p_b: pd.Series, pairs: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict:
@@ -575,12 +605,14 @@ def bradley_terry(
         point, low, high = (np.array([getattr(e, k) for e in estimates]) for k in ("value", "low", "high"))
     scale = 400 / math.log(10)
 
+    appearances = pd.concat([rows["model_a"], rows["model_b"]]).value_counts()  # a != b here: one per pair
+
     def rating(k: int) -> dict:
         return Estimate(
             point[k] * scale + 1000,
             low[k] * scale + 1000,
             high[k] * scale + 1000,
-            int(((rows["model_a"] == models[k]) | (rows["model_b"] == models[k])).sum()),
+            int(appearances.get(models[k], 0)),
         ).as_dict()
 
     out = {"ratings": {m: rating(index[m]) for m in models}}
@@ -680,23 +712,25 @@ def judges_with_verdicts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[s
 
 
 def disagreement_by_group(wide: pd.DataFrame, groups: pd.Series, min_n: int = 1) -> pd.DataFrame:
-    """Long table (group, judge_1, judge_2, disagreement, n): share of shared pairs with different verdicts."""
+    """Long table (group, judge_1, judge_2, disagreement, n): share of shared pairs with different verdicts. Counted
+    with one bincount per judge pair over the groups' codes."""
+    codes = wide.apply(lambda col: col.map(CODE)).to_numpy(dtype=float)
+    labels, names = pd.factorize(groups.reindex(wide.index).fillna("(none)"), sort=True)
     rows = []
-    for j1, j2 in combinations(wide.columns, 2):
-        both = wide[j1].notna() & wide[j2].notna()
-        differ = (wide[j1] != wide[j2])[both]
-        grouped = differ.groupby(groups.reindex(differ.index).fillna("(none)"))
-        for group, values in grouped:
-            if len(values) >= min_n:
-                rows.append(
-                    {
-                        "group": group,
-                        "judge_1": j1,
-                        "judge_2": j2,
-                        "disagreement": float(values.mean()),
-                        "n": len(values),
-                    }
-                )
+    for (i, j1), (k, j2) in combinations(enumerate(wide.columns), 2):
+        both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, k])
+        n = np.bincount(labels[both], minlength=len(names))
+        differ = np.bincount(labels[both], weights=(codes[both, i] != codes[both, k]), minlength=len(names))
+        for g in np.flatnonzero((n >= min_n) & (n > 0)):
+            rows.append(
+                {
+                    "group": names[g],
+                    "judge_1": j1,
+                    "judge_2": j2,
+                    "disagreement": float(differ[g] / n[g]),
+                    "n": int(n[g]),
+                }
+            )
     return pd.DataFrame(rows, columns=["group", "judge_1", "judge_2", "disagreement", "n"])
 
 
@@ -757,6 +791,7 @@ def _judges_report(
     wide = wide[sorted(wide.columns, key=lambda j: (kind_order.get(kinds[j], 9), j.lower()))]
     ref_name, ref = reference_verdicts(wide, kinds, reference)
     coverage = judgments.groupby("judge")["pair_id"].unique()
+    by_order = verdicts_by_order(judgments)
     style = style_features(con, pairs)
     judges = []
     for judge in wide.columns:
@@ -777,8 +812,8 @@ def _judges_report(
                 judge_ref = majority(wide[others])
                 entry["reference"] = "majority of the other humans"
             entry["accuracy"] = accuracy(wide[judge], judge_ref, pd.Index(coverage[judge]), boot, seed).as_dict()
-            entry.update(accuracy_by_order(judgments, judge, judge_ref, boot, seed))
-        entry["position"] = position_bias(judgments, judge, boot, seed)
+            entry.update(accuracy_by_order(judgments, judge, judge_ref, boot, seed, by_order))
+        entry["position"] = position_bias(judgments, judge, boot, seed, by_order)
         entry["length"] = length_bias(wide[judge], pairs, boot, seed)
         entry["style"] = style_bias(wide[judge], style, seed)
         entry["self_preference"] = self_preference(

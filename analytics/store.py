@@ -501,9 +501,11 @@ def store_stats(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for (name,) in con.execute("SELECT name FROM datasets ORDER BY name").fetchall():
         stats: dict = dataset_counts(con, name)
+        # pairs per subset; a dataset without subsets has none listed (not one subset named '')
         stats["subsets"] = dict(
             con.execute(
-                "SELECT coalesce(subset, ''), count(*) FROM pairs WHERE dataset = $d GROUP BY 1 ORDER BY 1", {"d": name}
+                "SELECT subset, count(*) FROM pairs WHERE dataset = $d AND subset IS NOT NULL GROUP BY 1 ORDER BY 1",
+                {"d": name},
             ).fetchall()
         )
         stats["judgments_per_judge"] = dict(

@@ -173,6 +173,18 @@ def url_number(label: str, key: str, default: int, low: int, high: int, **kwargs
     return int(value)
 
 
+def context_turns(context: str) -> list[tuple[str, str]]:
+    """(role, text) of the earlier turns: the JSON list of {role, content} the adapters write, or, for a context
+    a mapping brought as plain text (or any other JSON), the whole of it as one turn."""
+    try:
+        turns = json.loads(context)
+    except ValueError:
+        return [("context", context)]
+    if isinstance(turns, list) and all(isinstance(t, dict) for t in turns):
+        return [(str(t.get("role", "?")), str(t.get("content", ""))) for t in turns]
+    return [("context", context)]
+
+
 def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
     """A pair side by side: the prompt (and earlier turns), both responses with their generators and lengths, and
     every judge's verdict in each order it was shown."""
@@ -181,8 +193,8 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
         st.markdown(f"**Prompt** {('· ' + label) if label else ''}")
         if isinstance(pair["context"], str) and pair["context"]:
             with st.expander("Earlier turns"):
-                for turn in json.loads(pair["context"]):
-                    st.text(f"{turn.get('role', '?')}: {turn.get('content', '')}")
+                for role, content in context_turns(pair["context"]):
+                    st.text(f"{role}: {content}")
         st.code(pair["prompt"], language=None, wrap_lines=True, height=min(200, 40 + 20 * pair["prompt"].count("\n")))
         left, right = st.columns(2)
         for side, col in (("a", left), ("b", right)):

@@ -127,3 +127,30 @@ def test_cli_honours_cache_and_survives_a_closed_pipe(tmp_path):
         text=True,
     )
     assert "Traceback" not in pipe.stderr and "BrokenPipe" not in pipe.stderr, pipe.stderr
+
+
+@pytest.mark.parametrize(
+    ("context", "turns"),
+    [
+        (
+            '[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]',
+            [("user", "hi"), ("assistant", "yo")],
+        ),
+        ("plain earlier text, not JSON", [("context", "plain earlier text, not JSON")]),
+        ('{"a": 1}', [("context", '{"a": 1}')]),
+        ("[1, 2]", [("context", "[1, 2]")]),
+    ],
+)
+def test_context_in_any_form_is_shown_not_crashed_on(context, turns):
+    from dashboard.widgets import context_turns
+
+    assert context_turns(context) == turns
+
+
+def test_stats_list_no_subset_for_a_dataset_without_subsets(tmp_path):
+    from analytics.store import store_stats
+
+    con = connect(tmp_path / "s.duckdb")
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    assert store_stats(con)["pandalm"]["subsets"] == {}
+    con.close()
