@@ -100,10 +100,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if not args.target:
                 raise IngestError("give the data file to read with the mapping: prefatlas ingest --mapping M FILE")
             for target in args.target:
-                batch = mapping.load(Path(target), args.mapping)
+                batches = mapping.load_chunks(Path(target), args.mapping)  # a large file never whole in memory
                 if args.name:
-                    batch.meta.name = args.name
-                summaries.append(store.write_batch(con, batch, force=args.force))
+                    batches = (_renamed(b, args.name) for b in batches)
+                summaries.append(store.write_batches(con, batches, force=args.force))
         elif args.adapter:
             if len(args.target) != 1:
                 raise IngestError("--adapter reads one folder laid out as upstream: prefatlas ingest --adapter A DIR")
@@ -132,6 +132,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for s in summaries:
         print(s.as_text())
     return 0
+
+
+def _renamed(batch: store.IngestBatch, name: str) -> store.IngestBatch:
+    batch.meta.name = name
+    return batch
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ Conventions (also in README "Conventions"):
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -429,27 +430,37 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool 
 
     Same version already stored -> nothing is written ('unchanged'). A new version replaces the old rows.
     """
-    _check_batch(batch)
-    meta = batch.meta
+    return write_batches(con, iter([batch]), force)
+
+
+def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterator[IngestBatch], force: bool = False) -> IngestSummary:
+    """Write one dataset given as consecutive batches (a large file read in pieces), in one transaction: all of
+    it or nothing. The first batch's metadata describes the dataset; content ids make rows shared between batches
+    (a prompt asked again) one row. Same version already stored -> nothing is read past the first batch."""
+    first = next(batches)
+    meta = first.meta
+    check_dataset_name(meta.name)
     existing = con.execute("SELECT version FROM datasets WHERE name = $n", {"n": meta.name}).fetchone()
     if existing is not None and existing[0] == meta.version and not force:
         counts = dataset_counts(con, meta.name)
         return IngestSummary(
-            meta.name,
-            "unchanged",
-            counts["pairs"],
-            counts["judges"],
-            counts["judgments"],
-            batch.rows_read,
-            batch.skipped,
+            meta.name, "unchanged", counts["pairs"], counts["judges"], counts["judgments"], first.rows_read, []
         )
-    frames = _frames_with_ids(batch)
+    rows_read, skipped = 0, []
     with transaction(con):
         if existing is not None:
             delete_dataset(con, meta.name)
-        for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
-            if table in frames:
-                _insert(con, table, frames[table])
+        for batch in itertools.chain([first], batches):
+            _check_batch(batch)
+            if batch.meta.name != meta.name:
+                raise ValueError(f"batches of one dataset name two: {meta.name}, {batch.meta.name}")
+            frames = _frames_with_ids(batch)
+            for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
+                if table in frames:
+                    _insert(con, table, frames[table])
+            rows_read += batch.rows_read
+            skipped += batch.skipped
+            del frames
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",
@@ -463,9 +474,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool 
                 "version": meta.version,
                 "files": json.dumps(meta.files),
                 "at": datetime.now(UTC).replace(tzinfo=None),
-                "read": batch.rows_read,
-                "nskip": len(batch.skipped),
-                "skipped": json.dumps([s.__dict__ for s in batch.skipped[:1000]]),
+                "read": rows_read,
+                "nskip": len(skipped),
+                "skipped": json.dumps([s.__dict__ for s in skipped[:1000]]),
             },
         )
     counts = dataset_counts(con, meta.name)
@@ -475,8 +486,8 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool 
         counts["pairs"],
         counts["judges"],
         counts["judgments"],
-        batch.rows_read,
-        batch.skipped,
+        rows_read,
+        skipped,
     )
 
 

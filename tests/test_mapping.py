@@ -293,3 +293,47 @@ def test_property_mapping_errors(tmp_path):
     frame().assign(fa=["1", "2", "x", "3"], fb="1").to_csv(path, index=False)
     with pytest.raises(IngestError, match=r"expected numbers .*rows 3"):
         load(path, dict(MAPPING, properties={"friendly": {"a": "fa", "b": "fb"}}))
+
+
+def test_a_file_read_in_pieces_is_the_same_dataset_as_read_whole(tmp_path):
+    """Chunked reading (how `prefatlas ingest` reads large files) writes the same pairs, judgments and row numbers
+    as one batch, and an error in a late piece leaves the store as it was."""
+    import pandas as pd
+
+    from analytics.adapters.mapping import load, load_chunks
+    from analytics.store import connect, store_stats, write_batch, write_batches
+
+    n = 23
+    frame = pd.DataFrame(
+        {
+            "q": [f"question {i % 7}" for i in range(n)],  # prompts repeat across pieces
+            "x": [f"answer x {i}" for i in range(n)],
+            "y": [f"answer y {i}" for i in range(n)],
+            "w": ["x", "y", "tie"] * 7 + ["x", "y"],
+        }
+    )
+    data = tmp_path / "d.parquet"
+    frame.to_parquet(data, row_group_size=4)
+    mapping = {
+        "name": "pieces",
+        "columns": {"prompt": "q", "response_a": "x", "response_b": "y"},
+        "verdicts": [{"judge": "h", "kind": "human", "column": "w", "values": {"x": "A", "y": "B", "tie": "tie"}}],
+    }
+    whole, pieces = connect(tmp_path / "a.duckdb"), connect(tmp_path / "b.duckdb")
+    write_batch(whole, load(data, mapping))
+    summary = write_batches(pieces, load_chunks(data, mapping, rows=5))
+    assert summary.pairs == n and summary.judgments == n and summary.rows_read == n
+    query = "SELECT pair_id, source_row, prompt_id FROM pairs ORDER BY source_row"
+    assert whole.execute(query).fetchall() == pieces.execute(query).fetchall()
+    query = "SELECT judgment_id, verdict, source_row FROM judgments ORDER BY source_row"
+    assert whole.execute(query).fetchall() == pieces.execute(query).fetchall()
+    assert store_stats(whole) == store_stats(pieces)
+    # a bad value in the last piece: nothing of the new version is written, the old one stays
+    frame.loc[n - 1, "w"] = "??"
+    frame.to_parquet(data, row_group_size=4)
+    before = store_stats(pieces)
+    with pytest.raises(IngestError, match=r"rows 23"):
+        write_batches(pieces, load_chunks(data, mapping, rows=5))
+    assert store_stats(pieces) == before
+    whole.close()
+    pieces.close()

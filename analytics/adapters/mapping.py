@@ -11,6 +11,7 @@ import io
 import json
 import math
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -314,23 +315,29 @@ def _rows_text(rows: np.ndarray) -> str:
     return listed + (f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else "")
 
 
-def _numeric(frame: pd.DataFrame, col: str, role: str, label: str, keep: np.ndarray) -> pd.Series:
+def _numeric(frame: pd.DataFrame, col: str, role: str, label: str, keep: np.ndarray, first_row: int = 0) -> pd.Series:
     raw = _column(frame, col, role, label)
     values = pd.to_numeric(raw.replace("", None), errors="coerce")
     bad = np.flatnonzero(values.isna().to_numpy() & ~_is_missing(raw.replace("", None)) & keep)
     if len(bad):
         raise IngestError(
-            f"expected numbers (for {role}); rows {_rows_text(bad)} hold e.g. {raw.iloc[bad[0]]!r}",
+            f"expected numbers (for {role}); rows {_rows_text(bad + first_row)} hold e.g. {raw.iloc[bad[0]]!r}",
             file=label,
             column=col,
         )
     return values.astype("float64")
 
 
-def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str) -> IngestBatch:
-    """Vectorised: a 1M-row file becomes a batch without a Python loop per judgment where avoidable."""
+def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str, first_row: int = 0) -> IngestBatch:
+    """Vectorised: a 1M-row file becomes a batch without a Python loop per judgment where avoidable. `first_row`:
+    the frame's first row's position in its file (a chunk of a large file), for row numbers and messages."""
     cols = mapping.columns
     n = len(frame)
+    frame = frame.reset_index(drop=True)
+
+    def rows_text(rows: np.ndarray) -> str:
+        return _rows_text(np.asarray(rows) + first_row)
+
     skipped_rows: dict[int, str] = {}
     text = {}
     for role in TEXT_COLUMNS:
@@ -340,7 +347,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
             rows = np.flatnonzero(missing)
             if mapping.on_bad_row == "error":
                 raise IngestError(
-                    f"{len(rows)} rows have no {role} (rows {_rows_text(rows)}); fill them, or set "
+                    f"{len(rows)} rows have no {role} (rows {rows_text(rows)}); fill them, or set "
                     'on_bad_row = "skip" to leave such rows out',
                     file=label,
                     column=cols[role],
@@ -372,13 +379,13 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
         bad = np.flatnonzero((order == "?").to_numpy() & keep)
         if len(bad):
             raise IngestError(
-                f"value {raw_order.iloc[bad[0]]!r} (rows {_rows_text(bad)}) is not in [order_values] "
+                f"value {raw_order.iloc[bad[0]]!r} (rows {rows_text(bad)}) is not in [order_values] "
                 f"(mapped: {', '.join(mapping.order_values)})",
                 file=label,
                 column=cols["order"],
             )
 
-    row_numbers = np.arange(1, n + 1)
+    row_numbers = np.arange(first_row + 1, first_row + n + 1)
     pairs = pd.DataFrame(
         {
             "subset": optional("subset"),
@@ -414,19 +421,21 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
                 if spec.unknown == "error" and not spec.prob_b:
                     others = sorted({str(keys[i]) for i in bad[:200]})[:_MAX_LISTED]
                     raise IngestError(
-                        f"values {', '.join(repr(v) for v in others)} (rows {_rows_text(bad)}) have no verdict in "
+                        f"values {', '.join(repr(v) for v in others)} (rows {rows_text(bad)}) have no verdict in "
                         f"[verdicts.values] of judge '{spec.judge}' (mapped: {', '.join(spec.values) or 'none'}); "
                         'add them, or set unknown = "unparsed"',
                         file=label,
                         column=spec.column,
                     )
                 verdict = verdict.where(verdict != "?", "unparsed")
-        prob_b = _numeric(frame, spec.prob_b, f"prob_b of {spec.judge}", label, keep) if spec.prob_b else None
+        prob_b = (
+            _numeric(frame, spec.prob_b, f"prob_b of {spec.judge}", label, keep, first_row) if spec.prob_b else None
+        )
         if prob_b is not None:
             out = np.flatnonzero(((prob_b < 0) | (prob_b > 1)).to_numpy() & keep)
             if len(out):
                 raise IngestError(
-                    f"P(B preferred) must lie in [0, 1]; rows {_rows_text(out)} hold e.g. {prob_b.iloc[out[0]]}",
+                    f"P(B preferred) must lie in [0, 1]; rows {rows_text(out)} hold e.g. {prob_b.iloc[out[0]]}",
                     file=label,
                     column=spec.prob_b,
                 )
@@ -439,8 +448,12 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
             verdict = verdict.where(~flip, verdict.map(_FLIP))
             if prob_b is not None:
                 prob_b = prob_b.where(~flip, 1 - prob_b)
-        score_a = _numeric(frame, spec.score_a, f"score_a of {spec.judge}", label, keep) if spec.score_a else None
-        score_b = _numeric(frame, spec.score_b, f"score_b of {spec.judge}", label, keep) if spec.score_b else None
+        score_a = (
+            _numeric(frame, spec.score_a, f"score_a of {spec.judge}", label, keep, first_row) if spec.score_a else None
+        )
+        score_b = (
+            _numeric(frame, spec.score_b, f"score_b of {spec.judge}", label, keep, first_row) if spec.score_b else None
+        )
         rationale = optional_col(frame, spec.rationale, label)
         judgments.append(
             pd.DataFrame(
@@ -461,7 +474,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
         )
 
     all_judgments = pd.concat(judgments, ignore_index=True)
-    skipped = [Skipped(Path(label).name, r + 1, why) for r, why in sorted(skipped_rows.items())]
+    skipped = [Skipped(Path(label).name, first_row + r + 1, why) for r, why in sorted(skipped_rows.items())]
     if skipped_rows:
         # Drop skipped pairs and renumber pair_row so it still points at the kept pairs.
         kept_rows = np.flatnonzero(keep)
@@ -473,7 +486,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str)
     props = []
     for prop, (col_a, col_b) in mapping.properties.items():
         for side, col in (("a", col_a), ("b", col_b)):
-            values = _numeric(frame, col, f"property '{prop}' of response {side.upper()}", label, keep)
+            values = _numeric(frame, col, f"property '{prop}' of response {side.upper()}", label, keep, first_row)
             props.append(pd.DataFrame({"pair_row": np.arange(n), "side": side, "name": prop, "value": values}))
     properties = pd.concat(props, ignore_index=True) if props else None
     if properties is not None and skipped_rows:
@@ -505,12 +518,59 @@ def optional_col(frame: pd.DataFrame, col: str | None, label: str) -> pd.Series 
     return _column(frame, col, "rationale", label).map(lambda v: None if _key(v) is None else str(v))
 
 
+CHUNK_ROWS = 50_000  # rows per batch when a file is read in pieces: bounds the memory an ingest takes
+
+
+def _as_mapping(mapping: Mapping | Path | dict) -> Mapping:
+    if isinstance(mapping, dict):
+        return parse_mapping(mapping)
+    if not isinstance(mapping, Mapping):
+        return load_mapping(Path(mapping))
+    return mapping
+
+
+def _frames(path: Path, fmt: str | None, rows: int) -> Iterator[pd.DataFrame]:
+    """The file in pieces of `rows` rows: Parquet by row batches and CSV by chunks, so neither is ever whole in
+    memory; JSON and JSON Lines are read whole (their records must be parsed anyway), then cut."""
+    label = str(path)
+    if not path.is_file():
+        raise IngestError("file not found", file=label)
+    fmt = _detect_format(path, fmt)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            any_rows = False
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                any_rows = any_rows or batch.num_rows > 0
+                yield batch.to_pandas()
+            if not any_rows:
+                raise IngestError("the file has no rows", file=label)
+            return
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(f"could not be read as {fmt}: {exc}", file=label) from exc
+    frame = read_table(path, fmt)
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start : start + rows]
+
+
+def load_chunks(data_path: Path, mapping: Mapping | Path | dict, rows: int = CHUNK_ROWS) -> Iterator[IngestBatch]:
+    """A data file with its mapping as consecutive batches of at most `rows` rows (store.write_batches writes them
+    as one dataset, in one transaction). Nothing is written here."""
+    mapping = _as_mapping(mapping)
+    data_path = Path(data_path)
+    version = files_version([data_path])
+    first_row = 0
+    for frame in _frames(data_path, mapping.format, rows):
+        yield build_batch(frame, mapping, str(data_path), version, first_row)
+        first_row += len(frame)
+
+
 def load(data_path: Path, mapping: Mapping | Path | dict) -> IngestBatch:
     """Read a data file with its mapping into a batch (nothing is written)."""
-    if isinstance(mapping, dict):
-        mapping = parse_mapping(mapping)
-    elif not isinstance(mapping, Mapping):
-        mapping = load_mapping(Path(mapping))
+    mapping = _as_mapping(mapping)
     data_path = Path(data_path)
     frame = read_table(data_path, mapping.format)
     return build_batch(frame, mapping, str(data_path), files_version([data_path]))
