@@ -27,3 +27,10 @@ def mirror() -> Path:
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store.duckdb"
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_a_temporary_folder(tmp_path_factory, monkeypatch):
+    """Every test's result cache lives in a temporary folder: a test run writes nothing into the checkout (and a
+    command's --cache, which sets PREFATLAS_CACHE, is undone after each test)."""
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path_factory.mktemp("cache")))

@@ -81,3 +81,23 @@ def test_catalog_lists_licences(capsys):
     rows = {r["name"]: r for r in json.loads(out)}
     assert rows["alpaca_eval"]["licence"] == "CC BY-NC 4.0"
     assert set(rows) == {"llmbar", "pandalm", "judgebench", "alpaca_eval", "hh-rlhf-harmless-base"}
+
+
+def test_ingest_precomputes_the_pages_default_views(tmp_path, store_path, capsys, monkeypatch):
+    """After `prefatlas ingest`, the Judges report and the Dissection fits of the new dataset are read from the
+    cache: computing them again would fail here."""
+    from analytics import dissection, judges
+    from analytics.store import connect
+
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--adapter", "pandalm", write_pandalm(tmp_path / "p"))
+    assert code == 0 and "Judges and Dissection views computed" in err
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(judges, "_judges_report", fail)
+    monkeypatch.setattr(dissection, "_dissect", fail)
+    con = connect(store_path, read_only=True)
+    assert judges.judges_report(con, "pandalm")["dataset"] == "pandalm"
+    assert "results" in dissection.dissect(con, "pandalm")
+    con.close()
