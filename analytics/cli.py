@@ -583,6 +583,10 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"prefatlas: error: {exc}", file=sys.stderr)
         return 2
+    except duckdb.Error as exc:  # e.g. out of memory or disk during a write: the transaction was rolled back
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"prefatlas: error: the store was left as it was: {first_line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
