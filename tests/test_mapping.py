@@ -160,20 +160,24 @@ def test_unknown_values_can_be_kept_as_unparsed(tmp_path):
     assert list(load(path, mapping).judgments["verdict"]) == ["A", "unparsed", "A", "B"]
 
 
-def test_empty_response_rows_error_or_skip(tmp_path, store_path):
-    path = tmp_path / "holes.csv"
-    frame().assign(answer_b=["b0", "", "b2", ""]).to_csv(path, index=False)
+def test_missing_response_rows_error_or_skip_and_empty_answers_are_kept(tmp_path, store_path):
+    """A response that is missing (null) makes its row an error, or a reported skip; an empty answer (a model that
+    said nothing) is a real pair and is kept as an empty text."""
+    path = tmp_path / "holes.jsonl"
+    rows = frame().assign(answer_b=["b0", None, "", None]).to_dict("records")
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     with pytest.raises(IngestError, match=r"2 rows have no response_b \(rows 2, 4\)"):
         load(path, MAPPING)
     batch = load(path, dict(MAPPING, on_bad_row="skip"))
     assert len(batch.pairs) == 2 and len(batch.judgments) == 2
+    assert list(batch.pairs["response_b"]) == ["b0", ""]
     assert [(s.row, s.reason) for s in batch.skipped] == [
-        (2, "empty response_b (column 'answer_b')"),
-        (4, "empty response_b (column 'answer_b')"),
+        (2, "no response_b (column 'answer_b')"),
+        (4, "no response_b (column 'answer_b')"),
     ]
     summary = write_batch(connect(store_path), batch)
     assert summary.pairs == 2 and len(summary.skipped) == 2
-    assert "skipped 2: empty response_b" in summary.as_text()
+    assert "skipped 2: no response_b" in summary.as_text()
 
 
 @pytest.mark.parametrize(

@@ -342,7 +342,9 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     text = {}
     for role in TEXT_COLUMNS:
         series = _column(frame, cols[role], role, label)
-        missing = _is_missing(series) | (series.astype(str).str.len().to_numpy() == 0)
+        missing = _is_missing(series)
+        if role == "prompt":  # a pair needs a question; an answer may be empty (a model that said nothing)
+            missing |= series.astype(str).str.len().to_numpy() == 0
         if missing.any():
             rows = np.flatnonzero(missing)
             if mapping.on_bad_row == "error":
@@ -353,7 +355,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
                     column=cols[role],
                 )
             for r in rows:
-                skipped_rows.setdefault(int(r), f"empty {role} (column '{cols[role]}')")
+                skipped_rows.setdefault(int(r), f"no {role} (column '{cols[role]}')")
         text[role] = series
     keep = np.ones(n, dtype=bool)
     keep[list(skipped_rows)] = False
