@@ -363,12 +363,14 @@ def difference_from_reference(
     group: str = OVERALL,
     settings: Settings = Settings(),
     subset: str | None = None,
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Where a judge's weights differ from the reference's (posterior difference with a 95% interval), largest
-    first: the properties a judge rewards that the reference does not (its attack surface)."""
+    first: the properties a judge rewards that the reference does not (its attack surface). `frames`: the
+    dataset's design (features, verdicts, pairs) when the caller already holds it."""
 
     def compute() -> list[dict]:
-        features, wide, pairs = design(con, dataset, settings, subset)
+        features, wide, pairs = frames if frames is not None else design(con, dataset, settings, subset)
         index = pairs.index
         if group != OVERALL:
             column = next((c for c in J.group_columns(pairs).values() if (c == group).any()), None)

@@ -39,7 +39,9 @@ def pair_design(_con, version: str, dataset: str, features: str):
 
 @st.cache_data(max_entries=32)
 def attack_surface(_con, version: str, dataset: str, judge: str, reference: str, group: str, features: str):
-    return difference_from_reference(_con, dataset, judge, reference, group, Settings(features=features))
+    # the design this page already holds (shared, cached): the dataset is not read again
+    frames = pair_design(_con, version, dataset, features)
+    return difference_from_reference(_con, dataset, judge, reference, group, Settings(features=features), frames=frames)
 
 
 version = overview.dataset_version(con, dataset)
