@@ -341,3 +341,28 @@ def test_a_file_read_in_pieces_is_the_same_dataset_as_read_whole(tmp_path):
     assert store_stats(pieces) == before
     whole.close()
     pieces.close()
+
+
+def test_json_records_under_a_key(tmp_path):
+    """A JSON file holding one object with its records under a key reads with records = "…" (a dotted path); without
+    it, the message says where the records are."""
+    from analytics.adapters.mapping import load
+
+    rows = [{"q": f"q{i}", "x": f"a{i}", "y": f"b{i}", "w": "x"} for i in range(3)]
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps({"meta": {"n": 3}, "data": {"examples": rows}}))
+    mapping = {
+        "name": "study",
+        "columns": {"prompt": "q", "response_a": "x", "response_b": "y"},
+        "verdicts": [{"judge": "h", "kind": "human", "column": "w", "values": {"x": "A", "y": "B"}}],
+    }
+    assert len(load(path, dict(mapping, records="data.examples")).pairs) == 3
+    with pytest.raises(IngestError, match=r"no key 'items' at data"):
+        load(path, dict(mapping, records="data.items"))
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({"examples": rows}))
+    with pytest.raises(IngestError, match=r'records are probably under "examples": set records = "examples"'):
+        load(flat, mapping)
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(rows[0]) + "\n")
+    assert len(load(one, mapping).pairs) == 1  # JSON Lines with a single record is still one row

@@ -48,12 +48,50 @@ def logical_name(path: Path, root: Path) -> str:
     return rel.removesuffix(".gz")
 
 
-def read_records(path: Path, label: str | None = None) -> list[dict]:
-    """Rows of a JSON array or JSON-lines file (plain or gzip)."""
+def _records_at(document: dict, records: str, label: str) -> list:
+    """The list at a dotted path of a JSON object ("data.examples")."""
+    node: object = document
+    for step, key in enumerate(records.split(".")):
+        if not isinstance(node, dict) or key not in node:
+            where = ".".join(records.split(".")[:step]) or "the top level"
+            keys = sorted(node)[:12] if isinstance(node, dict) else type(node).__name__
+            raise IngestError(f"records = '{records}': no key '{key}' at {where} (it has {keys})", file=label)
+        node = node[key]
+    if not isinstance(node, list):
+        raise IngestError(f"records = '{records}' holds a {type(node).__name__}, not a list of records", file=label)
+    return node
+
+
+def read_records(path: Path, label: str | None = None, records: str | None = None) -> list[dict]:
+    """Rows of a JSON array or JSON-lines file (plain or gzip), or of the list a JSON object holds at the dotted
+    path `records` (e.g. {"examples": [...]} with records = "examples")."""
     label = label or str(path)
     text = open_bytes(path).decode("utf-8", errors="replace")
     stripped = text.lstrip()
-    if stripped.startswith("["):
+    document = None
+    if stripped.startswith("{"):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            document = None  # JSON Lines: one object per line
+    lists = (
+        [k for k, v in document.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        if isinstance(document, dict)
+        else []
+    )
+    if isinstance(document, dict) and records is not None:
+        rows = _records_at(document, records, label)
+    elif lists:  # one object holding lists of records: say where they are rather than read it as one row
+        raise IngestError(
+            f"the file is one JSON object (keys {sorted(document)[:12]}), not a list of records; its records are "
+            f'probably under "{lists[0]}": set records = "{lists[0]}" in the mapping',
+            file=label,
+        )
+    elif isinstance(document, dict):
+        rows = [document]  # JSON Lines with a single record
+    elif records is not None:
+        raise IngestError(f"records = '{records}' needs a file holding one JSON object", file=label)
+    elif stripped.startswith("["):
         try:
             rows = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -39,6 +39,7 @@ TOP_KEYS = (
     "licence",
     "source",
     "format",
+    "records",
     "on_bad_row",
     "columns",
     "order_values",
@@ -109,6 +110,7 @@ class Mapping:
     licence: str | None = None
     source: str | None = None
     format: str | None = None
+    records: str | None = None  # a JSON file holding one object: the dotted path of its list of records
     on_bad_row: str = "error"
 
 
@@ -131,6 +133,9 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
     for key in TEXT_COLUMNS:
         if not isinstance(columns.get(key), str):
             raise IngestError(f"[columns] needs '{key}' = the name of the column holding it", file=label)
+    records = raw.get("records")
+    if records is not None and (not isinstance(records, str) or not records.strip()):
+        raise IngestError('records must be the dotted path of the list of records, e.g. "data.examples"', file=label)
     fmt = raw.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise IngestError(f"format '{fmt}' is not one of {', '.join(FORMATS)}", file=label)
@@ -217,6 +222,7 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
         verdicts=verdicts,
         order_values=order_values,
         properties=properties,
+        records=records,
         title=raw.get("title"),
         licence=raw.get("licence"),
         source=raw.get("source"),
@@ -256,7 +262,7 @@ def _detect_format(path: Path, declared: str | None) -> str:
     raise IngestError(f"cannot tell the format from the name; set format = one of {', '.join(FORMATS)}", file=str(path))
 
 
-def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
+def read_table(path: Path, fmt: str | None = None, records: str | None = None) -> pd.DataFrame:
     """The file as a DataFrame (text columns kept as text: 'NA' or '' stay strings in CSV)."""
     label = str(path)
     if not Path(path).is_file():
@@ -271,7 +277,7 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
 
             frame = pq.read_table(path).to_pandas()
         else:  # nested objects become dotted columns: {"response_1": {"content": ...}} -> "response_1.content"
-            frame = pd.json_normalize(read_records(path, label))
+            frame = pd.json_normalize(read_records(path, label, records))
     except IngestError:
         raise
     except Exception as exc:  # parser errors from pandas/pyarrow: say what and where
@@ -531,7 +537,7 @@ def _as_mapping(mapping: Mapping | Path | dict) -> Mapping:
     return mapping
 
 
-def _frames(path: Path, fmt: str | None, rows: int) -> Iterator[pd.DataFrame]:
+def _frames(path: Path, fmt: str | None, rows: int, records: str | None = None) -> Iterator[pd.DataFrame]:
     """The file in pieces of `rows` rows: Parquet by row batches and CSV by chunks, so neither is ever whole in
     memory; JSON and JSON Lines are read whole (their records must be parsed anyway), then cut."""
     label = str(path)
@@ -553,7 +559,7 @@ def _frames(path: Path, fmt: str | None, rows: int) -> Iterator[pd.DataFrame]:
         raise
     except Exception as exc:
         raise IngestError(f"could not be read as {fmt}: {exc}", file=label) from exc
-    frame = read_table(path, fmt)
+    frame = read_table(path, fmt, records)
     for start in range(0, len(frame), rows):
         yield frame.iloc[start : start + rows]
 
@@ -565,7 +571,7 @@ def load_chunks(data_path: Path, mapping: Mapping | Path | dict, rows: int = CHU
     data_path = Path(data_path)
     version = files_version([data_path])
     first_row = 0
-    for frame in _frames(data_path, mapping.format, rows):
+    for frame in _frames(data_path, mapping.format, rows, mapping.records):
         yield build_batch(frame, mapping, str(data_path), version, first_row)
         first_row += len(frame)
 
@@ -574,5 +580,5 @@ def load(data_path: Path, mapping: Mapping | Path | dict) -> IngestBatch:
     """Read a data file with its mapping into a batch (nothing is written)."""
     mapping = _as_mapping(mapping)
     data_path = Path(data_path)
-    frame = read_table(data_path, mapping.format)
+    frame = read_table(data_path, mapping.format, mapping.records)
     return build_batch(frame, mapping, str(data_path), files_version([data_path]))
