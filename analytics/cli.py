@@ -99,11 +99,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         elif args.mapping:
             if not args.target:
                 raise IngestError("give the data file to read with the mapping: prefatlas ingest --mapping M FILE")
-            for target in args.target:
-                batches = mapping.load_chunks(Path(target), args.mapping)  # a large file never whole in memory
-                if args.name:
-                    batches = (_renamed(b, args.name) for b in batches)
-                summaries.append(store.write_batches(con, batches, force=args.force))
+            # several files (shards, or a glob the shell expanded) are one dataset: read in pieces, one transaction
+            batches = mapping.load_files([Path(t) for t in args.target], args.mapping)
+            if args.name:
+                batches = (_renamed(b, args.name) for b in batches)
+            summaries.append(store.write_batches(con, batches, force=args.force))
         elif args.adapter:
             if len(args.target) != 1:
                 raise IngestError("--adapter reads one folder laid out as upstream: prefatlas ingest --adapter A DIR")

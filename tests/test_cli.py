@@ -101,3 +101,32 @@ def test_ingest_precomputes_the_pages_default_views(tmp_path, store_path, capsys
     assert judges.judges_report(con, "pandalm")["dataset"] == "pandalm"
     assert "results" in dissection.dissect(con, "pandalm")
     con.close()
+
+
+def test_shards_of_one_dataset_are_one_dataset(tmp_path, store_path, capsys):
+    """Several files with one mapping are one dataset (all their rows), not the last file replacing the others."""
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'name = "sharded"\n[columns]\nprompt = "q"\nresponse_a = "x"\nresponse_b = "y"\n'
+        '[[verdicts]]\njudge = "h"\nkind = "human"\ncolumn = "w"\nvalues = { x = "A", y = "B" }\n'
+    )
+    shards = []
+    for k, n in ((1, 3), (2, 4)):
+        shard = tmp_path / f"part{k}.csv"
+        pd.DataFrame(
+            {
+                "q": [f"q{k}-{i}" for i in range(n)],
+                "x": ["a"] * n,
+                "y": ["b"] * n,
+                "w": ["x", "y"] * (n // 2) + ["x"] * (n % 2),
+            }
+        ).to_csv(shard, index=False)
+        shards.append(shard)
+    code, out, _ = run(capsys, "ingest", "--no-precompute", "--store", store_path, "--mapping", mapping, *shards)
+    assert code == 0 and "sharded: ingested: 7 pairs" in out
+    code, out, _ = run(capsys, "ingest", "--no-precompute", "--store", store_path, "--mapping", mapping, *shards)
+    assert "sharded: unchanged: 7 pairs" in out
+    code, out, _ = run(capsys, "stats", "--store", store_path, "--json")
+    assert json.loads(out)["sharded"]["pairs"] == 7
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, shards[0], tmp_path / "nope.csv")
+    assert code == 2 and "nope.csv: file not found" in err

@@ -576,6 +576,24 @@ def load_chunks(data_path: Path, mapping: Mapping | Path | dict, rows: int = CHU
         first_row += len(frame)
 
 
+def load_files(paths: list[Path], mapping: Mapping | Path | dict, rows: int = CHUNK_ROWS) -> Iterator[IngestBatch]:
+    """Several files of one layout (the shards of one dataset) as consecutive batches of one dataset: its version
+    is the checksum of all of them and it lists every file; each pair keeps its own file and row."""
+    mapping = _as_mapping(mapping)
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise IngestError("file not found", file=", ".join(missing))
+    if len({p.name for p in paths}) < len(paths):
+        raise IngestError("two of the files share a name: rows are recorded by file name and row", file=str(paths))
+    version = files_version(paths)
+    names = [p.name for p in paths]
+    for path in paths:
+        for batch in load_chunks(path, mapping, rows):
+            batch.meta.version, batch.meta.files = version, names
+            yield batch
+
+
 def load(data_path: Path, mapping: Mapping | Path | dict) -> IngestBatch:
     """Read a data file with its mapping into a batch (nothing is written)."""
     mapping = _as_mapping(mapping)
