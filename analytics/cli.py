@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (IngestError, catalog.FetchError, FileNotFoundError) as exc:
+    except (IngestError, catalog.FetchError, FileNotFoundError, ValueError) as exc:  # what the input got wrong
         print(f"prefatlas: error: {exc}", file=sys.stderr)
         return 2
     except duckdb.IOException as exc:

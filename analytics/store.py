@@ -425,6 +425,26 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
     )
 
 
+def _reconcile_judges(con: duckdb.DuckDBPyConnection, judges: pd.DataFrame) -> None:
+    """A judge is one row per name across datasets. A declared kind that differs from the stored one is an error
+    while other data uses that judge (never silently kept); a judge nothing uses any more takes the new declaration."""
+    declared = dict(zip(judges["name"], judges["kind"], strict=True))
+    stored = con.execute(
+        """SELECT j.judge_id, j.name, j.kind, EXISTS (SELECT 1 FROM judgments x WHERE x.judge_id = j.judge_id)
+           FROM judges j WHERE j.name IN (SELECT unnest($names))""",
+        {"names": list(declared)},
+    ).fetchall()
+    for judge_id, name, kind, used in stored:
+        if kind == declared[name]:
+            continue
+        if used:
+            raise ValueError(
+                f"judge '{name}' is stored as kind '{kind}' (it judges other data); this data declares it "
+                f"'{declared[name]}': declare '{kind}', or give this judge another name"
+            )
+        con.execute("DELETE FROM judges WHERE judge_id = $j", {"j": judge_id})
+
+
 def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool = False) -> IngestSummary:
     """Write one dataset atomically: all of it or, on any error, nothing (the store is left as it was).
 
@@ -454,6 +474,7 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterator[IngestBatch]
             _check_batch(batch)
             if batch.meta.name != meta.name:
                 raise ValueError(f"batches of one dataset name two: {meta.name}, {batch.meta.name}")
+            _reconcile_judges(con, batch.judges)
             frames = _frames_with_ids(batch)
             for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
                 if table in frames:

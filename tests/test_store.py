@@ -127,3 +127,28 @@ def test_schema_rejects_bad_verdict(store_path):
             "INSERT INTO judgments (judgment_id, pair_id, judge_id, dataset, verdict) "
             "VALUES ('x', 'p', 'j', 'd', 'left')"
         )
+
+
+def test_a_judge_declared_with_another_kind_is_an_error_not_kept_silently(tmp_path):
+    from analytics.adapters import pandalm
+
+    from fixtures import write_pandalm
+
+    con = connect(tmp_path / "s.duckdb")
+    batch = pandalm.load(write_pandalm(tmp_path / "p"))
+    write_batch(con, batch)
+    other = pandalm.load(tmp_path / "p")
+    other.meta.name = "copy"
+    name = other.judges["name"].iloc[0]
+    stored_kind = other.judges["kind"].iloc[0]
+    other.judges.loc[other.judges["name"] == name, "kind"] = "reward_model" if stored_kind != "reward_model" else "llm"
+    before = store_stats(con)
+    with pytest.raises(ValueError, match=f"judge '{name}' is stored as kind '{stored_kind}'"):
+        write_batch(con, other)
+    assert store_stats(con) == before  # nothing written
+    # re-ingesting the judge's only dataset with a corrected kind takes the new kind
+    fixed = pandalm.load(tmp_path / "p")
+    fixed.judges.loc[fixed.judges["name"] == name, "kind"] = other.judges.loc[other.judges["name"] == name, "kind"]
+    write_batch(con, fixed, force=True)
+    assert con.execute("SELECT kind FROM judges WHERE name = $n", {"n": name}).fetchone()[0] != stored_kind
+    con.close()
