@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from analytics.judges import COMBINED_VERDICT_SQL
 from analytics.properties import COLUMNS, PROPERTIES_SOURCE
 
 SORTS = ("source order", "longest first", "shortest first", "most disputed", "random")
@@ -112,10 +113,9 @@ def find_pairs(
         # the judges split: at least two judges with a verdict (several runs combined by JudgeBench's sum rule)
         # and not all the same
         where.append(
-            """p.pair_id IN (
+            f"""p.pair_id IN (
                 SELECT pair_id FROM (
-                    SELECT pair_id, judge_id,
-                           sign(sum(CASE verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END)) AS v
+                    SELECT pair_id, judge_id, {COMBINED_VERDICT_SQL} AS v
                     FROM judgments WHERE dataset = $d AND verdict <> 'unparsed' GROUP BY pair_id, judge_id)
                 GROUP BY pair_id HAVING count(*) >= 2 AND count(DISTINCT v) > 1)"""
         )

@@ -651,9 +651,12 @@ GROUP_SQL = {
     "model pair": "CASE WHEN ra.generator <> rb.generator "
     "THEN least(ra.generator, rb.generator) || ' vs ' || greatest(ra.generator, rb.generator) END",
 }
-_COMBINED = """SELECT x.pair_id, sign(sum(CASE x.verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END)) AS s
+# combine_runs's rule in SQL (JudgeBench's: +1 per A, -1 per B, 0 per tie; the sign decides), over a group of one
+# judge's parsed judgments of one pair
+COMBINED_VERDICT_SQL = "sign(sum(CASE verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END))"
+_COMBINED = f"""SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s
                FROM judgments x JOIN judges j USING (judge_id)
-               WHERE x.dataset = $d AND x.verdict <> 'unparsed' AND j.name = {judge} GROUP BY x.pair_id"""
+               WHERE x.dataset = $d AND x.verdict <> 'unparsed' AND j.name = {{judge}} GROUP BY x.pair_id"""
 
 
 def pairs_behind(
@@ -698,17 +701,6 @@ def pairs_behind(
         args,
     ).fetchall()
     return [r[0] for r in rows]
-
-
-def judges_with_verdicts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
-    """name -> kind of the judges with at least one parsed verdict in a dataset, by name (a small query)."""
-    return dict(
-        con.execute(
-            """SELECT DISTINCT j.name, j.kind FROM judgments x JOIN judges j USING (judge_id)
-               WHERE x.dataset = $d AND x.verdict <> 'unparsed' ORDER BY j.name""",
-            {"d": dataset},
-        ).fetchall()
-    )
 
 
 def disagreement_by_group(wide: pd.DataFrame, groups: pd.Series, min_n: int = 1) -> pd.DataFrame:

@@ -97,11 +97,14 @@ def judges_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pd.DataFrame:
     )
 
 
-def judge_kinds(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
-    """judge name -> kind (human, llm, reward_model, gold, crowd) for the judges of a dataset."""
+def judge_kinds(con: duckdb.DuckDBPyConnection, dataset: str, decided_only: bool = False) -> dict[str, str]:
+    """judge name -> kind (human, llm, reward_model, gold, crowd) for the judges of a dataset, by name;
+    `decided_only`: only judges with at least one parsed verdict."""
+    parsed = "AND x.verdict <> 'unparsed'" if decided_only else ""
     return dict(
         con.execute(
-            "SELECT DISTINCT j.name, j.kind FROM judgments x JOIN judges j USING (judge_id) WHERE x.dataset = $d",
+            f"""SELECT DISTINCT j.name, j.kind FROM judgments x JOIN judges j USING (judge_id)
+                WHERE x.dataset = $d {parsed} ORDER BY j.name""",
             {"d": dataset},
         ).fetchall()
     )

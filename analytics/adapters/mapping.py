@@ -564,12 +564,15 @@ def _frames(path: Path, fmt: str | None, rows: int, records: str | None = None) 
         yield frame.iloc[start : start + rows]
 
 
-def load_chunks(data_path: Path, mapping: Mapping | Path | dict, rows: int = CHUNK_ROWS) -> Iterator[IngestBatch]:
+def load_chunks(
+    data_path: Path, mapping: Mapping | Path | dict, rows: int = CHUNK_ROWS, version: str | None = None
+) -> Iterator[IngestBatch]:
     """A data file with its mapping as consecutive batches of at most `rows` rows (store.write_batches writes them
-    as one dataset, in one transaction). Nothing is written here."""
+    as one dataset, in one transaction). Nothing is written here. `version`: the dataset's, when the file is one of
+    several (load_files); by default the file's checksum."""
     mapping = _as_mapping(mapping)
     data_path = Path(data_path)
-    version = files_version([data_path])
+    version = version or files_version([data_path])
     first_row = 0
     for frame in _frames(data_path, mapping.format, rows, mapping.records):
         yield build_batch(frame, mapping, str(data_path), version, first_row)
@@ -589,8 +592,8 @@ def load_files(paths: list[Path], mapping: Mapping | Path | dict, rows: int = CH
     version = files_version(paths)
     names = [p.name for p in paths]
     for path in paths:
-        for batch in load_chunks(path, mapping, rows):
-            batch.meta.version, batch.meta.files = version, names
+        for batch in load_chunks(path, mapping, rows, version):  # each file is read (and hashed) once
+            batch.meta.files = names
             yield batch
 
 

@@ -24,8 +24,8 @@ def report(_con, version: str, dataset: str, subset: str | None, reference: str 
 
 
 @st.cache_data(max_entries=64)
-def judges_of(_con, version: str, dataset: str) -> dict[str, str]:
-    return J.judges_with_verdicts(_con, dataset)
+def decided_judges(_con, version: str, dataset: str) -> dict[str, str]:
+    return overview.judge_kinds(_con, dataset, decided_only=True)
 
 
 fmt = format_estimate
@@ -39,7 +39,7 @@ st.caption(
 )
 
 subsets = [ALL, *overview.subsets_table(con, dataset)["subset"].tolist()]
-kinds = judges_of(con, version, dataset)  # a small query: the page never loads the dataset's judgments
+kinds = decided_judges(con, version, dataset)  # a small query, once per dataset version: no judgments are loaded
 references = [AUTO, *kinds]
 if sum(k == "human" for k in kinds.values()) >= 2:
     references.insert(1, J.HUMAN_MAJORITY)
