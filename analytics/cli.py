@@ -42,10 +42,17 @@ def _store_path(args: argparse.Namespace) -> Path:
     return args.store or store.default_store_path()
 
 
+def _open(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The store, waiting (PREFATLAS_LOCK_WAIT seconds, default 300) while another process holds it: a dashboard
+    frees it between page runs, so an ingest proceeds while the team has the dashboard open."""
+    wait = float(os.environ.get("PREFATLAS_LOCK_WAIT", store.LOCK_WAIT_S))
+    return store.connect(path, read_only=read_only, wait_s=wait, on_wait=_log)
+
+
 def _read_store(args: argparse.Namespace, compute: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """compute(read-only store); what the store cannot answer (an unknown dataset, judge, link) becomes a clear
     error message with exit status 2."""
-    con = store.connect(_store_path(args), read_only=True)
+    con = _open(_store_path(args), read_only=True)
     try:
         return compute(con)
     except (ValueError, LookupError) as exc:  # LinkError is a ValueError
@@ -87,7 +94,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from analytics.adapters import huggingface, mapping
 
-    con = store.connect(_store_path(args))
+    con = _open(_store_path(args))
     summaries = []
     try:
         if args.hf:
@@ -140,7 +147,7 @@ def _renamed(batch: store.IngestBatch, name: str) -> store.IngestBatch:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    con = store.connect(_store_path(args), read_only=True)
+    con = _open(_store_path(args), read_only=True)
     try:
         stats = store.store_stats(con)
     finally:
@@ -228,7 +235,7 @@ def cmd_dissect(args: argparse.Namespace) -> int:
 def cmd_properties(args: argparse.Namespace) -> int:
     from analytics.properties import store_properties
 
-    con = store.connect(_store_path(args))
+    con = _open(_store_path(args))
     try:
         names = [args.dataset] if args.dataset else [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
         for name in names:
@@ -260,7 +267,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from analytics.embed import EmbedSettings, embed_dataset, load_model, pick_device
 
     settings = EmbedSettings(model=args.model, max_seq_length=args.max_seq_length, batch_size=args.batch_size)
-    con = store.connect(_store_path(args))
+    con = _open(_store_path(args))
     try:
         names = [args.dataset] if args.dataset else [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
         device = args.device or pick_device()
@@ -282,7 +289,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     from analytics.embed import EmbedSettings
     from analytics.maps import MapSettings, build_map
 
-    con = store.connect(_store_path(args))
+    con = _open(_store_path(args))
     try:
         try:
             map_id = build_map(
@@ -305,7 +312,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_regions(args: argparse.Namespace) -> int:
     from analytics.maps import list_maps, regions
 
-    con = store.connect(_store_path(args), read_only=True)
+    con = _open(_store_path(args), read_only=True)
     try:
         maps = list_maps(con, args.dataset)
         maps = maps[
@@ -353,7 +360,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) -> None:
     """Build the default store on first run: every catalog dataset the mirror or network provides."""
-    con = store.connect(path)
+    con = _open(path)
     try:
         have = {r[0] for r in con.execute("SELECT name FROM datasets").fetchall()}
         wanted = {n for n, e in catalog.load_catalog().items() if e.default}

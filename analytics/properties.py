@@ -390,26 +390,31 @@ def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str])
     return table.reindex(response_ids)
 
 
-def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
-    """Compute the builtin properties of every response of a dataset that lacks them and store them (one
-    transaction); the number of responses computed."""
-    with transaction(con):
-        n = bulk_properties(
-            con,
-            """SELECT response_id, text FROM responses WHERE response_id IN (
-                   SELECT response_a_id FROM pairs WHERE dataset = $d
-                   UNION SELECT response_b_id FROM pairs WHERE dataset = $d)
-               AND response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
-            {"d": dataset, "s": PROPERTIES_SOURCE},
-        )
-        columns = ", ".join(COLUMNS.values())
-        con.execute(
-            f"INSERT INTO builtin_properties (response_id, source, {columns}) "
-            f"SELECT response_id, $s, {columns} FROM _bulk_properties",
-            {"s": PROPERTIES_SOURCE},
-        )
-        con.execute("DROP TABLE _bulk_properties")
+def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
+    """Compute and insert the builtin properties of every response of a dataset that lacks them, inside the
+    caller's transaction (an ingest writes pairs and their properties as one unit); the number computed."""
+    n = bulk_properties(
+        con,
+        """SELECT response_id, text FROM responses WHERE response_id IN (
+               SELECT response_a_id FROM pairs WHERE dataset = $d
+               UNION SELECT response_b_id FROM pairs WHERE dataset = $d)
+           AND response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
+        {"d": dataset, "s": PROPERTIES_SOURCE},
+    )
+    columns = ", ".join(COLUMNS.values())
+    con.execute(
+        f"INSERT INTO builtin_properties (response_id, source, {columns}) "
+        f"SELECT response_id, $s, {columns} FROM _bulk_properties",
+        {"s": PROPERTIES_SOURCE},
+    )
+    con.execute("DROP TABLE _bulk_properties")
     return int(n)
+
+
+def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
+    """insert_missing_properties in a transaction of its own (a store written before ingests included them)."""
+    with transaction(con):
+        return insert_missing_properties(con, dataset)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -153,16 +154,39 @@ def default_store_path() -> Path:
     return Path(__file__).resolve().parents[1] / "data" / "store" / "prefatlas.duckdb"
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and for writers, create or migrate) the store."""
+LOCK_WAIT_S = 300.0  # default wait for another process's hold on the store (env PREFATLAS_LOCK_WAIT, seconds)
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """Another process holds the file (DuckDB: one writer, or several readers, never both)."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect(
+    path: str | Path, read_only: bool = False, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers, create or migrate) the store. While another process holds it (the dashboard between
+    a page run's start and end, or another ingest), retry for up to `wait_s` seconds, telling `on_wait` once."""
     path = Path(path)
-    if read_only:
-        if not path.exists():
-            raise FileNotFoundError(f"no store at {path}: run `prefatlas ingest` or `prefatlas demo` first")
-        return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    ensure_schema(con)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no store at {path}: run `prefatlas ingest` or `prefatlas demo` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if not is_lock_conflict(exc) or time.monotonic() >= deadline:
+                raise
+            if on_wait is not None and not told:
+                on_wait("the store is open in another process (a dashboard page, or another command); waiting")
+                told = True
+            time.sleep(0.2)
+    if not read_only:
+        ensure_schema(con)
     return con
 
 
@@ -482,6 +506,10 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterator[IngestBatch]
             rows_read += batch.rows_read
             skipped += batch.skipped
             del frames
+        # the builtin properties are part of the unit: a store never holds pairs whose properties are missing
+        from analytics.properties import insert_missing_properties
+
+        insert_missing_properties(con, meta.name)
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",

@@ -12,54 +12,54 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.overview import dataset_names
 from analytics.viewstate import VERSION
-from dashboard.db import cursor
+from dashboard.db import lease
 from dashboard.share import share_panel
 from dashboard.widgets import presenting, url_selectbox
 
 st.set_page_config(page_title="prefatlas", page_icon="⚖️", layout="wide")
 
-con = cursor()
-if con is None:
-    st.stop()
-names = dataset_names(con)
-if not names:
-    st.warning("The store holds no dataset yet. Run `prefatlas ingest` (see the README), then reload.")
-    st.stop()
+with lease() as con:  # the store is open only while this run needs it (ingest can write between runs)
+    if con is None:
+        st.stop()
+    names = dataset_names(con)
+    if not names:
+        st.warning("The store holds no dataset yet. Run `prefatlas ingest` (see the README), then reload.")
+        st.stop()
 
-if presenting():
-    # presentation mode: large type, no sidebar, no toolbar; everything the view needs is in the link
-    st.html(
-        "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], header, "
-        "[data-testid='stPopover'] {display: none !important;} html {font-size: 21px;} "
-        ".block-container {max-width: 100% !important; padding-top: 1rem;}</style>"
-    )
-link_version = st.query_params.get("v")
-if link_version is not None and link_version != VERSION:
-    st.warning(
-        f"This link was made by another prefatlas (view version {link_version}, this one reads "
-        f"{VERSION}); parameters it does not know are ignored."
-    )
+    if presenting():
+        # presentation mode: large type, no sidebar, no toolbar; everything the view needs is in the link
+        st.html(
+            "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], header, "
+            "[data-testid='stPopover'] {display: none !important;} html {font-size: 21px;} "
+            ".block-container {max-width: 100% !important; padding-top: 1rem;}</style>"
+        )
+    link_version = st.query_params.get("v")
+    if link_version is not None and link_version != VERSION:
+        st.warning(
+            f"This link was made by another prefatlas (view version {link_version}, this one reads "
+            f"{VERSION}); parameters it does not know are ignored."
+        )
 
-with st.sidebar:
-    # always in the link: the first dataset of one store is not the first of another
-    url_selectbox(
-        "Dataset",
-        names,
-        "dataset",
-        keep_default=True,
-        help="The dataset every page shows; it is part of the page's link.",
-    )
+    with st.sidebar:
+        # always in the link: the first dataset of one store is not the first of another
+        url_selectbox(
+            "Dataset",
+            names,
+            "dataset",
+            keep_default=True,
+            help="The dataset every page shows; it is part of the page's link.",
+        )
 
-pages = [
-    st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True),
-    st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
-    st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
-    st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
-    st.Page("views/pairs.py", title="Pairs", icon=":material/compare_arrows:", url_path="pairs"),
-]
-page = st.navigation(pages)
-if not presenting():
-    # before the page runs, so it is there even when a page stops early; the URL already holds the state, since
-    # controls write it in their callbacks
-    share_panel(page.url_path or "")
-page.run()
+    pages = [
+        st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True),
+        st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
+        st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
+        st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
+        st.Page("views/pairs.py", title="Pairs", icon=":material/compare_arrows:", url_path="pairs"),
+    ]
+    page = st.navigation(pages)
+    if not presenting():
+        # before the page runs, so it is there even when a page stops early; the URL already holds the state, since
+        # controls write it in their callbacks
+        share_panel(page.url_path or "")
+    page.run()

@@ -1,91 +1,146 @@
-"""The store, opened once per process read-only, with one cursor per session (DuckDB connections are not shared
-across threads)."""
+"""The store as the dashboard sees it: read-only, and only while a script run needs it.
+
+DuckDB lets one process write a file or several read it, never both. A connection held for the server's lifetime
+would stop `prefatlas ingest` for as long as the dashboard serves. So every script run takes a lease (app.py) and
+the process's read-only connection is closed as soon as no run holds one: an ingest waits at most for the runs in
+flight, and the next run after it reads the new data. Each run gets its own cursor (DuckDB connections are not
+shared across threads)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import duckdb
 import streamlit as st
 
-from analytics.store import connect, default_store_path
+from analytics.store import connect, default_store_path, is_lock_conflict
+
+_state = threading.Condition()
+_shared: dict = {"con": None, "path": None, "leases": 0, "writing": False}
+_run = threading.local()  # the cursor of the script run on this thread
 
 
-@st.cache_resource
-def _database(path: str) -> duckdb.DuckDBPyConnection:
-    return connect(path, read_only=True)
+class StoreBusy(Exception):
+    """Another process (an ingest) is writing the store, or this one is building into it."""
 
 
-@st.cache_resource(scope="session", on_release=lambda c: c.close())
-def _cursor(path: str) -> duckdb.DuckDBPyConnection:
-    return _database(path).cursor()
+def _acquire(path: str) -> duckdb.DuckDBPyConnection:
+    with _state:
+        if _shared["writing"]:
+            raise StoreBusy
+        if _shared["con"] is None or _shared["path"] != path:
+            try:
+                _shared["con"] = connect(path, read_only=True)
+            except duckdb.IOException as exc:
+                if is_lock_conflict(exc):
+                    raise StoreBusy from exc
+                raise
+            _shared["path"] = path
+        _shared["leases"] += 1
+        return _shared["con"].cursor()
 
 
-def cursor() -> duckdb.DuckDBPyConnection | None:
-    """The session's cursor, or None (after showing how to build a store) when there is no store."""
+def _release() -> None:
+    with _state:
+        _shared["leases"] -= 1
+        if _shared["leases"] == 0 and _shared["con"] is not None:
+            with suppress(duckdb.Error):
+                _shared["con"].close()
+            _shared["con"] = None
+            _state.notify_all()
+
+
+@contextmanager
+def lease() -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A cursor on the store for one script run (or one download), or None after telling the visitor why there is
+    none: no store yet, or the store is being written. Released (and the file freed) when the block ends."""
     path = default_store_path()
     if not path.exists():
         # visitors never see server paths: the operator has them in the server's log
         print(f"prefatlas: no store at {path}", flush=True)
         st.error("No store yet. Build one with `prefatlas demo --no-serve` (or `prefatlas ingest`), then reload.")
-        return None
-    if _WRITING.locked():
-        st.info("The store is being updated (a map is being built); this page reloads when it is done.")
-        return None
+        yield None
+        return
     try:
-        cur = _cursor(str(path))
-        cur.execute("SELECT 1")  # a cursor of a connection closed for a build is stale: open anew
-        return cur
-    except duckdb.ConnectionException:
-        _cursor.clear()
-        _database.clear()
-        return _cursor(str(path))
+        cur = _acquire(str(path))
+    except StoreBusy:
+        st.info("The store is being updated (new data is being written); reload this page in a moment.")
+        yield None
+        return
     except duckdb.Error as exc:
         print(f"prefatlas: cannot open the store {path}: {exc}", flush=True)
-        st.error("The store cannot be opened right now (it may be being written); reload in a moment.")
-        return None
+        st.error("The store cannot be opened right now; reload in a moment.")
+        yield None
+        return
+    _run.cursor = cur
+    try:
+        yield cur
+    finally:
+        with suppress(duckdb.Error):
+            _run.cursor.close()  # an in-app build may have handed this run a new cursor
+        _run.cursor = None
+        _release()
 
 
 def page_start() -> tuple[duckdb.DuckDBPyConnection, str]:
     """(cursor, dataset) for a page; stops the page (the frame has said why) when either is missing."""
-    con = cursor()
+    con = getattr(_run, "cursor", None)
     dataset = st.session_state.get("dataset")
     if con is None or dataset is None:
         st.stop()
     return con, dataset
 
 
-def new_cursor() -> duckdb.DuckDBPyConnection:
-    """A cursor of its own, for work outside the session's script thread (a download callback)."""
-    return _database(str(default_store_path())).cursor()
+@contextmanager
+def reading() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor for work outside a script run (a download callback); raises StoreBusy while the store is written."""
+    cur = _acquire(str(default_store_path()))
+    try:
+        yield cur
+    finally:
+        with suppress(duckdb.Error):
+            cur.close()
+        _release()
 
 
-_WRITING = threading.Lock()  # one in-app build at a time; readers wait it out
+WRITE_WAIT_S = 60.0  # how long an in-app build waits for the page runs in flight to finish
 
 
 @contextmanager
 def writable() -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A read-write connection for a build started from the app: the shared read-only connection is closed for
-    its duration (DuckDB allows one configuration per file in a process) and reopened after. Yields None when
-    another build is running. Fails when another process holds the store."""
-    if not _WRITING.acquire(blocking=False):
-        yield None
-        return
+    """A read-write connection for a build started from the app (DuckDB allows one configuration per file in a
+    process): new runs are told the store is being updated, the runs in flight are waited out, and the read-only
+    connection reopens after. Yields None when another build is running. Fails when another process holds it."""
+    with _state:
+        if _shared["writing"]:
+            yield None
+            return
+        _shared["writing"] = True
+    # the run that asks holds a lease itself: let it go for the build's duration
+    own = getattr(_run, "cursor", None) is not None
+    if own:
+        _release()
     try:
-        path = str(default_store_path())
-        with suppress(duckdb.Error):
-            _database(path).close()
-        _cursor.clear()
-        _database.clear()
-        con = connect(path)
+        deadline = time.monotonic() + WRITE_WAIT_S
+        with _state:
+            while _shared["leases"] > 0:
+                if not _state.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise duckdb.IOException("other page runs keep the store open; try the build again")
+        con = connect(str(default_store_path()))
         try:
             yield con
         finally:
             con.close()
     finally:
-        _WRITING.release()
+        with _state:
+            _shared["writing"] = False
+            if own:  # the lease app.py will release at the end of this run
+                _shared["leases"] += 1
+                _shared["con"] = _shared["con"] or connect(str(default_store_path()), read_only=True)
+                _run.cursor = _shared["con"].cursor()
 
 
 def progress_callback(bar: st.delta_generator.DeltaGenerator, label: str) -> Callable[[int, int], None]:

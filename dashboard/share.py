@@ -8,7 +8,7 @@ import streamlit as st
 from analytics.report import build_report, html_to_pdf
 from analytics.savedviews import save_view
 from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
-from dashboard.db import new_cursor
+from dashboard.db import reading
 from dashboard.widgets import plain
 
 
@@ -25,6 +25,11 @@ def base_url(page_path: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _report(link: str, base_path: str) -> str:
+    with reading() as con:  # a download runs outside the script run: its own lease on the store
+        return build_report(con, link, base_path)
+
+
 def share_panel(page_path: str) -> None:
     page = PATH_TO_PAGE.get(page_path, "overview")
     params = current_params(page)
@@ -38,7 +43,7 @@ def share_panel(page_path: str) -> None:
         name = f"prefatlas-{page}-{params.get('dataset', '')}"
         st.download_button(
             "Report (HTML)",
-            data=lambda: build_report(new_cursor(), link, base_path),
+            data=lambda: _report(link, base_path),
             file_name=f"{name}.html",
             mime="text/html",
             on_click="ignore",
@@ -46,7 +51,7 @@ def share_panel(page_path: str) -> None:
         )
         st.download_button(
             "Report (PDF)",
-            data=lambda: html_to_pdf(build_report(new_cursor(), link, base_path)),
+            data=lambda: html_to_pdf(_report(link, base_path)),
             file_name=f"{name}.pdf",
             mime="application/pdf",
             on_click="ignore",

@@ -6,6 +6,7 @@ page at 1440x900 go to a temporary folder; PREFATLAS_SCREENSHOTS=docs/screenshot
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -32,6 +33,7 @@ pytestmark = [
 ]
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 SHOTS_ENV = os.environ.get("PREFATLAS_SCREENSHOTS")
+SERVED_STORES: dict[str, Path] = {}  # url -> the store that server reads
 ATTACKER = "http://attacker.invalid"  # never reached: the browser tests abort every request off the test server
 
 
@@ -92,6 +94,7 @@ def server(tmp_path_factory):
                 time.sleep(0.5)
         else:
             raise RuntimeError("server did not answer /_stcore/health in 60 s")
+        SERVED_STORES[url] = store
         yield url, mirror is not None
     finally:
         proc.terminate()  # `prefatlas serve` is the Streamlit process itself (exec): SIGTERM ends it
@@ -300,3 +303,54 @@ def test_hostile_links_and_fields_inject_nothing_and_nothing_is_fetched_elsewher
     shown = [n.replace("\u2060", "") for n in notices]
     assert any("![x](http://attacker.invalid/pixel.png)" in n for n in shown), notices  # shown, as characters
     assert elsewhere == []
+
+
+def test_an_ingest_runs_while_the_dashboard_serves_and_shows_after_a_reload(server, browser, tmp_path):
+    """The dashboard holds the store only during a page run, so `prefatlas ingest` writes while pages are open; the
+    new dataset is listed after a reload."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/judges?dataset=pandalm")
+    wait_for_run(page)
+    rows = [
+        {"q": f"question {i}", "a": f"answer one {i}", "b": f"the second answer {i}", "label": "A" if i % 3 else "B"}
+        for i in range(12)
+    ]
+    data = tmp_path / "fresh.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    mapping = tmp_path / "fresh.toml"
+    mapping.write_text(
+        'name = "fresh-study"\n[columns]\nprompt = "q"\nresponse_a = "a"\nresponse_b = "b"\n'
+        '[[verdicts]]\njudge = "annotator"\ncolumn = "label"\nvalues = { A = "A", B = "B" }\n'
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics.cli",
+            "ingest",
+            "--store",
+            str(SERVED_STORES[url]),
+            "--mapping",
+            str(mapping),
+            str(data),
+            "--no-precompute",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PREFATLAS_LOCK_WAIT="120"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "fresh-study: ingested: 12 pairs" in done.stdout
+    page.reload()
+    wait_for_run(page)
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")  # the view itself is unchanged
+    page.get_by_role("combobox", name="Dataset").click()
+    expect(page.get_by_role("option", name="fresh-study")).to_be_visible()
+    page.get_by_role("option", name="fresh-study").click()
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile(r"dataset=fresh-study"))
