@@ -97,26 +97,34 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     con = _open(_store_path(args))
     summaries = []
     try:
-        if args.hf:
-            m = mapping.load_mapping(args.mapping) if args.mapping else None
+        when_stored = "replace" if args.replace or args.force else "append" if args.append else "refuse"
+        m = mapping.load_mapping(args.mapping) if args.mapping else None
+        if args.add_verdicts or (m is not None and m.join is not None):
+            if m is None or not args.target:
+                raise IngestError(
+                    "adding a judge's verdicts reads its files with a mapping that has a [join] table: "
+                    "prefatlas ingest --add-verdicts --dataset D --mapping judge.toml FILE ..."
+                )
+            batch = mapping.load_verdicts(_expand_globs(args.target), m, args.dataset or args.name)
+            summaries.append(store.add_judgments(con, batch))
+        elif args.hf:
             batch = huggingface.load(
                 args.hf, m, args.cache or catalog.default_cache(), args.config, args.split, args.name
             )
-            summaries.append(store.write_batch(con, batch, force=args.force))
-        elif args.mapping:
+            summaries.append(store.write_batch(con, batch, force=args.force, when_stored=when_stored))
+        elif m is not None:
             if not args.target:
                 raise IngestError("give the data file to read with the mapping: prefatlas ingest --mapping M FILE")
-            # several files (shards, or a glob the shell expanded) are one dataset: read in pieces, one transaction
-            batches = mapping.load_files([Path(t) for t in args.target], args.mapping)
+            # several files (shards, or a glob) are one dataset: read in pieces, one transaction
+            batches = mapping.load_files(_expand_globs(args.target), m)
             if args.name:
                 batches = (_renamed(b, args.name) for b in batches)
-            summaries.append(store.write_batches(con, batches, force=args.force))
+            summaries.append(store.write_batches(con, batches, force=args.force, when_stored=when_stored))
         elif args.adapter:
             if len(args.target) != 1:
                 raise IngestError("--adapter reads one folder laid out as upstream: prefatlas ingest --adapter A DIR")
-            summaries.append(
-                store.write_batch(con, load_folder(args.adapter, Path(args.target[0]), args.name), force=args.force)
-            )
+            batch = load_folder(args.adapter, Path(args.target[0]), args.name)
+            summaries.append(store.write_batch(con, batch, force=args.force, when_stored=when_stored))
         else:
             entries = catalog.load_catalog()
             names = args.target or [n for n, e in entries.items() if e.default]
@@ -139,6 +147,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for s in summaries:
         print(s.as_text())
     return 0
+
+
+def _expand_globs(targets: list[str]) -> list[Path]:
+    """The files named, with a quoted pattern ('data/part-*.jsonl') expanded in sorted order; a pattern that
+    matches nothing is an error rather than an empty dataset."""
+    paths: list[Path] = []
+    for target in targets:
+        if any(c in target for c in "*?["):
+            found = (
+                sorted(Path().glob(target))
+                if not Path(target).is_absolute()
+                else sorted(Path(target).parent.glob(Path(target).name))
+            )
+            if not found:
+                raise IngestError(f"no file matches {target!r}")
+            paths += found
+        else:
+            paths.append(Path(target))
+    return paths
 
 
 def _renamed(batch: store.IngestBatch, name: str) -> store.IngestBatch:
@@ -477,6 +504,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="HF dataset split")
     p.add_argument("--name", help="dataset name in the store (overrides the default/mapping name)")
     p.add_argument("--force", action="store_true", help="rewrite even if this version is already stored")
+    stored = p.add_mutually_exclusive_group()
+    stored.add_argument("--replace", action="store_true", help="replace a dataset of that name already stored")
+    stored.add_argument("--append", action="store_true", help="add these files to a dataset of that name (shards)")
+    p.add_argument(
+        "--add-verdicts",
+        action="store_true",
+        help="add a judge's verdicts to a stored dataset (the mapping's [join] says how rows find their pairs)",
+    )
+    p.add_argument("--dataset", help="with --add-verdicts: the dataset in the store (default: the mapping's)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("stats", help="per-dataset counts")

@@ -251,6 +251,22 @@ class IngestBatch:
 
 
 @dataclass
+class VerdictBatch:
+    """A judge's outputs for pairs already in the store (mapping [join]): judgments in JUDGMENT_COLUMNS (pair_row
+    unused) plus join_key (the pair's id, or the row of the dataset's file as text), join_prompt (the prompt the file
+    repeats, or None), file_index (which of `files` the row came from) and repeat."""
+
+    dataset: str
+    by: str  # 'id' | 'row'
+    judgments: pd.DataFrame
+    judges: pd.DataFrame
+    files: list[str]
+    version: str
+    rows_read: int
+    skip_unmatched: bool = False
+
+
+@dataclass
 class IngestSummary:
     dataset: str
     status: str  # 'ingested' | 'replaced' | 'unchanged'
@@ -259,12 +275,24 @@ class IngestSummary:
     judgments: int
     rows_read: int
     skipped: list[Skipped]
+    merged_rows: int = 0  # rows that became a pair another row already made (identical content, no id)
+    conflicts: list[str] = field(default_factory=list)  # such pairs whose rows a judge labelled differently
 
     def as_text(self) -> str:
         lines = [
             f"{self.dataset}: {self.status}: {self.pairs} pairs, {self.judges} judges, "
             f"{self.judgments} judgments from {self.rows_read} rows read; {len(self.skipped)} rows skipped"
         ]
+        if self.merged_rows:
+            lines.append(
+                f"  merged {self.merged_rows} rows into pairs of identical content (their verdicts all kept, on one "
+                'pair); [columns] id = "@row" keeps every row its own pair'
+            )
+        if self.conflicts:
+            lines.append(
+                f"  {len(self.conflicts)} merged pairs have rows a judge labelled differently, e.g. rows "
+                + "; ".join(self.conflicts[:5])
+            )
         reasons: dict[str, int] = {}
         for s in self.skipped:
             reasons[s.reason] = reasons.get(s.reason, 0) + 1
@@ -381,6 +409,9 @@ def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
     src_row = _none_if_na(j["source_row"])
     # The source position is part of the id so that two raters' rows (or repeated runs) are never merged.
     judgment_ids = content_ids(j_pair_ids, j_judge_ids, shown, src_file, src_row)
+    if "repeat" in j.columns and (j["repeat"] > 0).any():  # one row's counted verdicts (3 wins): one id each
+        for i in j.index[j["repeat"] > 0]:
+            judgment_ids[i] = content_id(judgment_ids[i], "repeat", int(j.at[i, "repeat"]))
     judgments = pd.DataFrame(
         {
             "judgment_id": judgment_ids,
@@ -469,31 +500,69 @@ def _reconcile_judges(con: duckdb.DuckDBPyConnection, judges: pd.DataFrame) -> N
         con.execute("DELETE FROM judges WHERE judge_id = $j", {"j": judge_id})
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool = False) -> IngestSummary:
+WHEN_STORED = ("replace", "append", "refuse")
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection, batch: IngestBatch, force: bool = False, when_stored: str = "replace"
+) -> IngestSummary:
     """Write one dataset atomically: all of it or, on any error, nothing (the store is left as it was).
 
-    Same version already stored -> nothing is written ('unchanged'). A new version replaces the old rows.
+    Same version already stored -> nothing is written ('unchanged'). Another version: see write_batches.
     """
-    return write_batches(con, iter([batch]), force)
+    return write_batches(con, iter([batch]), force, when_stored)
 
 
-def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterator[IngestBatch], force: bool = False) -> IngestSummary:
+def write_batches(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterator[IngestBatch],
+    force: bool = False,
+    when_stored: str = "replace",
+) -> IngestSummary:
     """Write one dataset given as consecutive batches (a large file read in pieces), in one transaction: all of
     it or nothing. The first batch's metadata describes the dataset; content ids make rows shared between batches
-    (a prompt asked again) one row. Same version already stored -> nothing is read past the first batch."""
+    (a prompt asked again) one row. Same version already stored -> nothing is read past the first batch.
+
+    A dataset of that name with another version is replaced (`when_stored` 'replace': a catalog dataset read
+    again), extended by these files ('append': more shards), or left alone with an error ('refuse')."""
     first = next(batches)
     meta = first.meta
     check_dataset_name(meta.name)
-    existing = con.execute("SELECT version FROM datasets WHERE name = $n", {"n": meta.name}).fetchone()
+    existing = con.execute(
+        "SELECT version, files, rows_read, skipped, rows_skipped FROM datasets WHERE name = $n", {"n": meta.name}
+    ).fetchone()
     if existing is not None and existing[0] == meta.version and not force:
         counts = dataset_counts(con, meta.name)
         return IngestSummary(
             meta.name, "unchanged", counts["pairs"], counts["judges"], counts["judgments"], first.rows_read, []
         )
-    rows_read, skipped = 0, []
+    append = existing is not None and when_stored == "append"
+    if existing is not None and when_stored == "refuse":
+        counts = dataset_counts(con, meta.name)
+        raise ValueError(
+            f"dataset '{meta.name}' is already in the store ({counts['pairs']} pairs from "
+            f"{', '.join(json.loads(existing[1] or '[]')[:3])}): --replace replaces it, --append adds these files "
+            "to it, --name stores this data under another name"
+        )
+    rows_read, skipped, unlisted = 0, [], 0
+    if append:
+        old_files = json.loads(existing[1] or "[]")
+        again = sorted(set(meta.files) & set(old_files))
+        if again:
+            raise ValueError(
+                f"dataset '{meta.name}' already holds {', '.join(again)}; --replace reads the dataset anew"
+            )
+        meta.files = old_files + meta.files
+        meta.version = content_id(existing[0], "append", meta.version)
+        rows_read = int(existing[2] or 0)
+        skipped = [Skipped(**x) for x in json.loads(existing[3] or "[]")]
+        unlisted = int(existing[4] or 0) - len(skipped)  # only the first 1000 skipped rows are listed
     with transaction(con):
         if existing is not None:
-            delete_dataset(con, meta.name)
+            if append:
+                con.execute("DELETE FROM datasets WHERE name = $d", {"d": meta.name})  # rewritten below
+            else:
+                delete_dataset(con, meta.name)
         for batch in itertools.chain([first], batches):
             _check_batch(batch)
             if batch.meta.name != meta.name:
@@ -524,18 +593,198 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterator[IngestBatch]
                 "files": json.dumps(meta.files),
                 "at": datetime.now(UTC).replace(tzinfo=None),
                 "read": rows_read,
-                "nskip": len(skipped),
+                "nskip": len(skipped) + unlisted,
                 "skipped": json.dumps([s.__dict__ for s in skipped[:1000]]),
             },
         )
     counts = dataset_counts(con, meta.name)
+    merged, conflicts = 0, []
+    if meta.adapter == "mapping":  # one row is one pair: fewer pairs than rows kept means rows were merged
+        merged = rows_read - len(skipped) - unlisted - counts["pairs"]
+        if merged:
+            conflicts = [
+                ", ".join(rows)
+                for (rows,) in con.execute(
+                    """SELECT list(DISTINCT source_file || ':' || source_row ORDER BY source_file || ':' || source_row)
+                       FROM judgments WHERE dataset = $d GROUP BY pair_id, judge_id
+                       HAVING count(DISTINCT source_file || ':' || source_row) > 1 AND count(DISTINCT verdict) > 1
+                       ORDER BY min(source_row) LIMIT 1000""",
+                    {"d": meta.name},
+                ).fetchall()
+            ]
     return IngestSummary(
         meta.name,
-        "replaced" if existing is not None else "ingested",
+        "appended" if append else "replaced" if existing is not None else "ingested",
         counts["pairs"],
         counts["judges"],
         counts["judgments"],
         rows_read,
+        skipped,
+        merged,
+        conflicts,
+    )
+
+
+def _match_verdicts(
+    con: duckdb.DuckDBPyConnection, batch: VerdictBatch, files: list[str], rows_read: int
+) -> pd.DataFrame:
+    """Each incoming judgment with the pair_id it belongs to (None when no pair matches); raises on ambiguity,
+    on a row count that does not line up, and on a prompt that differs from the pair's."""
+    v = batch.judgments.reset_index(drop=True).copy()
+    v["_k"] = range(len(v))
+    where = f"verdicts for '{batch.dataset}'"
+    if batch.by == "row":
+        if len(files) == 1:
+            targets = files * len(batch.files)
+            by_file = v.drop_duplicates(["file_index", "source_row"]).groupby("file_index").size()
+            for index, count in by_file.items():
+                if count != rows_read:
+                    raise ValueError(
+                        f"{batch.files[index]}: {count} rows, but '{batch.dataset}' was read from {rows_read} rows of "
+                        f"{files[0]}: joined by row, the file must list the dataset's rows in order, one per row"
+                    )
+        elif len(batch.files) == len(files):
+            targets = files  # shard i of the verdicts belongs to shard i of the dataset
+        else:
+            raise ValueError(
+                f"{where}: joined by row, give one verdict file for each of the dataset's {len(files)} files "
+                f"({', '.join(files[:5])}), in that order; or join by id"
+            )
+        v["target_file"] = [targets[i] for i in v["file_index"]]
+        on = "p.source_file = v.target_file AND p.source_row = CAST(v.join_key AS BIGINT)"
+    else:
+        on = "p.upstream_id = v.join_key"
+    con.register("_incoming_verdicts", v)
+    try:
+        matched = con.execute(
+            f"""SELECT v._k, p.pair_id, pr.text AS pair_prompt
+                FROM _incoming_verdicts v
+                LEFT JOIN pairs p ON p.dataset = $d AND {on}
+                LEFT JOIN prompts pr ON pr.prompt_id = p.prompt_id""",
+            {"d": batch.dataset},
+        ).df()
+    finally:
+        con.unregister("_incoming_verdicts")
+    twice = matched["_k"].duplicated(keep=False)
+    if twice.any():
+        k = int(matched.loc[twice, "_k"].iloc[0])
+        raise ValueError(
+            f"{where}: id {v.at[k, 'join_key']!r} ({batch.files[v.at[k, 'file_index']]}, row {v.at[k, 'source_row']}) "
+            "matches several pairs of the dataset: its ids are not unique, so join by row"
+        )
+    v = v.merge(matched, on="_k", how="left")
+    if v["join_prompt"].notna().any():
+        differs = v["join_prompt"].notna() & v["pair_id"].notna()
+        differs &= v["join_prompt"].astype(str).str.strip() != v["pair_prompt"].astype(str).str.strip()
+        if differs.any():
+            first = v[differs].iloc[0]
+            raise ValueError(
+                f"{batch.files[first['file_index']]}, row {first['source_row']}: its prompt "
+                f"{str(first['join_prompt'])[:60]!r} is not the matched pair's {str(first['pair_prompt'])[:60]!r} "
+                f"({int(differs.sum())} rows differ): the file is not in the dataset's order, or ids do not match"
+            )
+    return v
+
+
+def add_judgments(con: duckdb.DuckDBPyConnection, batch: VerdictBatch) -> IngestSummary:
+    """Add a judge's verdicts to a dataset in the store, in one transaction. Re-adding a judge replaces its
+    judgments in the shown orders this batch holds (a run in AB order replaces the last AB run, not the BA one).
+    Rows that match no pair are an error, or with on_bad_row = "skip" are reported as skipped."""
+    check_dataset_name(batch.dataset)
+    found = con.execute(
+        "SELECT version, files, rows_read FROM datasets WHERE name = $d", {"d": batch.dataset}
+    ).fetchall()  # fetched to the end: register() refuses a connection with an unfinished result
+    row = found[0] if found else None
+    if row is None:
+        raise ValueError(f"dataset '{batch.dataset}' is not in the store; ingest it first (`prefatlas stats` lists it)")
+    version, files_json, rows_read = row
+    sources = {
+        f
+        for (f,) in con.execute(
+            "SELECT DISTINCT source_file FROM pairs WHERE dataset = $d", {"d": batch.dataset}
+        ).fetchall()
+    }
+    files = json.loads(files_json or "[]")
+    data_files = [f for f in files if f in sources]  # the files the pairs came from, not verdict files added since
+    v = _match_verdicts(con, batch, data_files, int(rows_read or 0))
+    unmatched = v[v["pair_id"].isna()].drop_duplicates(["file_index", "source_row"])
+    skipped = [
+        Skipped(batch.files[r.file_index], int(r.source_row), f"matches no pair of {batch.dataset} (key {r.join_key})")
+        for r in unmatched.itertuples()
+    ]
+    if skipped and not batch.skip_unmatched:
+        listed = ", ".join(f"{s.file} row {s.row} ({s.reason.split('(key ')[-1][:-1]})" for s in skipped[:5])
+        raise ValueError(
+            f"{len(skipped)} rows match no pair of '{batch.dataset}': {listed}; rows skipped or merged when the "
+            'dataset was ingested match nothing. Set on_bad_row = "skip" to leave such rows out'
+        )
+    v = v[v["pair_id"].notna()].reset_index(drop=True)
+    jg = batch.judges
+    judges = pd.DataFrame(
+        {
+            "judge_id": [content_id("judge", n) for n in jg["name"]],
+            "name": jg["name"].tolist(),
+            "kind": jg["kind"].tolist(),
+            "model": _none_if_na(jg["model"]),
+            "family": _none_if_na(jg["family"]),
+            "protocol": _none_if_na(jg["protocol"]),
+        }
+    )
+    judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
+    j_judge_ids = [judge_id_of[n] for n in v["judge"]]
+    shown = _none_if_na(v["shown_order"])
+    src_file = _none_if_na(v["source_file"])
+    src_row = _none_if_na(v["source_row"])
+    ids = content_ids(v["pair_id"].tolist(), j_judge_ids, shown, src_file, src_row)
+    for i in v.index[v["repeat"] > 0]:
+        ids[i] = content_id(ids[i], "repeat", int(v.at[i, "repeat"]))
+    judgments = pd.DataFrame(
+        {
+            "judgment_id": ids,
+            "pair_id": v["pair_id"].tolist(),
+            "judge_id": j_judge_ids,
+            "dataset": batch.dataset,
+            "verdict": v["verdict"].tolist(),
+            "verdict_raw": [None if x is None else str(x) for x in _none_if_na(v["verdict_raw"])],
+            "prob_b": pd.to_numeric(v["prob_b"], errors="coerce").astype("float64"),
+            "score_a": pd.to_numeric(v["score_a"], errors="coerce").astype("float64"),
+            "score_b": pd.to_numeric(v["score_b"], errors="coerce").astype("float64"),
+            "shown_order": shown,
+            "rationale": _none_if_na(v["rationale"]),
+            "source_file": src_file,
+            "source_row": pd.array(src_row, dtype="Int64"),
+        }
+    )
+    replaced = sorted({(judge_id_of[n], o) for n, o in zip(v["judge"], shown, strict=True)}, key=str)
+    with transaction(con):
+        _reconcile_judges(con, jg)
+        _insert(con, "judges", judges)
+        before = 0
+        for judge_id, order in replaced:
+            before += con.execute(
+                """DELETE FROM judgments WHERE dataset = $d AND judge_id = $j
+                   AND shown_order IS NOT DISTINCT FROM $o""",
+                {"d": batch.dataset, "j": judge_id, "o": order},
+            ).fetchall()[0][0]
+        _insert(con, "judgments", judgments)
+        new_files = files + [f for f in batch.files if f not in files]
+        con.execute(
+            "UPDATE datasets SET version = $v, files = $f, ingested_at = $at WHERE name = $d",
+            {
+                "v": content_id(version, "verdicts", batch.version, *sorted(judge_id_of)),
+                "f": json.dumps(new_files),
+                "at": datetime.now(UTC).replace(tzinfo=None),
+                "d": batch.dataset,
+            },
+        )
+    counts = dataset_counts(con, batch.dataset)
+    return IngestSummary(
+        batch.dataset,
+        f"verdicts of {', '.join(sorted(judge_id_of))} " + ("replaced" if before else "added"),
+        counts["pairs"],
+        counts["judges"],
+        counts["judgments"],
+        batch.rows_read,
         skipped,
     )
 

@@ -66,7 +66,13 @@ def read_records(path: Path, label: str | None = None, records: str | None = Non
     """Rows of a JSON array or JSON-lines file (plain or gzip), or of the list a JSON object holds at the dotted
     path `records` (e.g. {"examples": [...]} with records = "examples")."""
     label = label or str(path)
-    text = open_bytes(path).decode("utf-8", errors="replace")
+    raw = open_bytes(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # never store replaced characters: say where the file is not UTF-8
+        raise IngestError(
+            f"not UTF-8 text (byte {exc.start}); convert it, e.g. `iconv -f latin1 -t utf-8`", file=label
+        ) from None
     stripped = text.lstrip()
     document = None
     if stripped.startswith("{"):

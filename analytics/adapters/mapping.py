@@ -10,6 +10,7 @@ import difflib
 import io
 import json
 import math
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,12 +28,14 @@ from analytics.store import (
     DatasetMeta,
     IngestBatch,
     Skipped,
+    VerdictBatch,
     check_dataset_name,
 )
 
-FORMATS = ("csv", "jsonl", "json", "parquet")
+FORMATS = ("csv", "jsonl", "json", "parquet", "text")
 TEXT_COLUMNS = ("prompt", "response_a", "response_b")
 OPTIONAL_COLUMNS = ("context", "model_a", "model_b", "category", "subset", "id", "order")
+ROW_ID = "@row"  # [columns] id = "@row": every row is its own pair, even when another row has the same content
 TOP_KEYS = (
     "name",
     "title",
@@ -40,29 +43,42 @@ TOP_KEYS = (
     "source",
     "format",
     "records",
+    "header",
     "on_bad_row",
     "columns",
+    "order",
     "order_values",
+    "derive",
+    "lookups",
+    "join",
     "verdicts",
     "properties",
 )
 VERDICT_KEYS = (
     "judge",
+    "judge_from",
     "kind",
     "model",
     "family",
     "column",
     "constant",
+    "counts",
     "values",
     "frame",
+    "order",
     "unknown",
     "prob_b",
     "score_a",
     "score_b",
     "rationale",
 )
+JOIN_KEYS = ("dataset", "by", "column", "prompt")
+LOOKUP_KEYS = ("file", "on", "format", "records")
+DERIVE_KEYS = ("constant", "from", "lookup", "default")
 TARGETS = ("A", "B", "tie", "unparsed")
 ORDERS = ("AB", "BA")
+NO_ORDER = "none"
+UNORDERED_KINDS = ("gold", "crowd")  # labels nobody saw in an order: no shown order unless the mapping gives one
 _FLIP = {"A": "B", "B": "A", "tie": "tie", "unparsed": "unparsed"}
 _MAX_LISTED = 5
 
@@ -77,26 +93,87 @@ def _check_keys(found: dict, allowed: tuple[str, ...], where: str, label: str) -
     for key in found:
         if key not in allowed:
             raise IngestError(
-                f"unknown key '{key}' in {where}{_did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})",
+                f"unknown key '{key}' in {where}{_did_you_mean(str(key), allowed)} (allowed: {', '.join(allowed)})",
                 file=label,
             )
 
 
+def _text(raw: dict, key: str, where: str, label: str, what: str) -> str | None:
+    """An optional key whose value must be a non-empty string (a column name, a judge's name...)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise IngestError(f"{where} '{key}' must be {what} (text), not {value!r}", file=label)
+    return value
+
+
+def _lookup_table(raw: object, where: str, label: str, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
+    """A table of file value -> meaning (verdict values, order values, a derive lookup); keys read like cells."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        example = '{ "model_a" = "A", "model_b" = "B" }' if allowed == TARGETS else '{ "x" = "..." }'
+        raise IngestError(f"{where} must be a table of file value = meaning, e.g. {example}; got {raw!r}", file=label)
+    out = {}
+    for k, v in raw.items():
+        if not isinstance(v, str) or (allowed is not None and v not in allowed):
+            need = f"one of {', '.join(allowed)}" if allowed else "text"
+            raise IngestError(f"{where}: '{k}' = {v!r} must be {need}", file=label)
+        out[_key(k) or str(k)] = v
+    return out
+
+
 @dataclass
 class VerdictSpec:
-    judge: str
+    judge: str | None  # None when judge_from names the column holding each row's judge
     kind: str
     column: str | None = None
     constant: str | None = None
+    counts: dict[str, str] | None = None  # verdict -> column of how many times it was given (win counts)
     values: dict[str, str] = field(default_factory=dict)
     frame: str = "columns"
+    order: str | None = None  # None: the mapping's order; 'AB' / 'BA' / 'none'; else a column read by order_values
     unknown: str = "error"
+    judge_from: str | None = None
     model: str | None = None
     family: str | None = None
     prob_b: str | None = None
     score_a: str | None = None
     score_b: str | None = None
     rationale: str | None = None
+
+
+@dataclass
+class DeriveSpec:
+    """A column computed before anything is read: a constant, or a lookup of another column's values."""
+
+    constant: str | None = None
+    source: str | None = None
+    lookup: dict[str, str] | None = None
+    default: str | None = None
+
+
+@dataclass
+class LookupSpec:
+    """Another file joined to every row of the data file (a question file, a folder of model answers): its columns
+    are read as '<lookup name>.<column>'; `on` pairs the data file's key columns with the lookup file's."""
+
+    files: list[str]
+    on: dict[str, str]
+    format: str | None = None
+    records: str | None = None
+
+
+@dataclass
+class JoinSpec:
+    """Verdicts for pairs already in the store: matched by an id column (against the pairs' ids) or by row
+    (row k of the file = the pair read from row k of the dataset's file), optionally checking the prompt."""
+
+    dataset: str | None
+    by: str  # 'id' | 'row'
+    column: str | None = None
+    prompt: str | None = None
 
 
 @dataclass
@@ -111,7 +188,164 @@ class Mapping:
     source: str | None = None
     format: str | None = None
     records: str | None = None  # a JSON file holding one object: the dotted path of its list of records
+    header: list[str] | None = None  # the column names of a file without a header line (CSV, text)
     on_bad_row: str = "error"
+    order: str | None = None  # every row shown in this order ('AB' / 'BA'), when no order column says otherwise
+    derive: dict[str, DeriveSpec] = field(default_factory=dict)
+    lookups: dict[str, LookupSpec] = field(default_factory=dict)
+    join: JoinSpec | None = None
+    base: Path | None = None  # the mapping file's folder: lookup files are found relative to it
+
+
+def _parse_verdict(spec: object, n: int, columns: dict, has_order: bool, label: str) -> VerdictSpec:
+    where = f"[[verdicts]] #{n}"
+    if not isinstance(spec, dict):
+        raise IngestError(f"{where} must be a table", file=label)
+    _check_keys(spec, VERDICT_KEYS, where, label)
+    judge = _text(spec, "judge", where, label, "the judge's name")
+    judge_from = _text(spec, "judge_from", where, label, "the column holding each row's judge")
+    if (judge is None) == (judge_from is None):
+        raise IngestError(f"{where} needs 'judge' = the judge's name, or 'judge_from' = a column naming it", file=label)
+    kind = spec.get("kind", "human")
+    if kind not in JUDGE_KINDS:
+        raise IngestError(f"{where} kind '{kind}' is not one of {', '.join(JUDGE_KINDS)}", file=label)
+    column = _text(spec, "column", where, label, "a column name")
+    sources = [k for k in ("column", "constant", "counts") if k in spec]
+    if len(sources) != 1:
+        raise IngestError(
+            f"{where} needs exactly one of 'column' (a verdict column), 'constant' (e.g. constant = \"A\" for "
+            'chosen/rejected data) or \'counts\' (win counts: { A = "wins_a", B = "wins_b", tie = "ties" })',
+            file=label,
+        )
+    if "constant" in spec and spec["constant"] not in TARGETS[:3]:
+        raise IngestError(f"{where} constant must be A, B or tie", file=label)
+    counts = None
+    if "counts" in spec:
+        counts = _lookup_table(spec["counts"], f"{where} counts", label)
+        if not counts or set(counts) - set(TARGETS[:3]):
+            raise IngestError(
+                f"{where} counts must map A, B and optionally tie to the columns counting them, "
+                'e.g. { A = "wins_a", B = "wins_b", tie = "ties" }',
+                file=label,
+            )
+    values = _lookup_table(spec.get("values"), f"{where} values", label, TARGETS)
+    prob_b = _text(spec, "prob_b", where, label, "a column name")
+    if column is not None and not values and not prob_b:
+        raise IngestError(f"{where} needs a [verdicts.values] table (file value -> A / B / tie)", file=label)
+    frame = spec.get("frame", "columns")
+    if frame not in ("columns", "shown"):
+        raise IngestError(
+            f"{where} frame must be 'columns' (A/B = response_a/response_b) or 'shown' (A/B = first/second as shown)",
+            file=label,
+        )
+    order = _text(spec, "order", where, label, "'AB', 'BA', 'none' or a column of shown orders")
+    if frame == "shown" and (order == NO_ORDER or (order is None and not has_order)):
+        raise IngestError(
+            f"{where} frame = 'shown' needs the order each row was shown in: [columns] order, a top-level "
+            'order = "AB", or this verdict\'s own order',
+            file=label,
+        )
+    unknown = spec.get("unknown", "error")
+    if unknown not in ("error", "unparsed"):
+        raise IngestError(f"{where} unknown must be 'error' or 'unparsed'", file=label)
+    return VerdictSpec(
+        judge=judge,
+        judge_from=judge_from,
+        kind=kind,
+        column=column,
+        constant=spec.get("constant"),
+        counts=counts,
+        values=values,
+        frame=frame,
+        order=order,
+        unknown=unknown,
+        model=_text(spec, "model", where, label, "a model name"),
+        family=_text(spec, "family", where, label, "a model family"),
+        prob_b=prob_b,
+        score_a=_text(spec, "score_a", where, label, "a column name"),
+        score_b=_text(spec, "score_b", where, label, "a column name"),
+        rationale=_text(spec, "rationale", where, label, "a column name"),
+    )
+
+
+def _parse_derive(raw: object, label: str) -> dict[str, DeriveSpec]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise IngestError("[derive] must be a table of new column = { constant | from, lookup, default }", file=label)
+    out = {}
+    for name, spec in raw.items():
+        where = f"[derive] '{name}'"
+        if not isinstance(spec, dict):
+            raise IngestError(
+                f'{where} must be a table: {{ constant = "gpt-4" }} or {{ from = "scenario", lookup = {{ ... }} }}',
+                file=label,
+            )
+        _check_keys(spec, DERIVE_KEYS, where, label)
+        if ("constant" in spec) == ("from" in spec):
+            raise IngestError(f"{where} needs exactly one of 'constant' or 'from' (a column)", file=label)
+        if "constant" in spec and not isinstance(spec["constant"], (str, int, float)):
+            raise IngestError(f"{where} constant must be a value, not {spec['constant']!r}", file=label)
+        out[str(name)] = DeriveSpec(
+            constant=None if "constant" not in spec else str(spec["constant"]),
+            source=_text(spec, "from", where, label, "a column name"),
+            lookup=_lookup_table(spec["lookup"], f"{where} lookup", label) if "lookup" in spec else None,
+            default=_text(spec, "default", where, label, "the value for rows the lookup lacks"),
+        )
+    return out
+
+
+def _parse_lookups(raw: object, label: str) -> dict[str, LookupSpec]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise IngestError('[lookups] must hold tables: [lookups.question] file = "question.jsonl", on = {...}',
+                          file=label)  # fmt: skip
+    out = {}
+    for name, spec in raw.items():
+        where = f"[lookups.{name}]"
+        if not isinstance(spec, dict):
+            raise IngestError(f"{where} must be a table with file and on", file=label)
+        _check_keys(spec, LOOKUP_KEYS, where, label)
+        files = spec.get("file")
+        files = [files] if isinstance(files, str) else files
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) and f for f in files):
+            raise IngestError(f'{where} file must name the file(s) to join, e.g. "question.jsonl" or "answers/*.jsonl"',
+                              file=label)  # fmt: skip
+        on = _lookup_table(spec.get("on"), f"{where} on", label)
+        if not on:
+            raise IngestError(
+                f"{where} on must pair this data's key column(s) with the lookup file's, e.g. on = {{ question_id = "
+                '"question_id" }',
+                file=label,
+            )
+        fmt = spec.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            raise IngestError(f"{where} format '{fmt}' is not one of {', '.join(FORMATS)}", file=label)
+        out[str(name)] = LookupSpec(
+            files=files, on=on, format=fmt, records=_text(spec, "records", where, label, "a path")
+        )
+    return out
+
+
+def _parse_join(raw: object, label: str) -> JoinSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise IngestError('[join] must be a table: by = "id" (with column) or by = "row"', file=label)
+    _check_keys(raw, JOIN_KEYS, "[join]", label)
+    by = raw.get("by")
+    if by not in ("id", "row"):
+        raise IngestError(
+            "[join] by must be 'id' (a column matching the pairs' ids) or 'row' (the file's rows in the dataset's "
+            "own row order)",
+            file=label,
+        )
+    column = _text(raw, "column", "[join]", label, "the id column")
+    if by == "id" and column is None:
+        raise IngestError("[join] by = 'id' needs column = the column holding the pair id", file=label)
+    dataset = _text(raw, "dataset", "[join]", label, "a dataset name")
+    return JoinSpec(dataset=dataset, by=by, column=column, prompt=_text(raw, "prompt", "[join]", label, "a column"))
 
 
 def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
@@ -119,103 +353,79 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
     if not isinstance(raw, dict):
         raise IngestError("a mapping must be a table/object", file=label)
     _check_keys(raw, TOP_KEYS, "the mapping", label)
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
+    join = _parse_join(raw.get("join"), label)
+    name = raw.get("name", join.dataset if join is not None else None)
+    if join is not None and name is None:
+        name = ""  # verdicts for a stored dataset: `--dataset` names it
+    elif not isinstance(name, str) or not name.strip():
         raise IngestError("'name' (the dataset name in the store) is required", file=label)
-    try:
-        check_dataset_name(name.strip())
-    except ValueError as exc:
-        raise IngestError(f"'name': {exc}", file=label) from None
-    columns = raw.get("columns")
+    else:
+        try:
+            check_dataset_name(name.strip())
+        except ValueError as exc:
+            raise IngestError(f"'name': {exc}", file=label) from None
+    columns = raw.get("columns", {} if join is not None else None)
     if not isinstance(columns, dict):
         raise IngestError("a [columns] table is required (prompt, response_a, response_b, ...)", file=label)
     _check_keys(columns, TEXT_COLUMNS + OPTIONAL_COLUMNS, "[columns]", label)
-    for key in TEXT_COLUMNS:
-        if not isinstance(columns.get(key), str):
-            raise IngestError(f"[columns] needs '{key}' = the name of the column holding it", file=label)
+    for key, value in columns.items():
+        if not isinstance(value, str) or not value:
+            raise IngestError(f"[columns] '{key}' must be the name of a column (text), not {value!r}", file=label)
+    if join is None:
+        for key in TEXT_COLUMNS:
+            if key not in columns:
+                raise IngestError(f"[columns] needs '{key}' = the name of the column holding it", file=label)
     records = raw.get("records")
     if records is not None and (not isinstance(records, str) or not records.strip()):
         raise IngestError('records must be the dotted path of the list of records, e.g. "data.examples"', file=label)
+    header = raw.get("header")
+    if header is not None and (
+        not isinstance(header, list) or not header or not all(isinstance(h, str) and h for h in header)
+    ):
+        raise IngestError('header must list the column names of a file without a header line, e.g. ["verdict"]',
+                          file=label)  # fmt: skip
+    if header is not None and len(set(header)) < len(header):
+        raise IngestError("header names a column twice", file=label)
     fmt = raw.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise IngestError(f"format '{fmt}' is not one of {', '.join(FORMATS)}", file=label)
+    if fmt == "text" and (header is None or len(header) != 1):
+        raise IngestError('format = "text" reads one value per line: give its column name as header = ["name"]',
+                          file=label)  # fmt: skip
     on_bad_row = raw.get("on_bad_row", "error")
     if on_bad_row not in ("error", "skip"):
         raise IngestError("on_bad_row must be 'error' or 'skip'", file=label)
-    order_values = {str(k): v for k, v in (raw.get("order_values") or {}).items()}
-    if "order" in columns and not order_values:
-        raise IngestError("[columns] maps 'order', so [order_values] must say which values mean AB and BA", file=label)
-    for k, v in order_values.items():
-        if v not in ORDERS:
-            raise IngestError(f"[order_values] '{k}' = '{v}': each value must be 'AB' or 'BA'", file=label)
+    order = raw.get("order")
+    if order is not None and order not in ORDERS:
+        raise IngestError(f"order = {order!r}: every row's shown order, 'AB' or 'BA' (a column goes in [columns])",
+                          file=label)  # fmt: skip
+    order_values = _lookup_table(raw.get("order_values"), "[order_values]", label, ORDERS)
     specs = raw.get("verdicts")
     if not isinstance(specs, list) or not specs:
         raise IngestError(
             "at least one [[verdicts]] table is required (judge, kind, column or constant, values)", file=label
         )
-    verdicts = []
-    for n, spec in enumerate(specs, start=1):
-        where = f"[[verdicts]] #{n}"
-        if not isinstance(spec, dict):
-            raise IngestError(f"{where} must be a table", file=label)
-        _check_keys(spec, VERDICT_KEYS, where, label)
-        if not isinstance(spec.get("judge"), str):
-            raise IngestError(f"{where} needs 'judge' = the judge's name", file=label)
-        kind = spec.get("kind", "human")
-        if kind not in JUDGE_KINDS:
-            raise IngestError(f"{where} kind '{kind}' is not one of {', '.join(JUDGE_KINDS)}", file=label)
-        has_col, has_const = "column" in spec, "constant" in spec
-        if has_col == has_const:
-            raise IngestError(
-                f"{where} needs exactly one of 'column' (a verdict column) or 'constant' "
-                '(e.g. constant = "A" for chosen/rejected data)',
-                file=label,
-            )
-        if has_const and spec["constant"] not in TARGETS[:3]:
-            raise IngestError(f"{where} constant must be A, B or tie", file=label)
-        values = {str(k): v for k, v in (spec.get("values") or {}).items()}
-        if has_col and not values and not spec.get("prob_b"):
-            raise IngestError(f"{where} needs a [verdicts.values] table (file value -> A / B / tie)", file=label)
-        for k, v in values.items():
-            if v not in TARGETS:
-                raise IngestError(f"{where} values: '{k}' = '{v}' must be one of {', '.join(TARGETS)}", file=label)
-        frame = spec.get("frame", "columns")
-        if frame not in ("columns", "shown"):
-            raise IngestError(
-                f"{where} frame must be 'columns' (A/B = response_a/response_b) or 'shown' "
-                "(A/B = first/second as shown)",
-                file=label,
-            )
-        if frame == "shown" and "order" not in columns:
-            raise IngestError(f"{where} frame = 'shown' needs [columns] order", file=label)
-        unknown = spec.get("unknown", "error")
-        if unknown not in ("error", "unparsed"):
-            raise IngestError(f"{where} unknown must be 'error' or 'unparsed'", file=label)
-        verdicts.append(
-            VerdictSpec(
-                judge=spec["judge"],
-                kind=kind,
-                column=spec.get("column"),
-                constant=spec.get("constant"),
-                values=values,
-                frame=frame,
-                unknown=unknown,
-                model=spec.get("model"),
-                family=spec.get("family"),
-                prob_b=spec.get("prob_b"),
-                score_a=spec.get("score_a"),
-                score_b=spec.get("score_b"),
-                rationale=spec.get("rationale"),
-            )
+    has_order = "order" in columns or order is not None
+    verdicts = [_parse_verdict(spec, n, columns, has_order, label) for n, spec in enumerate(specs, start=1)]
+    order_columns = [columns["order"]] if "order" in columns else []
+    order_columns += [v.order for v in verdicts if v.order not in (None, NO_ORDER, *ORDERS)]
+    if order_columns and not order_values:
+        raise IngestError(
+            f"column {order_columns[0]!r} gives shown orders, so [order_values] must say which values mean AB and BA",
+            file=label,
         )
     properties = {}
-    for prop, spec in (raw.get("properties") or {}).items():
+    raw_properties = raw.get("properties") or {}
+    if not isinstance(raw_properties, dict):
+        raise IngestError('[properties] must be a table of name = { a = "column", b = "column" }', file=label)
+    for prop, spec in raw_properties.items():
         if not isinstance(spec, dict) or set(spec) != {"a", "b"}:
             raise IngestError(
                 f'[properties] \'{prop}\' must be {{ a = "column for response A", b = "column for response B" }}',
                 file=label,
             )
         properties[str(prop)] = (str(spec["a"]), str(spec["b"]))
+    meta = {k: _text(raw, k, "the mapping", label, "text") for k in ("title", "licence", "source")}
     return Mapping(
         name=name.strip(),
         columns=columns,
@@ -223,11 +433,14 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
         order_values=order_values,
         properties=properties,
         records=records,
-        title=raw.get("title"),
-        licence=raw.get("licence"),
-        source=raw.get("source"),
+        header=header,
         format=fmt,
         on_bad_row=on_bad_row,
+        order=order,
+        derive=_parse_derive(raw.get("derive"), label),
+        lookups=_parse_lookups(raw.get("lookups"), label),
+        join=join,
+        **meta,
     )
 
 
@@ -237,11 +450,17 @@ def load_mapping(path: Path) -> Mapping:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise IngestError(f"cannot read the mapping file ({exc.strerror})", file=label) from exc
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"the mapping file is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=label
+        ) from None
     try:
         raw = json.loads(text) if Path(path).suffix == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise IngestError(f"not valid {'JSON' if Path(path).suffix == '.json' else 'TOML'}: {exc}", file=label) from exc
-    return parse_mapping(raw, label)
+    mapping = parse_mapping(raw, label)
+    mapping.base = Path(path).resolve().parent
+    return mapping
 
 
 def _detect_format(path: Path, declared: str | None) -> str:
@@ -262,16 +481,40 @@ def _detect_format(path: Path, declared: str | None) -> str:
     raise IngestError(f"cannot tell the format from the name; set format = one of {', '.join(FORMATS)}", file=str(path))
 
 
-def read_table(path: Path, fmt: str | None = None, records: str | None = None) -> pd.DataFrame:
-    """The file as a DataFrame (text columns kept as text: 'NA' or '' stay strings in CSV)."""
+def _utf8(path: Path, label: str) -> str:
+    raw = open_bytes(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"not UTF-8 text (byte {exc.start} is {raw[exc.start : exc.start + 1]!r}); convert it, e.g. "
+            "`iconv -f latin1 -t utf-8`, so no character is replaced",
+            file=label,
+        ) from None
+
+
+def read_table(
+    path: Path, fmt: str | None = None, records: str | None = None, header: list[str] | None = None
+) -> pd.DataFrame:
+    """The file as a DataFrame (text columns kept as text: 'NA' or '' stay strings in CSV). `header`: the column
+    names of a CSV or text file that has no header line."""
     label = str(path)
     if not Path(path).is_file():
         raise IngestError("file not found", file=label)
     fmt = _detect_format(Path(path), fmt)
     try:
-        if fmt == "csv":
+        if fmt == "text":  # one value per line, e.g. a judge's verdicts in the dataset's row order
+            lines = _utf8(path, label).splitlines()
+            while lines and not lines[-1].strip():
+                lines.pop()
+            frame = pd.DataFrame({(header or ["text"])[0]: lines}, dtype=object)
+        elif fmt == "csv":
             sep = "\t" if Path(path).name.lower().removesuffix(".gz").endswith(".tsv") else ","
-            frame = pd.read_csv(io.BytesIO(open_bytes(path)), dtype=str, keep_default_na=False, sep=sep)
+            text = io.StringIO(_utf8(path, label))
+            if header is not None:
+                frame = pd.read_csv(text, dtype=str, keep_default_na=False, sep=sep, header=None, names=header)
+            else:
+                frame = pd.read_csv(text, dtype=str, keep_default_na=False, sep=sep)
         elif fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -284,10 +527,52 @@ def read_table(path: Path, fmt: str | None = None, records: str | None = None) -
         raise IngestError(f"could not be read as {fmt}: {exc}", file=label) from exc
     if frame.empty:
         raise IngestError("the file has no rows", file=label)
+    return _checked_types(frame, label)
+
+
+def _checked_types(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Bytes are never text: a binary column is an error naming it (lists and objects are read as JSON text where
+    a mapping uses them, and refused for the prompt and responses)."""
+    for col in frame.columns:
+        sample = frame[col].dropna().head(200)
+        if any(isinstance(v, (bytes, bytearray)) for v in sample):
+            raise IngestError("holds binary values, not text: decode it before ingesting", file=label, column=str(col))
     return frame
 
 
+_STEP = re.compile(r"\[(\d+)\]|\.([^.\[\]]+)")
+
+
+def _inside(frame: pd.DataFrame, col: str) -> pd.Series | None:
+    """A value inside a list or object column: "turns[0]", "choices[0].turns[1]", "score[1]" (None: no such
+    column). An element that is not there reads as missing."""
+    for cut in range(len(col), 0, -1):
+        base = col[:cut]
+        if base in frame.columns and col[cut] in "[.":
+            rest = col[cut:]
+            steps = [(int(i) if i else key) for i, key in _STEP.findall(rest)]
+            if "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in steps) != rest:
+                return None
+
+            def walk(value: object, steps: list = steps) -> object:
+                for step in steps:
+                    if isinstance(value, np.ndarray):
+                        value = value.tolist()
+                    fits = (isinstance(step, int) and isinstance(value, list) and -len(value) <= step < len(value)) or (
+                        isinstance(step, str) and isinstance(value, dict) and step in value
+                    )
+                    if not fits:
+                        return None
+                    value = value[step]
+                return value
+
+            return frame[base].map(walk)
+    return None
+
+
 def _column(frame: pd.DataFrame, col: str, role: str, label: str) -> pd.Series:
+    if col not in frame.columns and (inside := _inside(frame, col)) is not None:
+        return inside
     if col not in frame.columns:
         cols = [str(c) for c in frame.columns]
         listed = ", ".join(cols[:30]) + (" ..." if len(cols) > 30 else "")
@@ -334,12 +619,248 @@ def _numeric(frame: pd.DataFrame, col: str, role: str, label: str, keep: np.ndar
     return values.astype("float64")
 
 
+def _lookup_frame(mapping: Mapping, name: str) -> pd.DataFrame:
+    """A lookup's rows (all its files), keyed by text keys, its columns named '<name>.<column>'; read once per
+    mapping object."""
+    cache = mapping.__dict__.setdefault("_lookup_frames", {})
+    if name in cache:
+        return cache[name]
+    spec = mapping.lookups[name]
+    base = mapping.base or Path.cwd()
+    paths: list[Path] = []
+    for pattern in spec.files:
+        found = sorted(base.glob(pattern)) if any(c in pattern for c in "*?[") else [base / pattern]
+        if not found:
+            raise IngestError(f"[lookups.{name}] file {pattern!r} matches no file (relative to the mapping's folder)")
+        paths += found
+    frames = [read_table(p, spec.format, spec.records) for p in paths]
+    table = pd.concat(frames, ignore_index=True)
+    label = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+    keys = []
+    for their in spec.on.values():
+        key = f"\x00key:{their}"
+        table[key] = _column(table, their, f"key of lookup '{name}'", label).map(_key)
+        keys.append(key)
+    twice = table.duplicated(keys, keep=False) & table[keys].notna().all(axis=1)
+    if twice.any():
+        example = table.loc[twice, keys].iloc[0].tolist()
+        raise IngestError(
+            f"[lookups.{name}]: {int(twice.sum())} rows share a key ({', '.join(spec.on.values())} = {example}); a "
+            "lookup must hold one row per key",
+            file=label,
+        )
+    table = table.rename(columns={c: f"{name}.{c}" for c in table.columns if c not in keys})
+    cache[name] = table
+    return table
+
+
+def _with_lookups(frame: pd.DataFrame, mapping: Mapping, label: str, first_row: int) -> pd.DataFrame:
+    """The data rows with each lookup's columns joined on (many rows to one lookup row); a row that finds no
+    lookup row is an error naming it, unless on_bad_row = "skip" (its looked-up texts are then missing)."""
+    for name, spec in mapping.lookups.items():
+        table = _lookup_frame(mapping, name)
+        keys = list(spec.on)
+        left = frame.copy()
+        their_keys = [f"\x00key:{their}" for their in spec.on.values()]
+        for ours, key in zip(keys, their_keys, strict=True):
+            left[key] = _column(frame, ours, f"key for lookup '{name}'", label).map(_key).to_numpy()
+        merged = left.merge(table, on=their_keys, how="left", indicator="_found")
+        lost = np.flatnonzero((merged["_found"] == "left_only").to_numpy())
+        if len(lost) and mapping.on_bad_row == "error":
+            example = {k: frame[k].iloc[lost[0]] for k in keys}
+            raise IngestError(
+                f"rows {_rows_text(lost + first_row)} find no row in lookup '{name}' (e.g. {example}); set "
+                'on_bad_row = "skip" to leave them out',
+                file=label,
+            )
+        frame = merged.drop(columns=[*their_keys, "_found"])
+    return frame
+
+
+def _derived(frame: pd.DataFrame, mapping: Mapping, label: str, first_row: int) -> pd.DataFrame:
+    """The frame with the mapping's [derive] columns added (constants, lookups of another column)."""
+    if not mapping.derive:
+        return frame
+    frame = frame.copy()
+    for name, spec in mapping.derive.items():
+        if spec.constant is not None:
+            frame[name] = spec.constant
+            continue
+        source = _column(frame, spec.source, f"[derive] '{name}'", label)
+        if spec.lookup is None:
+            frame[name] = source
+            continue
+        keys = source.map(_key)
+        derived = keys.map(spec.lookup)
+        unmatched = derived.isna().to_numpy() & keys.notna().to_numpy()
+        if unmatched.any() and spec.default is None:
+            bad = np.flatnonzero(unmatched)
+            values = sorted({str(keys.iloc[i]) for i in bad[:200]})[:_MAX_LISTED]
+            raise IngestError(
+                f"[derive] '{name}': values {', '.join(map(repr, values))} (rows {_rows_text(bad + first_row)}) are "
+                'not in its lookup; add them, or give default = "..."',
+                file=label,
+                column=spec.source,
+            )
+        frame[name] = derived.where(~unmatched, spec.default)
+    return frame
+
+
+def _shown_orders(
+    frame: pd.DataFrame, mapping: Mapping, source: str | None, keep: np.ndarray, label: str, first_row: int
+) -> pd.Series | None:
+    """The order each row was shown in ('AB', 'BA' or None) from a constant or a column read by [order_values]."""
+    n = len(frame)
+    if source is None or source == NO_ORDER:
+        return None
+    if source in ORDERS:
+        return pd.Series([source] * n, dtype=object)
+    raw = _column(frame, source, "order", label)
+    order = pd.Series([None if (k := _key(v)) is None else mapping.order_values.get(k, "?") for v in raw], dtype=object)
+    bad = np.flatnonzero((order == "?").to_numpy() & keep)
+    if len(bad):
+        raise IngestError(
+            f"value {raw.iloc[bad[0]]!r} (rows {_rows_text(bad + first_row)}) is not in [order_values] "
+            f"(mapped: {', '.join(mapping.order_values)})",
+            file=label,
+            column=source,
+        )
+    return order
+
+
+def _order_source(spec: VerdictSpec, mapping: Mapping) -> str | None:
+    """Where a verdict's shown order comes from: its own `order`; none for gold and crowd labels (nobody saw them
+    in an order) unless they are in the shown frame; else the mapping's order column or constant."""
+    if spec.order is not None:
+        return spec.order
+    if spec.kind in UNORDERED_KINDS and spec.frame != "shown":
+        return None
+    return mapping.columns.get("order") or mapping.order
+
+
+def _spec_judgments(
+    frame: pd.DataFrame,
+    spec: VerdictSpec,
+    order: pd.Series | None,
+    keep: np.ndarray,
+    label: str,
+    first_row: int,
+    row_numbers: np.ndarray,
+) -> tuple[pd.DataFrame, list[str]]:
+    """One [[verdicts]] table's judgments (pair_row = the frame's row) and the judges it names."""
+    n = len(frame)
+
+    def rows_text(rows: np.ndarray) -> str:
+        return _rows_text(np.asarray(rows) + first_row)
+
+    keys: list | None = None
+    if spec.constant is not None:
+        verdict = pd.Series([spec.constant] * n, dtype=object)
+    elif spec.counts is not None:
+        verdict = pd.Series(["?"] * n, dtype=object)  # expanded below
+    else:
+        raw = _column(frame, spec.column, f"verdict of {spec.judge or spec.judge_from}", label)
+        keys = [_key(v) for v in raw]
+        verdict = pd.Series(["unparsed" if k is None else spec.values.get(k, "?") for k in keys], dtype=object)
+        unknown = (verdict == "?").to_numpy() & keep
+        if unknown.any():
+            bad = np.flatnonzero(unknown)
+            if spec.unknown == "error" and not spec.prob_b:
+                others = sorted({str(keys[i]) for i in bad[:200]})[:_MAX_LISTED]
+                raise IngestError(
+                    f"values {', '.join(repr(v) for v in others)} (rows {rows_text(bad)}) have no verdict in "
+                    f"[verdicts.values] of judge '{spec.judge or spec.judge_from}' (mapped: "
+                    f'{", ".join(spec.values) or "none"}); add them, or set unknown = "unparsed"',
+                    file=label,
+                    column=spec.column,
+                )
+            verdict = verdict.where(verdict != "?", "unparsed")
+    who = spec.judge or spec.judge_from
+    prob_b = _numeric(frame, spec.prob_b, f"prob_b of {who}", label, keep, first_row) if spec.prob_b else None
+    if prob_b is not None:
+        out = np.flatnonzero(((prob_b < 0) | (prob_b > 1)).to_numpy() & keep)
+        if len(out):
+            raise IngestError(
+                f"P(B preferred) must lie in [0, 1]; rows {rows_text(out)} hold e.g. {prob_b.iloc[out[0]]}",
+                file=label,
+                column=spec.prob_b,
+            )
+        from_prob = np.where(prob_b > 0.5, "B", np.where(prob_b < 0.5, "A", "tie"))
+        fill = (verdict == "?") | ((verdict == "unparsed") & prob_b.notna())
+        verdict = verdict.where(~fill, pd.Series(from_prob, index=verdict.index))
+        verdict = verdict.where(verdict != "?", "unparsed")
+    if spec.judge_from is not None:
+        judge = _column(frame, spec.judge_from, "judge_from", label).map(_key)
+        nameless = np.flatnonzero(judge.isna().to_numpy() & keep)
+        if len(nameless):
+            raise IngestError(
+                f"rows {rows_text(nameless)} name no judge (judge_from = '{spec.judge_from}')",
+                file=label,
+                column=spec.judge_from,
+            )
+        judge = judge.astype(object)
+    else:
+        judge = pd.Series([spec.judge] * n, dtype=object)
+    score_a = _numeric(frame, spec.score_a, f"score_a of {who}", label, keep, first_row) if spec.score_a else None
+    score_b = _numeric(frame, spec.score_b, f"score_b of {who}", label, keep, first_row) if spec.score_b else None
+    out = pd.DataFrame(
+        {
+            "pair_row": np.arange(n),
+            "judge": judge,
+            "verdict": verdict.astype(object),
+            "verdict_raw": pd.Series(keys, dtype=object) if keys is not None else spec.constant,
+            "prob_b": prob_b if prob_b is not None else np.nan,
+            "score_a": score_a if score_a is not None else np.nan,
+            "score_b": score_b if score_b is not None else np.nan,
+            "shown_order": order if order is not None else None,
+            "rationale": optional_col(frame, spec.rationale, label),
+            "source_file": Path(label).name,
+            "source_row": row_numbers,
+            "repeat": 0,
+        }
+    )[[*JUDGMENT_COLUMNS, "repeat"]]
+    if spec.counts is not None:
+        out = _expand_counts(frame, out, spec, keep, label, first_row)
+    if spec.frame == "shown" and order is not None:
+        flip = (out["shown_order"] == "BA").to_numpy()
+        out["verdict"] = out["verdict"].where(~flip, out["verdict"].map(_FLIP))
+        out["prob_b"] = out["prob_b"].where(~flip, 1 - out["prob_b"])
+    names = sorted(set(judge[keep].dropna())) if spec.judge_from is not None else [spec.judge]
+    return out, names
+
+
+def _expand_counts(
+    frame: pd.DataFrame, base: pd.DataFrame, spec: VerdictSpec, keep: np.ndarray, label: str, first_row: int
+) -> pd.DataFrame:
+    """Win counts as judgments: a row with 3 wins for A and 1 tie is 4 judgments of this judge (A, A, A, tie)."""
+    parts = []
+    for target, col in spec.counts.items():
+        count = _numeric(frame, col, f"count of {target}", label, keep, first_row).fillna(0)
+        bad = np.flatnonzero(((count < 0) | (count % 1 != 0)).to_numpy() & keep)
+        if len(bad):
+            raise IngestError(
+                f"counts must be whole numbers ≥ 0; rows {_rows_text(bad + first_row)} hold e.g. {count.iloc[bad[0]]}",
+                file=label,
+                column=col,
+            )
+        times = count.to_numpy(dtype=np.int64)
+        expanded = base.loc[base.index.repeat(times)].copy()
+        expanded["verdict"] = target
+        expanded["verdict_raw"] = f"{col} (count)"
+        parts.append(expanded)
+    out = pd.concat(parts, ignore_index=True)
+    # one running index per row across the targets, so every expanded judgment has its own id
+    out["repeat"] = out.groupby("pair_row").cumcount()
+    return out
+
+
 def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str, first_row: int = 0) -> IngestBatch:
     """Vectorised: a 1M-row file becomes a batch without a Python loop per judgment where avoidable. `first_row`:
     the frame's first row's position in its file (a chunk of a large file), for row numbers and messages."""
     cols = mapping.columns
     n = len(frame)
-    frame = frame.reset_index(drop=True)
+    frame = _with_lookups(frame.reset_index(drop=True), mapping, label, first_row)
+    frame = _derived(frame, mapping, label, first_row)
 
     def rows_text(rows: np.ndarray) -> str:
         return _rows_text(np.asarray(rows) + first_row)
@@ -348,6 +869,14 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     text = {}
     for role in TEXT_COLUMNS:
         series = _column(frame, cols[role], role, label)
+        listed = np.flatnonzero(series.map(lambda v: isinstance(v, (list, dict, np.ndarray))).to_numpy())
+        if len(listed):
+            raise IngestError(
+                f"{role} must be text; rows {rows_text(listed)} hold a {type(series.iloc[listed[0]]).__name__} "
+                "(for a conversation, map its last user turn as the prompt and the rest as context)",
+                file=label,
+                column=cols[role],
+            )
         missing = _is_missing(series)
         if role == "prompt":  # a pair needs a question; an answer may be empty (a model that said nothing)
             missing |= series.astype(str).str.len().to_numpy() == 0
@@ -366,9 +895,13 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     keep = np.ones(n, dtype=bool)
     keep[list(skipped_rows)] = False
 
+    row_numbers = np.arange(first_row + 1, first_row + n + 1)
+
     def optional(role: str) -> pd.Series:
         if role not in cols:
             return pd.Series([None] * n, dtype=object)
+        if role == "id" and cols["id"] == ROW_ID:  # every row its own pair: its file and row are its id
+            return pd.Series([f"{Path(label).name}:{r}" for r in row_numbers], dtype=object)
         series = _column(frame, cols[role], role, label)
         return series.map(
             lambda v: (
@@ -378,22 +911,6 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
             )
         )
 
-    order = None
-    if "order" in cols:
-        raw_order = _column(frame, cols["order"], "order", label)
-        order = pd.Series(
-            [None if (k := _key(v)) is None else mapping.order_values.get(k, "?") for v in raw_order], dtype=object
-        )
-        bad = np.flatnonzero((order == "?").to_numpy() & keep)
-        if len(bad):
-            raise IngestError(
-                f"value {raw_order.iloc[bad[0]]!r} (rows {rows_text(bad)}) is not in [order_values] "
-                f"(mapped: {', '.join(mapping.order_values)})",
-                file=label,
-                column=cols["order"],
-            )
-
-    row_numbers = np.arange(first_row + 1, first_row + n + 1)
     pairs = pd.DataFrame(
         {
             "subset": optional("subset"),
@@ -410,78 +927,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
         }
     )[PAIR_COLUMNS]
 
-    judgments = []
-    judges = []
-    for spec in mapping.verdicts:
-        judges.append(
-            {"name": spec.judge, "kind": spec.kind, "model": spec.model, "family": spec.family, "protocol": None}
-        )
-        if spec.constant is not None:
-            verdict = pd.Series([spec.constant] * n, dtype=object)
-            raw = verdict
-        else:
-            raw = _column(frame, spec.column, f"verdict of {spec.judge}", label)
-            keys = [_key(v) for v in raw]
-            verdict = pd.Series(["unparsed" if k is None else spec.values.get(k, "?") for k in keys], dtype=object)
-            unknown = (verdict == "?").to_numpy() & keep
-            if unknown.any():
-                bad = np.flatnonzero(unknown)
-                if spec.unknown == "error" and not spec.prob_b:
-                    others = sorted({str(keys[i]) for i in bad[:200]})[:_MAX_LISTED]
-                    raise IngestError(
-                        f"values {', '.join(repr(v) for v in others)} (rows {rows_text(bad)}) have no verdict in "
-                        f"[verdicts.values] of judge '{spec.judge}' (mapped: {', '.join(spec.values) or 'none'}); "
-                        'add them, or set unknown = "unparsed"',
-                        file=label,
-                        column=spec.column,
-                    )
-                verdict = verdict.where(verdict != "?", "unparsed")
-        prob_b = (
-            _numeric(frame, spec.prob_b, f"prob_b of {spec.judge}", label, keep, first_row) if spec.prob_b else None
-        )
-        if prob_b is not None:
-            out = np.flatnonzero(((prob_b < 0) | (prob_b > 1)).to_numpy() & keep)
-            if len(out):
-                raise IngestError(
-                    f"P(B preferred) must lie in [0, 1]; rows {rows_text(out)} hold e.g. {prob_b.iloc[out[0]]}",
-                    file=label,
-                    column=spec.prob_b,
-                )
-            from_prob = np.where(prob_b > 0.5, "B", np.where(prob_b < 0.5, "A", "tie"))
-            fill = (verdict == "?") | ((verdict == "unparsed") & prob_b.notna())
-            verdict = verdict.where(~fill, pd.Series(from_prob, index=verdict.index))
-            verdict = verdict.where(verdict != "?", "unparsed")
-        if spec.frame == "shown" and order is not None:
-            flip = (order == "BA").to_numpy()
-            verdict = verdict.where(~flip, verdict.map(_FLIP))
-            if prob_b is not None:
-                prob_b = prob_b.where(~flip, 1 - prob_b)
-        score_a = (
-            _numeric(frame, spec.score_a, f"score_a of {spec.judge}", label, keep, first_row) if spec.score_a else None
-        )
-        score_b = (
-            _numeric(frame, spec.score_b, f"score_b of {spec.judge}", label, keep, first_row) if spec.score_b else None
-        )
-        rationale = optional_col(frame, spec.rationale, label)
-        judgments.append(
-            pd.DataFrame(
-                {
-                    "pair_row": np.arange(n),
-                    "judge": spec.judge,
-                    "verdict": verdict.astype(object),
-                    "verdict_raw": pd.Series(keys, dtype=object) if spec.constant is None else spec.constant,
-                    "prob_b": prob_b if prob_b is not None else np.nan,
-                    "score_a": score_a if score_a is not None else np.nan,
-                    "score_b": score_b if score_b is not None else np.nan,
-                    "shown_order": order if order is not None else None,
-                    "rationale": rationale,
-                    "source_file": Path(label).name,
-                    "source_row": row_numbers,
-                }
-            )[JUDGMENT_COLUMNS]
-        )
-
-    all_judgments = pd.concat(judgments, ignore_index=True)
+    judgments, judges = _all_judgments(frame, mapping, keep, label, first_row, row_numbers)
     skipped = [Skipped(Path(label).name, first_row + r + 1, why) for r, why in sorted(skipped_rows.items())]
     if skipped_rows:
         # Drop skipped pairs and renumber pair_row so it still points at the kept pairs.
@@ -489,8 +935,8 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
         renumber = np.full(n, -1)
         renumber[kept_rows] = np.arange(len(kept_rows))
         pairs = pairs.iloc[kept_rows].reset_index(drop=True)
-        all_judgments = all_judgments[keep[all_judgments["pair_row"].to_numpy()]].copy()
-        all_judgments["pair_row"] = renumber[all_judgments["pair_row"].to_numpy()]
+        judgments = judgments[keep[judgments["pair_row"].to_numpy()]].copy()
+        judgments["pair_row"] = renumber[judgments["pair_row"].to_numpy()]
     props = []
     for prop, (col_a, col_b) in mapping.properties.items():
         for side, col in (("a", col_a), ("b", col_b)):
@@ -512,12 +958,35 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     return IngestBatch(
         meta=meta,
         pairs=pairs,
-        judgments=all_judgments.reset_index(drop=True),
-        judges=pd.DataFrame(judges, columns=JUDGE_COLUMNS),
+        judgments=judgments.reset_index(drop=True),
+        judges=judges,
         rows_read=n,
         skipped=skipped,
         properties=properties,
     )
+
+
+def _all_judgments(
+    frame: pd.DataFrame, mapping: Mapping, keep: np.ndarray, label: str, first_row: int, row_numbers: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every [[verdicts]] table's judgments (pair_row = the frame's row) and the judges they name."""
+    orders: dict[str | None, pd.Series | None] = {}
+    judgments, judges = [], []
+    for spec in mapping.verdicts:
+        source = _order_source(spec, mapping)
+        if source not in orders:
+            orders[source] = _shown_orders(frame, mapping, source, keep, label, first_row)
+        part, names = _spec_judgments(frame, spec, orders[source], keep, label, first_row, row_numbers)
+        judgments.append(part)
+        judges += [
+            {"name": name, "kind": spec.kind, "model": spec.model, "family": spec.family, "protocol": None}
+            for name in names
+        ]
+    declared = pd.DataFrame(judges, columns=JUDGE_COLUMNS)
+    kinds = declared.groupby("name")["kind"].nunique()
+    if (kinds > 1).any():
+        raise IngestError(f"judge '{kinds[kinds > 1].index[0]}' is declared with two kinds in this mapping", file=label)
+    return pd.concat(judgments, ignore_index=True), declared.drop_duplicates("name").reset_index(drop=True)
 
 
 def optional_col(frame: pd.DataFrame, col: str | None, label: str) -> pd.Series | None:
@@ -537,7 +1006,9 @@ def _as_mapping(mapping: Mapping | Path | dict) -> Mapping:
     return mapping
 
 
-def _frames(path: Path, fmt: str | None, rows: int, records: str | None = None) -> Iterator[pd.DataFrame]:
+def _frames(
+    path: Path, fmt: str | None, rows: int, records: str | None = None, header: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
     """The file in pieces of `rows` rows: Parquet by row batches and CSV by chunks, so neither is ever whole in
     memory; JSON and JSON Lines are read whole (their records must be parsed anyway), then cut."""
     label = str(path)
@@ -551,7 +1022,7 @@ def _frames(path: Path, fmt: str | None, rows: int, records: str | None = None) 
             any_rows = False
             for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
                 any_rows = any_rows or batch.num_rows > 0
-                yield batch.to_pandas()
+                yield _checked_types(batch.to_pandas(), label)
             if not any_rows:
                 raise IngestError("the file has no rows", file=label)
             return
@@ -559,7 +1030,7 @@ def _frames(path: Path, fmt: str | None, rows: int, records: str | None = None) 
         raise
     except Exception as exc:
         raise IngestError(f"could not be read as {fmt}: {exc}", file=label) from exc
-    frame = read_table(path, fmt, records)
+    frame = read_table(path, fmt, records, header)
     for start in range(0, len(frame), rows):
         yield frame.iloc[start : start + rows]
 
@@ -574,7 +1045,7 @@ def load_chunks(
     data_path = Path(data_path)
     version = version or files_version([data_path])
     first_row = 0
-    for frame in _frames(data_path, mapping.format, rows, mapping.records):
+    for frame in _frames(data_path, mapping.format, rows, mapping.records, mapping.header):
         yield build_batch(frame, mapping, str(data_path), version, first_row)
         first_row += len(frame)
 
@@ -601,5 +1072,69 @@ def load(data_path: Path, mapping: Mapping | Path | dict) -> IngestBatch:
     """Read a data file with its mapping into a batch (nothing is written)."""
     mapping = _as_mapping(mapping)
     data_path = Path(data_path)
-    frame = read_table(data_path, mapping.format, mapping.records)
+    frame = read_table(data_path, mapping.format, mapping.records, mapping.header)
     return build_batch(frame, mapping, str(data_path), files_version([data_path]))
+
+
+def load_verdicts(
+    paths: list[Path], mapping: Mapping | Path | dict, dataset: str | None = None, rows: int = CHUNK_ROWS
+) -> VerdictBatch:
+    """A judge's outputs for pairs already in the store (a mapping with [join]): its judgments with the key that
+    finds each pair (an id, or the row of the dataset's file), and the prompt to check where the file repeats it.
+    Nothing is written here; store.add_judgments matches and writes them."""
+    mapping = _as_mapping(mapping)
+    join = mapping.join
+    if join is None:
+        raise IngestError(
+            'adding verdicts needs a [join] table in the mapping: by = "id" with column = the pair id column, or '
+            'by = "row" (the file lists the dataset\'s rows in order)'
+        )
+    dataset = dataset or join.dataset or mapping.name
+    if not dataset:
+        raise IngestError("which dataset do these verdicts belong to? give --dataset NAME, or [join] dataset")
+    check_dataset_name(dataset)
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise IngestError("file not found", file=", ".join(missing))
+    parts, judges, rows_read = [], [], 0
+    for index, path in enumerate(paths):
+        label = str(path)
+        first_row = 0
+        for frame in _frames(path, mapping.format, rows, mapping.records, mapping.header):
+            frame = _with_lookups(frame.reset_index(drop=True), mapping, label, first_row)
+            frame = _derived(frame, mapping, label, first_row)
+            n = len(frame)
+            keep = np.ones(n, dtype=bool)
+            row_numbers = np.arange(first_row + 1, first_row + n + 1)
+            judgments, declared = _all_judgments(frame, mapping, keep, label, first_row, row_numbers)
+            if join.by == "id":
+                keys = _column(frame, join.column, "the join id", label).map(_key)
+                nameless = np.flatnonzero(keys.isna().to_numpy())
+                if len(nameless):
+                    raise IngestError(
+                        f"rows {_rows_text(nameless + first_row)} have no id to join on", file=label, column=join.column
+                    )
+                judgments["join_key"] = keys.to_numpy()[judgments["pair_row"].to_numpy()]
+            else:
+                judgments["join_key"] = (row_numbers[judgments["pair_row"].to_numpy()]).astype(str)
+            if join.prompt is not None:
+                prompt = _column(frame, join.prompt, "the prompt to check", label).astype(str)
+                judgments["join_prompt"] = prompt.to_numpy()[judgments["pair_row"].to_numpy()]
+            else:
+                judgments["join_prompt"] = None
+            judgments["file_index"] = index
+            parts.append(judgments)
+            judges.append(declared)
+            first_row += n
+        rows_read += first_row
+    return VerdictBatch(
+        dataset=dataset,
+        by=join.by,
+        judgments=pd.concat(parts, ignore_index=True),
+        judges=pd.concat(judges, ignore_index=True).drop_duplicates("name").reset_index(drop=True),
+        files=[p.name for p in paths],
+        version=files_version(paths),
+        rows_read=rows_read,
+        skip_unmatched=mapping.on_bad_row == "skip",
+    )
