@@ -3,15 +3,23 @@ a one-line message, never a traceback, and changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics import cli
+from analytics.store import connect
 
 from conftest import ROOT
 
@@ -74,8 +82,6 @@ def test_an_ingest_killed_at_random_points_leaves_the_store_as_before_or_complet
     n = 6000
     data, mapping = _study(tmp_path, n)
     store = tmp_path / "store.duckdb"
-    from analytics.store import connect
-
     connect(store).close()
     command = [sys.executable, "-m", "analytics.cli", "ingest", "--store", str(store), "--mapping", str(mapping),
                str(data), "--no-precompute"]  # fmt: skip
@@ -94,3 +100,112 @@ def test_an_ingest_killed_at_random_points_leaves_the_store_as_before_or_complet
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert _state(store) == (1, n, 0)
+
+
+# --- fuzz: malformed mappings and files ------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=True) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+VALID_MAPPING = {
+    "name": "fuzzed",
+    "columns": {"prompt": "q", "response_a": "a", "response_b": "b", "order": "o"},
+    "order_values": {"ab": "AB", "ba": "BA"},
+    "verdicts": [{"judge": "j", "kind": "llm", "column": "w", "frame": "shown", "values": {"1": "A", "2": "B"}}],
+}
+VALID_ROWS = [{"q": f"q{i}", "a": "x", "b": "y", "o": "ab" if i % 2 else "ba", "w": 1 + i % 2} for i in range(4)]
+MAPPING_KEYS = [
+    ("name",), ("format",), ("records",), ("header",), ("order",), ("order_values",), ("derive",), ("lookups",),
+    ("join",), ("properties",), ("on_bad_row",), ("columns",), ("columns", "prompt"), ("columns", "order"),
+    ("columns", "id"), ("verdicts",), ("verdicts", 0), ("verdicts", 0, "values"), ("verdicts", 0, "column"),
+    ("verdicts", 0, "counts"), ("verdicts", 0, "order"), ("verdicts", 0, "judge_from"), ("verdicts", 0, "kind"),
+    ("verdicts", 0, "frame"), ("verdicts", 0, "prob_b"), ("unknown_key",),
+]  # fmt: skip
+
+
+def _set(document: object, path: tuple, value: object) -> None:
+    node = document
+    for step in path[:-1]:
+        if isinstance(node, dict) and isinstance(step, str):
+            node = node.setdefault(step, {})
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
+            return
+    if isinstance(node, dict) or (isinstance(node, list) and isinstance(path[-1], int) and path[-1] < len(node)):
+        node[path[-1]] = value
+
+
+def _ingest_fails_cleanly_or_works(mapping: dict | str, data: bytes, suffix: str) -> None:
+    """In-process CLI: exit 0, or exit 2 with one line naming what is wrong; never an exception, never a changed
+    store on an error."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        store = root / "store.duckdb"
+        connect(store).close()
+        mapping_file = root / "m.json"
+        mapping_file.write_text(mapping if isinstance(mapping, str) else json.dumps(mapping))
+        data_file = root / f"data{suffix}"
+        data_file.write_bytes(data)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(["ingest", "--store", str(store), "--mapping", str(mapping_file), str(data_file),
+                             "--no-precompute"])  # fmt: skip
+        message = err.getvalue().strip()
+        assert code in (0, 2), message
+        if code == 2:
+            assert message.startswith("prefatlas: error: ") and "Traceback" not in message, message
+            con = duckdb.connect(str(store), read_only=True)
+            try:
+                assert con.execute("SELECT count(*) FROM pairs").fetchone() == (0,)
+            finally:
+                con.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.sampled_from(MAPPING_KEYS), json_values), min_size=1, max_size=3))
+def test_fuzzed_mappings_never_raise(mutations):
+    mapping = json.loads(json.dumps(VALID_MAPPING))
+    for path, value in mutations:
+        _set(mapping, path, value)
+    data = "".join(json.dumps(r) + "\n" for r in VALID_ROWS).encode()
+    _ingest_fails_cleanly_or_works(mapping, data, ".jsonl")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["q", "a", "b", "o", "w", "x"]), json_values, max_size=6), max_size=5),
+    st.sampled_from([".jsonl", ".json", ".csv", ".json-object", ".bytes"]),
+    st.binary(max_size=40),
+)
+def test_fuzzed_files_never_raise(rows, kind, noise):
+    if kind == ".jsonl":
+        data, suffix = "".join(json.dumps(r) + "\n" for r in rows).encode(), ".jsonl"
+    elif kind == ".json":
+        data, suffix = json.dumps(rows).encode(), ".json"
+    elif kind == ".json-object":
+        data, suffix = json.dumps({"rows": rows, "n": len(rows)}).encode(), ".json"
+    elif kind == ".csv":
+        columns = sorted({k for r in rows for k in r})
+        lines = [",".join(columns)] + [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+        data, suffix = "\n".join(lines).encode(), ".csv"
+    else:
+        data, suffix = noise, ".jsonl"
+    _ingest_fails_cleanly_or_works(VALID_MAPPING, data, suffix)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_fuzzed_mapping_files_never_raise(raw):
+    data = "".join(json.dumps(r) + "\n" for r in VALID_ROWS).encode()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "m.toml").write_bytes(raw)
+        (root / "d.jsonl").write_bytes(data)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(["ingest", "--store", str(root / "s.duckdb"), "--mapping", str(root / "m.toml"),
+                             str(root / "d.jsonl"), "--no-precompute"])  # fmt: skip
+        assert code == 2 and err.getvalue().startswith("prefatlas: error: "), err.getvalue()

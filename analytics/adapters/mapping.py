@@ -630,6 +630,7 @@ def _lookup_frame(mapping: Mapping, name: str) -> pd.DataFrame:
     paths: list[Path] = []
     for pattern in spec.files:
         found = sorted(base.glob(pattern)) if any(c in pattern for c in "*?[") else [base / pattern]
+        found = [p for p in found if p.is_file()]
         if not found:
             raise IngestError(f"[lookups.{name}] file {pattern!r} matches no file (relative to the mapping's folder)")
         paths += found
