@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ class CatalogEntry:
     files: tuple[str, ...]
     default: bool = True
     licence_note: str | None = None
+    pairs: int | None = None  # how many pairs the catalog's commit holds: far fewer means a truncated file
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> dict[str, CatalogEntry]:
@@ -60,6 +62,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> dict[str, CatalogEntry]:
             files=tuple(d["files"]),
             default=d.get("default", True),
             licence_note=d.get("licence_note"),
+            pairs=d.get("pairs"),
         )
         if entry.adapter not in ADAPTERS:
             raise ValueError(f"catalog {path}: dataset {entry.name} names unknown adapter {entry.adapter}")
@@ -106,6 +109,11 @@ def _download(url: str, dest: Path) -> None:
         ) from exc
 
 
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def fetch(
     entry: CatalogEntry,
     mirror: Path | None = None,
@@ -128,11 +136,15 @@ def fetch(
     for rel in entry.files:
         local = _in_mirror(Path(mirror), entry, rel) if mirror is not None else None
         dest = root / rel
-        if dest.is_file() or (dest.with_name(dest.name + ".gz")).is_file():
+        if local is not None:  # the mirror's current file wins over an older copy in the cache
+            copy = dest.with_name(local.name)
+            if not copy.is_file() or _digest(copy) != _digest(local):
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(local, copy)
+            other = dest if copy != dest else dest.with_name(dest.name + ".gz")
+            other.unlink(missing_ok=True)  # never two copies of one file, one of them stale
             continue
-        if local is not None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(local, dest.with_name(local.name))
+        if dest.is_file() or (dest.with_name(dest.name + ".gz")).is_file():
             continue
         url = entry.raw_base + urllib.parse.quote(rel)
         if progress:
@@ -148,12 +160,21 @@ def ingest_entry(
     cache: Path | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    allow_partial: bool = False,
 ) -> IngestSummary:
     root = fetch(entry, mirror, cache, progress)
     batch = ADAPTERS[entry.adapter](root, name=entry.name)
     meta = batch.meta
     meta.title, meta.licence, meta.licence_note = entry.title, entry.licence, entry.licence_note
     meta.source = f"{entry.upstream} @ {entry.commit}"
+    found = len(batch.pairs)
+    if found == 0 or (entry.pairs and found < entry.pairs // 2 and not allow_partial):
+        # a file that parses but holds nothing (or a fraction) must not replace the dataset silently
+        raise IngestError(
+            f"{entry.name}: the files hold {found} pairs, the catalog's commit {entry.commit} holds "
+            f"{entry.pairs or 'more'}: a truncated or emptied file in {root}? The store is unchanged"
+            + ("" if found == 0 else "; --allow-partial ingests it anyway")
+        )
     summary = write_batch(con, batch, force=force)
     ensure_properties(con, entry.name)
     return summary

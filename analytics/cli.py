@@ -135,7 +135,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                         "--mapping, for a folder in an upstream layout --adapter"
                     )
                 summaries.append(
-                    catalog.ingest_entry(con, entries[name], args.mirror, args.cache, args.force, progress=_log)
+                    catalog.ingest_entry(
+                        con, entries[name], args.mirror, args.cache, args.force, _log, args.allow_partial
+                    )
                 )
         for s in summaries:
             catalog.ensure_properties(con, s.dataset)
@@ -504,6 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="HF dataset split")
     p.add_argument("--name", help="dataset name in the store (overrides the default/mapping name)")
     p.add_argument("--force", action="store_true", help="rewrite even if this version is already stored")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="ingest a catalog dataset whose files hold far fewer pairs than its commit has",
+    )
     stored = p.add_mutually_exclusive_group()
     stored.add_argument("--replace", action="store_true", help="replace a dataset of that name already stored")
     stored.add_argument("--append", action="store_true", help="add these files to a dataset of that name (shards)")

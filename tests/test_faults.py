@@ -4,9 +4,11 @@ a one-line message, never a traceback, and changes nothing."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,13 +17,17 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import cli
-from analytics.store import connect
+from analytics.adapters.base import IngestError
+from analytics.catalog import CatalogEntry, fetch, ingest_entry, load_catalog
+from analytics.store import connect, store_stats
 
 from conftest import ROOT
+from fixtures import write_pandalm
 
 MAPPING = (
     'name = "killed"\n[columns]\nprompt = "q"\nresponse_a = "a"\nresponse_b = "b"\n'
@@ -209,3 +215,54 @@ def test_fuzzed_mapping_files_never_raise(raw):
             code = cli.main(["ingest", "--store", str(root / "s.duckdb"), "--mapping", str(root / "m.toml"),
                              str(root / "d.jsonl"), "--no-precompute"])  # fmt: skip
         assert code == 2 and err.getvalue().startswith("prefatlas: error: "), err.getvalue()
+
+
+# --- the catalog: files that parse but hold nothing, and stale cached copies ----------------------------------
+
+
+def _pandalm_entry(pairs: int | None = 3) -> CatalogEntry:
+    real = load_catalog()["pandalm"]
+    return dataclasses.replace(real, pairs=pairs)
+
+
+def test_a_catalog_file_that_parses_but_holds_nothing_leaves_the_dataset_as_it_was(tmp_path):
+    mirror = tmp_path / "mirror"
+    write_pandalm(mirror / "pandalm")
+    con = connect(tmp_path / "store.duckdb")
+    try:
+        ingest_entry(con, _pandalm_entry(), mirror=mirror)
+        before = store_stats(con)
+        (mirror / "pandalm" / "data" / "testset-v1.json").write_text("[]")
+        with pytest.raises(IngestError, match="the files hold 0 pairs, the catalog's commit 3871806e72b4 holds 3"):
+            ingest_entry(con, _pandalm_entry(), mirror=mirror)
+        assert store_stats(con) == before
+    finally:
+        con.close()
+
+
+def test_a_truncated_catalog_file_is_refused_unless_allowed(tmp_path):
+    mirror = tmp_path / "mirror"
+    write_pandalm(mirror / "pandalm")
+    con = connect(tmp_path / "store.duckdb")
+    try:
+        with pytest.raises(IngestError, match=r"holds 100: .* --allow-partial"):
+            ingest_entry(con, _pandalm_entry(pairs=100), mirror=mirror)
+        assert store_stats(con) == {}
+        assert ingest_entry(con, _pandalm_entry(pairs=100), mirror=mirror, allow_partial=True).pairs == 3
+    finally:
+        con.close()
+
+
+def test_the_mirrors_current_file_wins_over_a_stale_cached_copy(tmp_path):
+    mirror, cache = tmp_path / "mirror", tmp_path / "cache"
+    write_pandalm(mirror / "pandalm")
+    entry = _pandalm_entry()
+    # a cache filled from an older mirror, then the mirror loses one file (so the cache is used) and changes another
+    shutil.copytree(mirror / "pandalm", cache / "pandalm")
+    (mirror / "pandalm" / "data" / "pandalm-7b-testset-v1.json").unlink()
+    rows = json.loads((mirror / "pandalm" / "data" / "testset-v1.json").read_text())
+    rows[2]["response1"] = "the corrected answer"
+    (mirror / "pandalm" / "data" / "testset-v1.json").write_text(json.dumps(rows))
+    root = fetch(entry, mirror=mirror, cache=cache)
+    assert root == cache / "pandalm"
+    assert json.loads((root / "data" / "testset-v1.json").read_text())[2]["response1"] == "the corrected answer"
