@@ -292,25 +292,29 @@ def _progress_bar(label: str):
     return update
 
 
+def _access(args: argparse.Namespace) -> store.ShortConnections:
+    """Short connections for long computations: the store is open only to read inputs and to write results."""
+    wait = float(os.environ.get("PREFATLAS_LOCK_WAIT", store.LOCK_WAIT_S))
+    return store.ShortConnections(_store_path(args), wait, _log)
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from analytics.embed import EmbedSettings, embed_dataset, load_model, pick_device
 
     settings = EmbedSettings(model=args.model, max_seq_length=args.max_seq_length, batch_size=args.batch_size)
-    con = _open(_store_path(args))
-    try:
+    access = _access(args)
+    with access.read() as con:
         names = [args.dataset] if args.dataset else [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
-        device = args.device or pick_device()
-        model = None
-        for name in names:
-            if model is None:
-                _log(f"loading {settings.model} on {device}")
-                model = load_model(settings, device)
-            total, computed = embed_dataset(
-                con, name, settings, model, _progress_bar(name), responses=not args.prompts_only
-            )
-            print(f"{name}: {total} texts, {computed} embedded now, {total - computed} already stored")
-    finally:
-        con.close()
+    device = args.device or pick_device()
+    model = None
+    for name in names:
+        if model is None:
+            _log(f"loading {settings.model} on {device}")
+            model = load_model(settings, device)
+        total, computed = embed_dataset(
+            access, name, settings, model, _progress_bar(name), responses=not args.prompts_only
+        )
+        print(f"{name}: {total} texts, {computed} embedded now, {total - computed} already stored")
     return 0
 
 
@@ -318,22 +322,18 @@ def cmd_map(args: argparse.Namespace) -> int:
     from analytics.embed import EmbedSettings
     from analytics.maps import MapSettings, build_map
 
-    con = _open(_store_path(args))
     try:
-        try:
-            map_id = build_map(
-                con,
-                args.dataset,
-                args.reference,
-                args.space,
-                EmbedSettings(model=args.model),
-                MapSettings(seed=args.seed, k=args.k),
-                progress=_log,
-            )
-        except (LookupError, ValueError) as exc:
-            raise IngestError(str(exc)) from exc
-    finally:
-        con.close()
+        map_id = build_map(
+            _access(args),
+            args.dataset,
+            args.reference,
+            args.space,
+            EmbedSettings(model=args.model),
+            MapSettings(seed=args.seed, k=args.k),
+            progress=_log,
+        )
+    except (LookupError, ValueError) as exc:
+        raise IngestError(str(exc)) from exc
     print(f"map {map_id}: {args.dataset}{' vs ' + args.reference if args.reference else ''} ({args.space})")
     return 0
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.ids import content_id
-from analytics.store import transaction
+from analytics.store import StoreAccess, transaction
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 CHUNK = 2048  # texts per committed chunk: the unit of resumption
@@ -92,6 +92,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def missing_ids(con: duckdb.DuckDBPyConnection, ids: list[str], settings: EmbedSettings) -> list[str]:
     if not ids:
         return []
+    if not has_embeddings(con):
+        return list(ids)
     have = con.execute(
         "SELECT text_id FROM embeddings WHERE model_key = $k AND list_contains($ids, text_id)",
         {"k": settings.key, "ids": ids},
@@ -101,15 +103,17 @@ def missing_ids(con: duckdb.DuckDBPyConnection, ids: list[str], settings: EmbedS
 
 
 def embed_texts(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | StoreAccess,
     texts: dict[str, str],
     settings: EmbedSettings = EmbedSettings(),
     model: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Embed the texts (text_id -> text) the store does not have yet; return how many were computed."""
-    ensure_tables(con)
-    todo = missing_ids(con, list(texts), settings)
+    """Embed the texts (text_id -> text) the store does not have yet; return how many were computed. Given a
+    StoreAccess, the store is opened only to find what is missing and to write each chunk, never while encoding."""
+    access = con if isinstance(con, StoreAccess) else StoreAccess(con)
+    with access.read() as reader:
+        todo = missing_ids(reader, list(texts), settings)
     if not todo:
         return 0
     model = model or load_model(settings)
@@ -125,7 +129,9 @@ def embed_texts(
             normalize_embeddings=True,
             show_progress_bar=False,
         ).astype(np.float32)
-        _write_chunk(con, ids, vectors, settings)
+        with access.write() as writer:
+            ensure_tables(writer)
+            _write_chunk(writer, ids, vectors, settings)
         done += len(ids)
         if progress:
             progress(done, len(todo))
@@ -167,7 +173,7 @@ def dataset_texts(con: duckdb.DuckDBPyConnection, dataset: str, responses: bool 
 
 
 def embed_dataset(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | StoreAccess,
     dataset: str,
     settings: EmbedSettings = EmbedSettings(),
     model: Any = None,
@@ -175,8 +181,10 @@ def embed_dataset(
     responses: bool = True,
 ) -> tuple[int, int]:
     """(texts of the dataset, texts computed now)."""
-    texts = dataset_texts(con, dataset, responses)
-    return len(texts), embed_texts(con, texts, settings, model, progress)
+    access = con if isinstance(con, StoreAccess) else StoreAccess(con)
+    with access.read() as reader:
+        texts = dataset_texts(reader, dataset, responses)
+    return len(texts), embed_texts(access, texts, settings, model, progress)
 
 
 def has_embeddings(con: duckdb.DuckDBPyConnection) -> bool:

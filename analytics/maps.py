@@ -32,7 +32,7 @@ from analytics import judges as J
 from analytics.catalog import default_cache
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.ids import content_id
-from analytics.store import transaction
+from analytics.store import StoreAccess, transaction
 
 SPACES = ("prompts", "preference")
 
@@ -265,7 +265,7 @@ def map_id_for(
 
 
 def build_map(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | StoreAccess,
     dataset: str,
     reference: str | None = None,
     space: str = "prompts",
@@ -273,21 +273,23 @@ def build_map(
     settings: MapSettings = DEFAULT_MAP,
     progress=None,
 ) -> str:
-    """Compute and store a map (replacing an earlier one with the same inputs); return its id."""
+    """Compute and store a map (replacing an earlier one with the same inputs); return its id. Given a
+    StoreAccess, the store is open only to read the vectors and to write the result, not during the layout."""
     if space not in SPACES:
         raise ValueError(f"space must be one of {', '.join(SPACES)}")
-    ensure_tables(con)
+    access = con if isinstance(con, StoreAccess) else StoreAccess(con)
     say = progress or (lambda _msg: None)
     parts = []
-    for source, name in (("dataset", dataset), ("reference", reference)):
-        if name is None:
-            continue
-        if space == "prompts":
-            items = prompt_items(con, name)
-            vectors = load_vectors(con, items["text_id"], embed_settings)
-        else:
-            items, vectors = preference_vectors(con, name, embed_settings)
-        parts.append((items.assign(source=source), vectors))
+    with access.read() as reader:
+        for source, name in (("dataset", dataset), ("reference", reference)):
+            if name is None:
+                continue
+            if space == "prompts":
+                items = prompt_items(reader, name)
+                vectors = load_vectors(reader, items["text_id"], embed_settings)
+            else:
+                items, vectors = preference_vectors(reader, name, embed_settings)
+            parts.append((items.assign(source=source), vectors))
     items = pd.concat([p[0] for p in parts], ignore_index=True)
     vectors = np.vstack([p[1] for p in parts])
     if len(items) < 10:
@@ -324,6 +326,26 @@ def build_map(
         n_reference=names["cluster"].map(counts["count"] - counts["sum"]).astype(int),
     )
     map_id = map_id_for(dataset, reference, space, embed_settings, settings)
+    say("writing the map")
+    with access.write() as writer:
+        ensure_tables(writer)
+        _write_map(writer, map_id, dataset, reference, space, embed_settings, settings, len(items), points, names)
+    _save_reducer(map_id, reducer)
+    return map_id
+
+
+def _write_map(
+    con: duckdb.DuckDBPyConnection,
+    map_id: str,
+    dataset: str,
+    reference: str | None,
+    space: str,
+    embed_settings: EmbedSettings,
+    settings: MapSettings,
+    n_items: int,
+    points: pd.DataFrame,
+    names: pd.DataFrame,
+) -> None:
     with transaction(con):
         for table in ("map_points", "map_clusters", "maps"):
             con.execute(f"DELETE FROM {table} WHERE map_id = $m", {"m": map_id})
@@ -337,7 +359,7 @@ def build_map(
                 "k": embed_settings.key,
                 "p": json.dumps({**asdict(settings), "model": embed_settings.model}),
                 "t": datetime.now(UTC).replace(tzinfo=None),
-                "n": len(items),
+                "n": n_items,
             },
         )
         frame = points.assign(map_id=map_id)[
@@ -365,8 +387,6 @@ def build_map(
         )
         con.execute("INSERT INTO map_clusters SELECT * FROM _clusters")
         con.unregister("_clusters")
-    _save_reducer(map_id, reducer)
-    return map_id
 
 
 def _reducer_path(map_id: str):

@@ -190,6 +190,48 @@ def connect(
     return con
 
 
+class StoreAccess:
+    """How a long computation reaches the store: `read()` and `write()` each give a connection for one short step,
+    so the hours of work in between (embedding, a UMAP layout) hold no lock. This base class hands out one
+    connection it was given (tests, or a caller that already holds a writer)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.con = con
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        yield self.con
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        yield self.con
+
+
+class ShortConnections(StoreAccess):
+    """Each step opens the store file and closes it again (the CLI): a dashboard serving the same store reads
+    between the steps, and a step waits while another process holds the file."""
+
+    def __init__(self, path: Path, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.path, self.wait_s, self.on_wait = Path(path), wait_s, on_wait
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect(self.path, read_only=True, wait_s=self.wait_s, on_wait=self.on_wait)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect(self.path, wait_s=self.wait_s, on_wait=self.on_wait)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def _builtin_properties_ddl() -> str:
     from analytics.properties import COLUMNS  # the property definitions own their columns
 

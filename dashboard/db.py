@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import duckdb
 import streamlit as st
 
-from analytics.store import connect, default_store_path, is_lock_conflict
+from analytics.store import StoreAccess, connect, default_store_path, is_lock_conflict
 
 _state = threading.Condition()
 _shared: dict = {"con": None, "path": None, "leases": 0, "writing": False}
@@ -27,10 +27,12 @@ class StoreBusy(Exception):
     """Another process (an ingest) is writing the store, or this one is building into it."""
 
 
-def _acquire(path: str) -> duckdb.DuckDBPyConnection:
+def _acquire(path: str, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
     with _state:
-        if _shared["writing"]:
-            raise StoreBusy
+        deadline = time.monotonic() + wait_s
+        while _shared["writing"]:
+            if time.monotonic() >= deadline or not _state.wait(timeout=deadline - time.monotonic()):
+                raise StoreBusy
         if _shared["con"] is None or _shared["path"] != path:
             try:
                 _shared["con"] = connect(path, read_only=True)
@@ -80,7 +82,7 @@ def lease() -> Iterator[duckdb.DuckDBPyConnection | None]:
         yield cur
     finally:
         with suppress(duckdb.Error):
-            _run.cursor.close()  # an in-app build may have handed this run a new cursor
+            cur.close()
         _run.cursor = None
         _release()
 
@@ -95,9 +97,10 @@ def page_start() -> tuple[duckdb.DuckDBPyConnection, str]:
 
 
 @contextmanager
-def reading() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor for work outside a script run (a download callback); raises StoreBusy while the store is written."""
-    cur = _acquire(str(default_store_path()))
+def reading(wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor for work outside a script run (a download, a background build); raises StoreBusy while the store
+    is written for longer than `wait_s`."""
+    cur = _acquire(str(default_store_path()), wait_s)
     try:
         yield cur
     finally:
@@ -106,30 +109,24 @@ def reading() -> Iterator[duckdb.DuckDBPyConnection]:
         _release()
 
 
-WRITE_WAIT_S = 60.0  # how long an in-app build waits for the page runs in flight to finish
+WRITE_WAIT_S = 60.0  # how long an in-app write waits for the page runs in flight to finish
 
 
 @contextmanager
-def writable() -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A read-write connection for a build started from the app (DuckDB allows one configuration per file in a
-    process): new runs are told the store is being updated, the runs in flight are waited out, and the read-only
-    connection reopens after. Yields None when another build is running. Fails when another process holds it."""
+def writer() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection for one short step of a build started from the app (DuckDB allows one configuration
+    per file in a process): new page runs are told the store is being updated, the runs in flight are waited out,
+    and the read-only connection reopens with the next run. Waits for another in-app write to finish first."""
+    deadline = time.monotonic() + WRITE_WAIT_S
     with _state:
-        if _shared["writing"]:
-            yield None
-            return
+        while _shared["writing"] or _shared["leases"] > 0:
+            if not _state.wait(timeout=max(0.0, deadline - time.monotonic())):
+                raise duckdb.IOException("page runs keep the store open; the build will be tried again")
+            if time.monotonic() >= deadline:
+                raise duckdb.IOException("page runs keep the store open; the build will be tried again")
         _shared["writing"] = True
-    # the run that asks holds a lease itself: let it go for the build's duration
-    own = getattr(_run, "cursor", None) is not None
-    if own:
-        _release()
     try:
-        deadline = time.monotonic() + WRITE_WAIT_S
-        with _state:
-            while _shared["leases"] > 0:
-                if not _state.wait(timeout=max(0.0, deadline - time.monotonic())):
-                    raise duckdb.IOException("other page runs keep the store open; try the build again")
-        con = connect(str(default_store_path()))
+        con = connect(str(default_store_path()), wait_s=WRITE_WAIT_S)
         try:
             yield con
         finally:
@@ -137,14 +134,19 @@ def writable() -> Iterator[duckdb.DuckDBPyConnection | None]:
     finally:
         with _state:
             _shared["writing"] = False
-            if own:  # the lease app.py will release at the end of this run
-                _shared["leases"] += 1
-                _shared["con"] = _shared["con"] or connect(str(default_store_path()), read_only=True)
-                _run.cursor = _shared["con"].cursor()
+            _state.notify_all()
 
 
-def progress_callback(bar: st.delta_generator.DeltaGenerator, label: str) -> Callable[[int, int], None]:
-    def update(done: int, total: int) -> None:
-        bar.progress(min(1.0, done / max(total, 1)), text=f"{label}: {done:,} of {total:,}")
+class DashboardAccess(StoreAccess):
+    """Store access for builds running in the server's background: reads share the pages' read-only connection,
+    each write is one short writer() step."""
 
-    return update
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with reading(wait_s=WRITE_WAIT_S) as con:
+            yield con
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with writer() as con:
+            yield con

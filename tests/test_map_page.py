@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -138,6 +139,19 @@ def test_building_a_map_from_the_page(monkeypatch, tmp_path):
     assert any("No map of **fresh**" in i.value for i in at.info)
     at.button[0].click().run()
     assert not at.exception, at.exception
+    from dashboard.builds import map_build
+
+    assert map_build("fresh")["state"] in ("running", "done")
+    for _ in range(600):  # the build runs in the server's background; other sessions read meanwhile
+        if map_build("fresh")["state"] != "running":
+            break
+        other = AppTest.from_file(APP, default_timeout=60)
+        other.query_params["dataset"] = "fresh"
+        other.run()
+        assert not other.exception and not other.error, "another session reads while the map is built"
+        time.sleep(0.5)
+    assert map_build("fresh")["state"] == "done", map_build("fresh")
+    at.run()
     assert at.get("plotly_chart"), "the new map is shown"
     reader = connect(tmp_path / "s.duckdb", read_only=True)
     assert len(M.list_maps(reader, "fresh")) == 1

@@ -874,7 +874,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
         if len(listed):
             raise IngestError(
                 f"{role} must be text; rows {rows_text(listed)} hold a {type(series.iloc[listed[0]]).__name__} "
-                "(a value inside it reads as e.g. \"turns[0]\"; k ranked responses per prompt must be expanded into "
+                '(a value inside it reads as e.g. "turns[0]"; k ranked responses per prompt must be expanded into '
                 "pairs first, see README 'Your own data')",
                 file=label,
                 column=cols[role],

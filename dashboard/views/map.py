@@ -3,7 +3,6 @@ selections (lasso, box, region, search, similar items) that open the pairs behin
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -11,10 +10,10 @@ from analytics import judges as J
 from analytics import maps as M
 from analytics import overview
 from analytics.dissection import OVERALL, Settings, dissect
-from analytics.embed import embed_dataset
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
-from dashboard.db import page_start, progress_callback, writable
+from dashboard.builds import map_build, start_map_build
+from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox
 
 PAGE_SIZE = 10
@@ -32,6 +31,26 @@ COLORS = {
 
 con, dataset = page_start()
 
+
+@st.fragment(run_every=1.5)
+def build_status(dataset: str) -> None:
+    """The build's progress, refreshed in place; the page reruns as a whole once the map is written."""
+    job = map_build(dataset)
+    if job is None or job["state"] == "failed":
+        if job is not None:
+            st.error(f"The map could not be built: {plain(job['error'], 300)}")
+        if not st.button("Embed the prompts and build the map", icon=":material/scatter_plot:"):
+            return
+        start_map_build(dataset)
+        job = map_build(dataset)
+    if job["state"] == "done":
+        st.rerun()  # the whole page: the new map is in the store
+    share = job["done"] / job["total"] if job["total"] else 0.0
+    detail = f": {job['done']:,} of {job['total']:,}" if job["total"] else ""
+    st.progress(share, text=f"Building the map in the background: {job['step']}{detail}")
+    st.caption("Other pages and sessions keep working meanwhile; this page shows the map when it is written.")
+
+
 st.title("Map")
 maps = M.list_maps(con, dataset)
 if maps.empty:
@@ -40,20 +59,7 @@ if maps.empty:
         "thousand on a CPU), or from the command line: `prefatlas embed --dataset NAME --prompts-only` then "
         "`prefatlas map --dataset NAME`."
     )
-    if st.button("Embed the prompts and build the map", icon=":material/scatter_plot:"):
-        bar = st.progress(0.0, text="loading the embedding model")
-        try:
-            with writable() as writer:
-                if writer is None:
-                    st.warning("Another build is running; try again when it is done.")
-                    st.stop()
-                embed_dataset(writer, dataset, progress=progress_callback(bar, "embedding prompts"), responses=False)
-                bar.progress(1.0, text="UMAP layout, clusters and regions")
-                M.build_map(writer, dataset)
-        except (duckdb.Error, LookupError, ValueError) as exc:
-            st.error(f"The map could not be built: {exc}")
-            st.stop()
-        st.rerun()
+    build_status(dataset)
     st.stop()
 
 labels = {

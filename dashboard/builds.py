@@ -1,0 +1,58 @@
+"""Builds started from a page (embedding a dataset's prompts and laying out its map) run in a background thread of
+the server: the page that started them, and every other session, keep reading the store meanwhile, since the
+build opens it only to read its inputs and to write each result (DashboardAccess). One build per dataset."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from analytics.embed import embed_dataset
+from analytics.maps import build_map
+from dashboard.db import DashboardAccess
+
+_jobs: dict[str, dict] = {}
+_lock = threading.Lock()
+
+
+def map_build(dataset: str) -> dict | None:
+    """The dataset's latest build: state ('running', 'done', 'failed'), step, done / total, started, error."""
+    job = _jobs.get(dataset)
+    return dict(job) if job else None
+
+
+def start_map_build(dataset: str) -> bool:
+    """Start embedding the dataset's prompts and building its map; False when a build of it is running."""
+    with _lock:
+        job = _jobs.get(dataset)
+        if job is not None and job["state"] == "running":
+            return False
+        _jobs[dataset] = {
+            "state": "running",
+            "step": "loading the embedding model",
+            "done": 0,
+            "total": 0,
+            "started": time.time(),
+            "error": None,
+        }
+    threading.Thread(target=_run, args=(dataset,), daemon=True, name=f"prefatlas-map-{dataset}").start()
+    return True
+
+
+def _run(dataset: str) -> None:
+    job = _jobs[dataset]
+    access = DashboardAccess()
+    try:
+        embed_dataset(
+            access,
+            dataset,
+            progress=lambda done, total: job.update(step="embedding prompts", done=done, total=total),
+            responses=False,
+        )
+        job.update(step="UMAP layout, clusters and regions", done=0, total=0)
+        build_map(access, dataset, progress=lambda message: job.update(step=message))
+        job.update(state="done", step="done")
+    except Exception as exc:  # shown on the page; the traceback goes to the server's log
+        traceback.print_exc()
+        job.update(state="failed", error=str(exc).splitlines()[0][:300])
