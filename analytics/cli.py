@@ -16,6 +16,7 @@ import duckdb
 from analytics import catalog, store
 from analytics.adapters import ADAPTERS, load_folder
 from analytics.adapters.base import IngestError
+from analytics.viewstate import LOCAL_HOSTS
 
 T = TypeVar("T")
 DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -444,6 +445,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_init:
         ensure_default_store(path, args.mirror, args.cache)
     env = dict(os.environ, PREFATLAS_STORE=str(path))
+    hosts = [h for h in (args.allowed_host or []) if h]
+    if not hosts and args.host in ("127.0.0.1", "localhost", "::1"):
+        hosts = list(LOCAL_HOSTS)  # a local server answers for local names only (no DNS rebinding)
+    if hosts:
+        env["PREFATLAS_ALLOWED_HOSTS"] = ",".join(hosts)
+    else:
+        _log("prefatlas: any Host header is accepted; --allowed-host NAME limits the names this server answers for")
+    if args.token_file:
+        try:
+            env["PREFATLAS_TOKEN"] = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IngestError(f"cannot read the token file {args.token_file}: {exc}") from None
+        if len(env["PREFATLAS_TOKEN"]) < 12:
+            raise IngestError("the access token must be at least 12 characters")
     command = [
         sys.executable,
         "-m",
@@ -601,6 +616,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8501)
         p.add_argument("--base-url-path", default="", help="serve under this URL prefix")
+        p.add_argument(
+            "--allowed-host",
+            action="append",
+            metavar="NAME",
+            help="a host name this server answers for (repeat; '.example.org' allows its subdomains). Default: "
+            "local names when bound to 127.0.0.1, any name otherwise",
+        )
+        p.add_argument(
+            "--token-file",
+            type=Path,
+            help="require this shared access token (the file's text) before anything is shown (or env "
+            "PREFATLAS_TOKEN); with [auth] in .streamlit/secrets.toml, Streamlit's OIDC sign-in is used instead",
+        )
         p.add_argument("--no-init", action="store_true", help="do not build the default store on first run")
         if name == "demo":
             p.add_argument("--rebuild", action="store_true", help="delete the store first")

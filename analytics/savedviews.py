@@ -12,7 +12,8 @@ from pathlib import Path
 from analytics.catalog import default_cache
 from analytics.viewstate import is_web_link
 
-MAX_TITLE, MAX_NOTE = 200, 2000
+MAX_TITLE, MAX_NOTE, MAX_NAME = 200, 2000, 80
+MAX_VIEWS = 500  # one team's agenda, not a place to store data: beyond this a save is refused with a message
 
 
 def _path() -> Path:
@@ -35,20 +36,24 @@ def list_views() -> list[dict]:
     ]
 
 
-def save_view(title: str, note: str, link: str) -> dict:
-    """Add a view (title required; lengths capped) and return it."""
+def save_view(title: str, note: str, link: str, saved_by: str | None = None) -> dict:
+    """Add a view (title required; lengths and count capped) with who saved it and when, and return it."""
     title = title.strip()[:MAX_TITLE]
     if not title:
         raise ValueError("a saved view needs a title")
-    if not is_web_link(link):
-        raise ValueError("only http(s) links can be saved")
+    if not is_web_link(link) or len(link) > 8000:
+        raise ValueError("only http(s) links (up to 8000 characters) can be saved")
+    views = list_views()
+    if len(views) >= MAX_VIEWS:
+        raise ValueError(f"the agenda holds {MAX_VIEWS} saved views already; remove some before saving more")
     view = {
         "title": title,
         "note": note.strip()[:MAX_NOTE],
         "link": link,
+        "saved_by": (saved_by or "").strip()[:MAX_NAME] or None,
         "saved_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    views = [*list_views(), view]
+    views = [*views, view]
     path = _path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:

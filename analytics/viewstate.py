@@ -150,6 +150,26 @@ def is_web_link(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def host_allowed(host_header: str | None, allowed: list[str]) -> bool:
+    """Whether a request's Host header (name, optional port) names this server: one of `allowed` (a leading '.'
+    allows subdomains). An empty list allows any host (a server whose operator chose so). A request without a
+    Host header (not a browser) is allowed."""
+    if not allowed or not host_header:
+        return True
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:8501
+        host = host[1 : host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    for name in (a.strip().lower() for a in allowed):
+        if host == name or (name.startswith(".") and (host.endswith(name) or host == name[1:])):
+            return True
+    return False
+
+
 def parse_link(url: str, base_path: str = "/") -> tuple[str, dict[str, object]]:
     """(page, params) of a prefatlas link (lists as lists). base_path is the server's URL prefix, if any. A link is
     http(s) or a bare path (`/judges?…`); any other scheme is refused."""

@@ -12,11 +12,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.overview import dataset_names
 from analytics.viewstate import VERSION
+from dashboard.access import gate
 from dashboard.db import lease
 from dashboard.share import share_panel
 from dashboard.widgets import presenting, url_selectbox
 
 st.set_page_config(page_title="prefatlas", page_icon="⚖️", layout="wide")
+gate()  # the address it was reached by, and the sign-in a team instance asks for
 
 with lease() as con:  # the store is open only while this run needs it (ingest can write between runs)
     if con is None:

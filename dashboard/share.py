@@ -8,6 +8,7 @@ import streamlit as st
 from analytics.report import build_report, html_to_pdf
 from analytics.savedviews import save_view
 from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
+from dashboard.access import visitor_name
 from dashboard.db import reading
 from dashboard.widgets import plain
 
@@ -66,9 +67,11 @@ def share_panel(page_path: str) -> None:
         ):
             title = st.text_input("Title", max_chars=200)
             note = st.text_area("Note", max_chars=2000)
+            signed_in = visitor_name()
+            name = signed_in or st.text_input("Your name (optional)", max_chars=80)
             if st.form_submit_button("Save"):
                 try:
-                    save_view(title, note, link)
+                    save_view(title, note, link, name)
                     st.success("Saved: listed on the Overview page.")
                 except ValueError as exc:
                     st.error(plain(exc, 400))

@@ -119,7 +119,13 @@ def browser():
         b = p.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            # rebind.test resolves to this machine, as an attacker's name does in DNS rebinding
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--host-resolver-rules=MAP rebind.test 127.0.0.1",
+            ],
         )
         yield b
         b.close()
@@ -354,3 +360,19 @@ def test_an_ingest_runs_while_the_dashboard_serves_and_shows_after_a_reload(serv
     page.get_by_role("option", name="fresh-study").click()
     wait_for_run(page)
     expect(page).to_have_url(re.compile(r"dataset=fresh-study"))
+
+
+def test_a_page_reached_through_a_foreign_host_name_shows_nothing(server, browser):
+    """DNS rebinding: a name the attacker controls resolves to the local server; the page must not show data."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    port = url.rsplit(":", 1)[1]
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"http://rebind.test:{port}/?dataset=pandalm")
+    expect(page.get_by_text("This server does not answer for the address used to reach it")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_count(0)
+    assert page.get_by_test_id("stDataFrame").count() == 0
+    page.goto(f"http://localhost:{port}/?dataset=pandalm")  # the server's own names work
+    wait_for_run(page)
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")

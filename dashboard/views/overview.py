@@ -43,9 +43,12 @@ if views:
     st.subheader("Saved views")
     st.caption("For a meeting's agenda: each opens the exact view it was saved from.")
     st.dataframe(
-        pd.DataFrame(views),
+        pd.DataFrame(views).reindex(columns=["title", "note", "saved_by", "saved_at", "link"]),
         hide_index=True,
-        column_config={"link": st.column_config.LinkColumn("link", display_text="open")},
+        column_config={
+            "link": st.column_config.LinkColumn("link", display_text="open"),
+            "saved_by": st.column_config.TextColumn("saved by"),
+        },
     )
 
 row = table[table["dataset"] == dataset].iloc[0]
