@@ -203,9 +203,9 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
             col.markdown(
                 f"**Response {side.upper()}**"
                 + (f" — {plain(model)}" if isinstance(model, str) else "")
-                + f" · {len(text):,} characters"
+                + (f" · {len(text):,} characters" if text else " · :orange[empty: the model answered nothing]")
             )
-            col.code(text, language=None, wrap_lines=True, height=260)
+            col.code(text, language=None, wrap_lines=True, height=260 if text else 40)
         mine = verdicts[verdicts["pair_id"] == pair["pair_id"]]
         shown = mine.assign(
             preferred=[verdict_label(v, pair["model_a"], pair["model_b"]) for v in mine["verdict"]],

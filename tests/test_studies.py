@@ -352,3 +352,36 @@ def test_order_per_verdict_and_gold_without_order(tmp_path, store_path, capsys):
         ("gold", 1, None, "A"), ("gold", 2, None, "A"),
         ("judge", 1, "AB", "A"), ("judge", 2, "BA", "B"),
     ]  # fmt: skip
+
+
+def test_files_that_would_be_damaged_silently_are_refused_or_read_right(tmp_path, store_path, capsys):
+    """latin-1 text, list and binary columns in Parquet, and Parquet decimals as verdict values."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    mapping = write(
+        tmp_path / "m.toml",
+        'name = "careful"\n[columns]\nprompt = "q"\nresponse_a = "a"\nresponse_b = "b"\n'
+        '[[verdicts]]\njudge = "me"\ncolumn = "w"\nvalues = { 1 = "A", 2 = "B" }\n',
+    )
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"q": "café", "a": "x", "b": "y", "w": 1}\n'.encode("latin-1"))
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, latin)
+    assert code == 2 and "not UTF-8 text (byte 10)" in err
+    listed = tmp_path / "listed.parquet"
+    pq.write_table(pa.table({"q": [["a", "b"]], "a": ["x"], "b": ["y"], "w": [1]}), listed)
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, listed)
+    assert code == 2 and "prompt must be text; rows 1 hold a" in err
+    binary = tmp_path / "binary.parquet"
+    pq.write_table(pa.table({"q": [b"\x00\x01"], "a": ["x"], "b": ["y"], "w": [1]}), binary)
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, binary)
+    assert code == 2 and "column 'q': holds binary values" in err
+    assert rows(store_path, "SELECT count(*) FROM pairs") == [(0,)]
+    decimals = tmp_path / "decimals.parquet"
+    w = pa.array([decimal.Decimal("1.0"), decimal.Decimal("2")], type=pa.decimal128(3, 1))
+    pq.write_table(pa.table({"q": ["q1", "q2"], "a": ["x", "x"], "b": ["y", "y"], "w": w}), decimals)
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, decimals, "--no-precompute")
+    assert code == 0, err
+    assert rows(store_path, "SELECT verdict FROM judgments ORDER BY source_row") == [("A",), ("B",)]

@@ -6,6 +6,7 @@ Full reference with an example: README "Your own data". Every error names the fi
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import io
 import json
@@ -597,6 +598,11 @@ def _key(value: object) -> str | None:
             return str(int(value))
     if isinstance(value, (bool, np.bool_)):
         return str(value).lower()
+    if isinstance(value, (decimal.Decimal, np.integer, np.floating)):  # Parquet decimals and numpy numbers
+        number = float(value)
+        if math.isnan(number):
+            return None
+        return str(int(number)) if number.is_integer() else str(value)
     text = str(value).strip()
     return text or None
 
