@@ -385,3 +385,52 @@ def test_files_that_would_be_damaged_silently_are_refused_or_read_right(tmp_path
     code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, decimals, "--no-precompute")
     assert code == 0, err
     assert rows(store_path, "SELECT verdict FROM judgments ORDER BY source_row") == [("A",), ("B",)]
+
+
+def test_ranked_responses_expand_into_every_pair(tmp_path, store_path, capsys):
+    """Nectar's layout: k answers per prompt with a rank (1 = best); UltraFeedback's: completions with a score."""
+    nectar = [
+        {"prompt": "p1", "answers": [{"answer": "x1", "model": "m1", "rank": 2},
+                                     {"answer": "y1", "model": "m2", "rank": 1},
+                                     {"answer": "z1", "model": "m3", "rank": 3}]},
+        {"prompt": "p2", "answers": [{"answer": "x2", "model": "m1", "rank": 1},
+                                     {"answer": "y2", "model": "m2", "rank": 1}]},
+    ]  # fmt: skip
+    data = write(tmp_path / "nectar.jsonl", "".join(json.dumps(r) + "\n" for r in nectar))
+    mapping = write(
+        tmp_path / "nectar.toml",
+        'name = "nectar"\n[columns]\nprompt = "prompt"\n'
+        '[ranked]\nresponses = "answers"\ntext = "answer"\nmodel = "model"\nrank = "rank"\njudge = "gpt-4"\n',
+    )
+    code, out, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, data, "--no-precompute")
+    assert code == 0, err
+    assert "nectar: ingested: 4 pairs, 1 judges, 4 judgments from 2 rows read" in out
+    got = rows(store_path, """SELECT ra.text, rb.text, ra.generator, rb.generator, x.verdict, p.source_row
+                              FROM pairs p JOIN judgments x USING (pair_id)
+                              JOIN responses ra ON ra.response_id = p.response_a_id
+                              JOIN responses rb ON rb.response_id = p.response_b_id ORDER BY 1, 2""")  # fmt: skip
+    assert got == [
+        ("x1", "y1", "m1", "m2", "B", 1),  # rank 2 vs 1: the second is better
+        ("x1", "z1", "m1", "m3", "A", 1),
+        ("x2", "y2", "m1", "m2", "tie", 2),  # equal ranks
+        ("y1", "z1", "m2", "m3", "A", 1),
+    ]
+    feedback = [{"instruction": "q", "completions": [{"response": "r1", "overall_score": 7.5},
+                                                      {"response": "r2", "overall_score": 8},
+                                                      {"response": "r3", "overall_score": None}]}]  # fmt: skip
+    data = write(tmp_path / "uf.jsonl", json.dumps(feedback[0]) + "\n")
+    mapping = write(
+        tmp_path / "uf.toml",
+        'name = "uf"\n[columns]\nprompt = "instruction"\n'
+        '[ranked]\nresponses = "completions"\ntext = "response"\nscore = "overall_score"\njudge = "gpt-4"\n',
+    )
+    code, out, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, data, "--no-precompute")
+    assert code == 0, err
+    assert rows(store_path, """SELECT ra.text, rb.text, x.verdict FROM pairs p JOIN judgments x USING (pair_id)
+                               JOIN responses ra ON ra.response_id = p.response_a_id
+                               JOIN responses rb ON rb.response_id = p.response_b_id
+                               WHERE p.dataset = 'uf' ORDER BY 1, 2""") == [
+        ("r1", "r2", "B"),  # the higher score wins
+        ("r1", "r3", "unparsed"),  # a missing score decides nothing
+        ("r2", "r3", "unparsed"),
+    ]  # fmt: skip

@@ -75,7 +75,8 @@ def read_records(path: Path, label: str | None = None, records: str | None = Non
         ) from None
     stripped = text.lstrip()
     document = None
-    if stripped.startswith("{"):
+    lines_by_name = Path(path).name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+    if stripped.startswith("{") and not (lines_by_name and records is None):  # a .jsonl is lines, even one line
         try:
             document = json.loads(text)
         except json.JSONDecodeError:

@@ -51,6 +51,7 @@ TOP_KEYS = (
     "order_values",
     "derive",
     "lookups",
+    "ranked",
     "join",
     "verdicts",
     "properties",
@@ -75,6 +76,13 @@ VERDICT_KEYS = (
 )
 JOIN_KEYS = ("dataset", "by", "column", "prompt")
 LOOKUP_KEYS = ("file", "on", "format", "records")
+RANKED_KEYS = ("responses", "text", "model", "rank", "score", "judge", "kind")
+RANKED_COLUMNS = {
+    "response_a": "@response_a",
+    "response_b": "@response_b",
+    "model_a": "@model_a",
+    "model_b": "@model_b",
+}
 DERIVE_KEYS = ("constant", "from", "lookup", "default")
 TARGETS = ("A", "B", "tie", "unparsed")
 ORDERS = ("AB", "BA")
@@ -167,6 +175,20 @@ class LookupSpec:
 
 
 @dataclass
+class RankedSpec:
+    """k responses per row, ranked (or scored) by one judge: every two of them become a pair, A the earlier in the
+    list; the verdict is the better-ranked one (rank 1 is best; or the higher score), a tie where they are equal."""
+
+    responses: str
+    judge: str
+    kind: str = "llm"
+    text: str | None = None  # the key of each item's text; None: the items are texts
+    model: str | None = None
+    rank: str | None = None
+    score: str | None = None
+
+
+@dataclass
 class JoinSpec:
     """Verdicts for pairs already in the store: matched by an id column (against the pairs' ids) or by row
     (row k of the file = the pair read from row k of the dataset's file), optionally checking the prompt."""
@@ -194,6 +216,7 @@ class Mapping:
     order: str | None = None  # every row shown in this order ('AB' / 'BA'), when no order column says otherwise
     derive: dict[str, DeriveSpec] = field(default_factory=dict)
     lookups: dict[str, LookupSpec] = field(default_factory=dict)
+    ranked: RankedSpec | None = None
     join: JoinSpec | None = None
     base: Path | None = None  # the mapping file's folder: lookup files are found relative to it
 
@@ -329,6 +352,34 @@ def _parse_lookups(raw: object, label: str) -> dict[str, LookupSpec]:
     return out
 
 
+def _parse_ranked(raw: object, label: str) -> RankedSpec | None:
+    if raw is None:
+        return None
+    where = "[ranked]"
+    if not isinstance(raw, dict):
+        raise IngestError(f'{where} must be a table: responses = "answers", rank = "rank", judge = "..."', file=label)
+    _check_keys(raw, RANKED_KEYS, where, label)
+    responses = _text(raw, "responses", where, label, "the column holding each row's list of responses")
+    judge = _text(raw, "judge", where, label, "the name of the judge who ranked them")
+    if responses is None or judge is None:
+        raise IngestError(f"{where} needs responses (the list column) and judge (who ranked them)", file=label)
+    rank, score = _text(raw, "rank", where, label, "a key"), _text(raw, "score", where, label, "a key")
+    if (rank is None) == (score is None):
+        raise IngestError(f"{where} needs exactly one of rank (1 = best) or score (higher = better)", file=label)
+    kind = raw.get("kind", "llm")
+    if kind not in JUDGE_KINDS:
+        raise IngestError(f"{where} kind '{kind}' is not one of {', '.join(JUDGE_KINDS)}", file=label)
+    return RankedSpec(
+        responses=responses,
+        judge=judge,
+        kind=kind,
+        text=_text(raw, "text", where, label, "a key"),
+        model=_text(raw, "model", where, label, "a key"),
+        rank=rank,
+        score=score,
+    )
+
+
 def _parse_join(raw: object, label: str) -> JoinSpec | None:
     if raw is None:
         return None
@@ -372,6 +423,12 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
     for key, value in columns.items():
         if not isinstance(value, str) or not value:
             raise IngestError(f"[columns] '{key}' must be the name of a column (text), not {value!r}", file=label)
+    ranked = _parse_ranked(raw.get("ranked"), label)
+    if ranked is not None:
+        taken = sorted(set(columns) & set(RANKED_COLUMNS))
+        if taken:
+            raise IngestError(f"[columns] {', '.join(taken)}: with [ranked], responses come from its list", file=label)
+        columns = {**columns, **RANKED_COLUMNS}
     if join is None:
         for key in TEXT_COLUMNS:
             if key not in columns:
@@ -402,6 +459,11 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
                           file=label)  # fmt: skip
     order_values = _lookup_table(raw.get("order_values"), "[order_values]", label, ORDERS)
     specs = raw.get("verdicts")
+    if ranked is not None and specs is None:
+        specs = []
+    if ranked is not None:
+        specs = [*specs, {"judge": ranked.judge, "kind": ranked.kind, "column": "@verdict",
+                          "values": {"A": "A", "B": "B", "tie": "tie"}}]  # fmt: skip
     if not isinstance(specs, list) or not specs:
         raise IngestError(
             "at least one [[verdicts]] table is required (judge, kind, column or constant, values)", file=label
@@ -440,6 +502,7 @@ def parse_mapping(raw: dict, label: str = "mapping") -> Mapping:
         order=order,
         derive=_parse_derive(raw.get("derive"), label),
         lookups=_parse_lookups(raw.get("lookups"), label),
+        ranked=ranked,
         join=join,
         **meta,
     )
@@ -684,6 +747,69 @@ def _with_lookups(frame: pd.DataFrame, mapping: Mapping, label: str, first_row: 
     return frame
 
 
+def _ranked_pairs(frame: pd.DataFrame, spec: RankedSpec, label: str, first_row: int) -> pd.DataFrame:
+    """Each row's k ranked responses as k(k-1)/2 rows of pairs (A = the earlier in the list), with the verdict of
+    their ranks in '@verdict' and the source row in '@row'."""
+    items = _column(frame, spec.responses, "[ranked] responses", label)
+    out_rows: list[int] = []
+    parts: dict[str, list] = {"@response_a": [], "@response_b": [], "@model_a": [], "@model_b": [], "@verdict": []}
+    pair_in_row: list[str] = []
+
+    def field_of(item: object, key: str | None, row: int, what: str) -> object:
+        if key is None:
+            return item
+        if not isinstance(item, dict):
+            raise IngestError(
+                f"[ranked] each response must be an object with '{key}' (row {row} holds {type(item).__name__})",
+                file=label,
+                column=spec.responses,
+            )
+        return item.get(key)
+
+    for position, listed in enumerate(items):
+        row = first_row + position + 1
+        if isinstance(listed, np.ndarray):
+            listed = listed.tolist()
+        if not isinstance(listed, list):
+            raise IngestError(f"[ranked] row {row}: expected a list of responses, got {type(listed).__name__}",
+                              file=label, column=spec.responses)  # fmt: skip
+        texts = [field_of(x, spec.text, row, "text") for x in listed]
+        models = [field_of(x, spec.model, row, "model") if spec.model else None for x in listed]
+        keys = [_numeric_value(field_of(x, spec.rank or spec.score, row, "rank")) for x in listed]
+        for i in range(len(listed)):
+            for j in range(i + 1, len(listed)):
+                better = None if keys[i] is None or keys[j] is None else keys[i] - keys[j]
+                if better is None:
+                    verdict = None
+                elif better == 0:
+                    verdict = "tie"
+                else:  # rank: the smaller wins; score: the larger
+                    verdict = "A" if (better < 0) == (spec.rank is not None) else "B"
+                out_rows.append(position)
+                pair_in_row.append(f"{i + 1}-{j + 1}")
+                parts["@response_a"].append(texts[i])
+                parts["@response_b"].append(texts[j])
+                parts["@model_a"].append(models[i])
+                parts["@model_b"].append(models[j])
+                parts["@verdict"].append(verdict)
+    expanded = frame.iloc[out_rows].reset_index(drop=True)
+    for name, values in parts.items():
+        expanded[name] = pd.Series(values, dtype=object)
+    expanded["@row"] = np.asarray(out_rows, dtype=np.int64) + first_row + 1
+    expanded["@pair_in_row"] = pair_in_row
+    return expanded
+
+
+def _numeric_value(value: object) -> float | None:
+    key = _key(value)
+    if key is None:
+        return None
+    try:
+        return float(key)
+    except ValueError:
+        return None
+
+
 def _derived(frame: pd.DataFrame, mapping: Mapping, label: str, first_row: int) -> pd.DataFrame:
     """The frame with the mapping's [derive] columns added (constants, lookups of another column)."""
     if not mapping.derive:
@@ -865,12 +991,18 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     """Vectorised: a 1M-row file becomes a batch without a Python loop per judgment where avoidable. `first_row`:
     the frame's first row's position in its file (a chunk of a large file), for row numbers and messages."""
     cols = mapping.columns
-    n = len(frame)
+    rows_read = len(frame)
     frame = _with_lookups(frame.reset_index(drop=True), mapping, label, first_row)
     frame = _derived(frame, mapping, label, first_row)
+    if mapping.ranked is not None:
+        frame = _ranked_pairs(frame, mapping.ranked, label, first_row)
+        row_numbers = frame["@row"].to_numpy()
+    else:
+        row_numbers = np.arange(first_row + 1, first_row + len(frame) + 1)
+    n = len(frame)
 
     def rows_text(rows: np.ndarray) -> str:
-        return _rows_text(np.asarray(rows) + first_row)
+        return _rows_text(np.unique(row_numbers[np.asarray(rows, dtype=np.int64)]) - 1)
 
     skipped_rows: dict[int, str] = {}
     text = {}
@@ -903,13 +1035,14 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     keep = np.ones(n, dtype=bool)
     keep[list(skipped_rows)] = False
 
-    row_numbers = np.arange(first_row + 1, first_row + n + 1)
-
     def optional(role: str) -> pd.Series:
         if role not in cols:
             return pd.Series([None] * n, dtype=object)
         if role == "id" and cols["id"] == ROW_ID:  # every row its own pair: its file and row are its id
-            return pd.Series([f"{Path(label).name}:{r}" for r in row_numbers], dtype=object)
+            ids = [f"{Path(label).name}:{r}" for r in row_numbers]
+            if "@pair_in_row" in frame:
+                ids = [f"{i}#{k}" for i, k in zip(ids, frame["@pair_in_row"], strict=True)]
+            return pd.Series(ids, dtype=object)
         series = _column(frame, cols[role], role, label)
         return series.map(
             lambda v: (
@@ -936,7 +1069,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     )[PAIR_COLUMNS]
 
     judgments, judges = _all_judgments(frame, mapping, keep, label, first_row, row_numbers)
-    skipped = [Skipped(Path(label).name, first_row + r + 1, why) for r, why in sorted(skipped_rows.items())]
+    skipped = [Skipped(Path(label).name, int(row_numbers[r]), why) for r, why in sorted(skipped_rows.items())]
     if skipped_rows:
         # Drop skipped pairs and renumber pair_row so it still points at the kept pairs.
         kept_rows = np.flatnonzero(keep)
@@ -957,7 +1090,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     meta = DatasetMeta(
         name=mapping.name,
         version=version,
-        adapter="mapping",
+        adapter="mapping" if mapping.ranked is None else "mapping (ranked)",  # ranked: many pairs per row
         title=mapping.title,
         source=mapping.source,
         licence=mapping.licence,
@@ -968,7 +1101,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
         pairs=pairs,
         judgments=judgments.reset_index(drop=True),
         judges=judges,
-        rows_read=n,
+        rows_read=rows_read,
         skipped=skipped,
         properties=properties,
     )
