@@ -288,56 +288,58 @@ BULK_CHUNK = 50_000  # responses per step: bounds the memory the word lists take
 ARROW_BATCH = 2048  # rows per Arrow batch: DuckDB scans the batches of a registered table on every core at once
 
 
-def _register_batched(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
-    """A query's result registered under `name` as Arrow in small batches. A 50k-row temp table is one row group,
-    which DuckDB scans on one thread; small Arrow batches let every core take part in the regular expressions."""
-    table = con.sql(sql).to_arrow_table()
-    con.register(name, pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH), schema=table.schema))
+def _batched(table: pa.Table) -> pa.Table:
+    """A 50k-row DuckDB table is one row group, which DuckDB scans on one thread; registered as Arrow in small
+    batches, every core takes part in the regular expressions."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH), schema=table.schema)
 
 
 def bulk_properties(
     con: duckdb.DuckDBPyConnection,
-    texts_sql: str,
+    texts_sql: str | pa.Table,
     params: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Compute every builtin property of the responses `texts_sql` selects (columns response_id, text) into the
-    temporary table `_bulk_properties` (one row per response, one column per property, COLUMNS' names); returns
-    how many. The regular expressions run in DuckDB over whole columns, chunk by chunk and on every core; Python
-    touches only the distinct words (syllables for readability) and the texts that may hold an emoji."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _bulk_texts AS SELECT row_number() OVER () AS k, * FROM ({texts_sql})",
-        params or {},
-    )
-    total = con.execute("SELECT count(*) FROM _bulk_texts").fetchone()[0]
-    columns = ", ".join(f"{c} DOUBLE" for c in COLUMNS.values())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_properties (response_id VARCHAR, {columns})")
+) -> pa.Table:
+    """Every builtin property of the responses `texts_sql` selects (or, given an Arrow table, holds: columns
+    response_id, text), as an Arrow table: response_id and one column per property (COLUMNS' names). The regular
+    expressions run in DuckDB over whole columns, chunk by chunk and on every core; Python touches only the distinct
+    words (syllables for readability) and the texts that may hold an emoji. Nothing is created in the database
+    (inside an ingest's transaction, a dropped temporary table would hold its memory until the commit)."""
+    if isinstance(texts_sql, pa.Table):
+        texts = texts_sql.select(["response_id", "text"])
+    else:
+        texts = con.sql(f"SELECT response_id, text FROM ({texts_sql})", params=params or {}).to_arrow_table()
+    total = texts.num_rows
     informal = COLUMNS["informal register"]
-    names = ", ".join(f"o.{c} + coalesce(e.n, 0)" if c == informal else f"o.{c}" for c in COLUMNS.values())
-    for low in range(1, total + 1, BULK_CHUNK):
-        high = low + BULK_CHUNK
-        _register_batched(
-            con, "_bulk_source", f"SELECT k, response_id, text FROM _bulk_texts WHERE k >= {low} AND k < {high}"
-        )
-        _register_batched(con, "_bulk_work", _BULK_WORK)
+    names = ", ".join(f"o.{c} + coalesce(e.n, 0) AS {c}" if c == informal else f"o.{c}" for c in COLUMNS.values())
+    parts = []
+    # The SQL reads the Python tables below by their variable names (DuckDB's replacement scans). Unlike
+    # con.register(), which inside an ingest's transaction holds every registered table until the commit, a
+    # replacement scan lets go of the table once the statement ends: memory stays one chunk's worth.
+    for low in range(0, total, BULK_CHUNK):
+        chunk = texts.slice(low, BULK_CHUNK)
+        _bulk_source = _batched(chunk.append_column("k", pa.array(np.arange(chunk.num_rows, dtype=np.int64))))
+        _bulk_work = _batched(con.sql(_BULK_WORK).to_arrow_table())
         vocabulary = [w for (w,) in con.execute("SELECT DISTINCT unnest(prose_words) FROM _bulk_work").fetchall()]
         counts = np.fromiter(map(syllables, vocabulary), dtype=np.int64, count=len(vocabulary))
-        con.register("_syllable_table", pd.DataFrame({"word": vocabulary, "n": counts}))
-        _register_batched(con, "_bulk_out", _BULK_SELECT)
+        _syllable_table = pd.DataFrame({"word": vocabulary, "n": counts})
+        _bulk_out = _batched(con.sql(_BULK_SELECT).to_arrow_table())
         # emoji: the emoji package's list (multi-codepoint sequences), on the few texts that may hold one
         odd = con.execute("SELECT response_id, prose FROM _bulk_out WHERE _emoji_candidate").df()
         odd["n"] = np.array([float(_emoji(p)) for p in odd["prose"]], dtype=np.float64)
-        con.register("_emoji_counts", odd[["response_id", "n"]])
-        con.execute(
-            f"INSERT INTO _bulk_properties SELECT o.response_id, {names} FROM _bulk_out o "
-            "LEFT JOIN _emoji_counts e USING (response_id)"
+        _emoji_counts = odd[["response_id", "n"]]
+        parts.append(
+            con.sql(
+                f"SELECT o.response_id, {names} FROM _bulk_out o LEFT JOIN _emoji_counts e USING (response_id)"
+            ).to_arrow_table()
         )
-        for name in ("_emoji_counts", "_bulk_out", "_syllable_table", "_bulk_work", "_bulk_source"):
-            con.unregister(name)
+        del _bulk_source, _bulk_work, _syllable_table, _bulk_out, _emoji_counts
         if progress is not None:
-            progress(min(total, high - 1), total)
-    con.execute("DROP TABLE IF EXISTS _bulk_texts")
-    return int(total)
+            progress(min(total, low + BULK_CHUNK), total)
+    if not parts:
+        schema = pa.schema([("response_id", pa.string())] + [(c, pa.float64()) for c in COLUMNS.values()])
+        return schema.empty_table()
+    return pa.concat_tables(parts)
 
 
 def bulk_compute(texts: pd.Series) -> pd.DataFrame:
@@ -349,8 +351,7 @@ def bulk_compute(texts: pd.Series) -> pd.DataFrame:
             {"response_id": [f"{i:012d}" for i in range(len(texts))], "text": texts.fillna("").astype(str).to_numpy()}
         )
         con.register("_given", frame)
-        bulk_properties(con, "SELECT response_id, text FROM _given")
-        out = con.execute("SELECT * FROM _bulk_properties ORDER BY response_id").df()
+        out = bulk_properties(con, "SELECT response_id, text FROM _given").to_pandas().sort_values("response_id")
     finally:
         con.close()
     out = out.drop(columns="response_id").rename(columns={c: n for n, c in COLUMNS.items()})
@@ -397,10 +398,21 @@ def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str])
     return table.reindex(response_ids)
 
 
+def _insert_bulk(con: duckdb.DuckDBPyConnection, texts_sql: str | pa.Table, params: dict) -> int:
+    _bulk_properties = bulk_properties(con, texts_sql, params)  # read by name below (see bulk_properties)
+    columns = ", ".join(COLUMNS.values())
+    con.execute(
+        f"INSERT INTO builtin_properties (response_id, source, {columns}) "
+        f"SELECT response_id, $s, {columns} FROM _bulk_properties",
+        {"s": PROPERTIES_SOURCE},
+    )
+    return _bulk_properties.num_rows
+
+
 def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     """Compute and insert the builtin properties of every response of a dataset that lacks them, inside the
     caller's transaction (an ingest writes pairs and their properties as one unit); the number computed."""
-    n = bulk_properties(
+    return _insert_bulk(
         con,
         """SELECT response_id, text FROM responses WHERE response_id IN (
                SELECT response_a_id FROM pairs WHERE dataset = $d
@@ -408,14 +420,17 @@ def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> i
            AND response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
         {"d": dataset, "s": PROPERTIES_SOURCE},
     )
-    columns = ", ".join(COLUMNS.values())
-    con.execute(
-        f"INSERT INTO builtin_properties (response_id, source, {columns}) "
-        f"SELECT response_id, $s, {columns} FROM _bulk_properties",
-        {"s": PROPERTIES_SOURCE},
-    )
-    con.execute("DROP TABLE _bulk_properties")
-    return int(n)
+
+
+def insert_properties_of(con: duckdb.DuckDBPyConnection, responses_of_batch: pd.DataFrame) -> int:
+    """The same for the responses of one batch being written (response_id, text): an ingest computes properties
+    batch by batch, so it never holds a second copy of every text of a million pairs."""
+    texts = con.sql(
+        """SELECT DISTINCT response_id, text FROM responses_of_batch
+           WHERE response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
+        params={"s": PROPERTIES_SOURCE},
+    ).to_arrow_table()  # responses_of_batch: the frame, read by name (a replacement scan, see bulk_properties)
+    return _insert_bulk(con, texts, {})
 
 
 def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:

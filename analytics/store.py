@@ -390,6 +390,52 @@ def _none_if_na(values: pd.Series) -> list:
     return objects.where(values.notna(), None).tolist()
 
 
+def _judges_frame(declared: pd.DataFrame) -> pd.DataFrame:
+    """The judges table's rows for declared judges (name, kind, model, family, protocol): one id per name."""
+    jg = declared.drop_duplicates("name")
+    return pd.DataFrame(
+        {
+            "judge_id": [content_id("judge", n) for n in jg["name"]],
+            "name": jg["name"].tolist(),
+            "kind": jg["kind"].tolist(),
+            "model": _none_if_na(jg["model"]),
+            "family": _none_if_na(jg["family"]),
+            "protocol": _none_if_na(jg["protocol"]),
+        }
+    )
+
+
+def _judgments_frame(j: pd.DataFrame, pair_ids: list[str], judges: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The judgments table's rows for judgments in JUDGMENT_COLUMNS (index 0..n-1) whose pairs have `pair_ids`."""
+    judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
+    judge_ids = [judge_id_of[n] for n in j["judge"].tolist()]
+    shown = _none_if_na(j["shown_order"])
+    src_file = _none_if_na(j["source_file"])
+    src_row = _none_if_na(j["source_row"])
+    # The source position is part of the id so that two raters' rows (or repeated runs) are never merged.
+    ids = content_ids(pair_ids, judge_ids, shown, src_file, src_row)
+    if "repeat" in j.columns and (j["repeat"] > 0).any():  # one row's counted verdicts (3 wins): one id each
+        for i in j.index[j["repeat"] > 0]:
+            ids[i] = content_id(ids[i], "repeat", int(j.at[i, "repeat"]))
+    return pd.DataFrame(
+        {
+            "judgment_id": ids,
+            "pair_id": pair_ids,
+            "judge_id": judge_ids,
+            "dataset": dataset,
+            "verdict": j["verdict"].tolist(),
+            "verdict_raw": [None if v is None else str(v) for v in _none_if_na(j["verdict_raw"])],
+            "prob_b": pd.to_numeric(j["prob_b"], errors="coerce").astype("float64"),
+            "score_a": pd.to_numeric(j["score_a"], errors="coerce").astype("float64"),
+            "score_b": pd.to_numeric(j["score_b"], errors="coerce").astype("float64"),
+            "shown_order": shown,
+            "rationale": _none_if_na(j["rationale"]),
+            "source_file": src_file,
+            "source_row": pd.array(src_row, dtype="Int64"),
+        }
+    )
+
+
 def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
     """Compute every content id and build the table-shaped frames."""
     p = batch.pairs.reset_index(drop=True)
@@ -430,47 +476,9 @@ def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
         }
     )
 
-    jg = batch.judges.drop_duplicates("name")
-    judges = pd.DataFrame(
-        {
-            "judge_id": [content_id("judge", n) for n in jg["name"]],
-            "name": jg["name"].tolist(),
-            "kind": jg["kind"].tolist(),
-            "model": _none_if_na(jg["model"]),
-            "family": _none_if_na(jg["family"]),
-            "protocol": _none_if_na(jg["protocol"]),
-        }
-    )
-    judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
-
+    judges = _judges_frame(batch.judges)
     j = batch.judgments.reset_index(drop=True)
-    j_pair_ids = [pair_ids[i] for i in j["pair_row"].tolist()]
-    j_judge_ids = [judge_id_of[n] for n in j["judge"].tolist()]
-    shown = _none_if_na(j["shown_order"])
-    src_file = _none_if_na(j["source_file"])
-    src_row = _none_if_na(j["source_row"])
-    # The source position is part of the id so that two raters' rows (or repeated runs) are never merged.
-    judgment_ids = content_ids(j_pair_ids, j_judge_ids, shown, src_file, src_row)
-    if "repeat" in j.columns and (j["repeat"] > 0).any():  # one row's counted verdicts (3 wins): one id each
-        for i in j.index[j["repeat"] > 0]:
-            judgment_ids[i] = content_id(judgment_ids[i], "repeat", int(j.at[i, "repeat"]))
-    judgments = pd.DataFrame(
-        {
-            "judgment_id": judgment_ids,
-            "pair_id": j_pair_ids,
-            "judge_id": j_judge_ids,
-            "dataset": ds,
-            "verdict": j["verdict"].tolist(),
-            "verdict_raw": [None if v is None else str(v) for v in _none_if_na(j["verdict_raw"])],
-            "prob_b": pd.to_numeric(j["prob_b"], errors="coerce").astype("float64"),
-            "score_a": pd.to_numeric(j["score_a"], errors="coerce").astype("float64"),
-            "score_b": pd.to_numeric(j["score_b"], errors="coerce").astype("float64"),
-            "shown_order": shown,
-            "rationale": _none_if_na(j["rationale"]),
-            "source_file": src_file,
-            "source_row": pd.array(src_row, dtype="Int64"),
-        }
-    )
+    judgments = _judgments_frame(j, [pair_ids[i] for i in j["pair_row"].tolist()], judges, ds)
     frames = {"prompts": prompts, "responses": responses, "pairs": pairs, "judges": judges, "judgments": judgments}
     if batch.properties is not None and not batch.properties.empty:
         x = batch.properties
@@ -490,12 +498,11 @@ def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
-    con.register("_incoming", frame)
-    try:
-        cols = ", ".join(frame.columns)
-        con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM _incoming")
-    finally:
-        con.unregister("_incoming")
+    # the frame is read by its variable name (a DuckDB replacement scan): con.register() would keep every batch's
+    # frame alive until the ingest's transaction commits, a million pairs' worth of memory
+    incoming_rows = frame  # noqa: F841
+    cols = ", ".join(frame.columns)
+    con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
 
 
 def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -567,6 +574,8 @@ def write_batches(
 
     A dataset of that name with another version is replaced (`when_stored` 'replace': a catalog dataset read
     again), extended by these files ('append': more shards), or left alone with an error ('refuse')."""
+    from analytics.properties import insert_missing_properties, insert_properties_of
+
     first = next(batches)
     meta = first.meta
     check_dataset_name(meta.name)
@@ -614,13 +623,12 @@ def write_batches(
             for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
                 if table in frames:
                     _insert(con, table, frames[table])
+            insert_properties_of(con, frames["responses"])  # batch by batch: memory stays bounded
             rows_read += batch.rows_read
             skipped += batch.skipped
             del frames
         # the builtin properties are part of the unit: a store never holds pairs whose properties are missing
-        from analytics.properties import insert_missing_properties
-
-        insert_missing_properties(con, meta.name)
+        insert_missing_properties(con, meta.name)  # (written batch by batch above; this finds none missing)
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",
@@ -762,41 +770,10 @@ def add_judgments(con: duckdb.DuckDBPyConnection, batch: VerdictBatch) -> Ingest
         )
     v = v[v["pair_id"].notna()].reset_index(drop=True)
     jg = batch.judges
-    judges = pd.DataFrame(
-        {
-            "judge_id": [content_id("judge", n) for n in jg["name"]],
-            "name": jg["name"].tolist(),
-            "kind": jg["kind"].tolist(),
-            "model": _none_if_na(jg["model"]),
-            "family": _none_if_na(jg["family"]),
-            "protocol": _none_if_na(jg["protocol"]),
-        }
-    )
+    judges = _judges_frame(jg)
+    judgments = _judgments_frame(v, v["pair_id"].tolist(), judges, batch.dataset)
     judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
-    j_judge_ids = [judge_id_of[n] for n in v["judge"]]
-    shown = _none_if_na(v["shown_order"])
-    src_file = _none_if_na(v["source_file"])
-    src_row = _none_if_na(v["source_row"])
-    ids = content_ids(v["pair_id"].tolist(), j_judge_ids, shown, src_file, src_row)
-    for i in v.index[v["repeat"] > 0]:
-        ids[i] = content_id(ids[i], "repeat", int(v.at[i, "repeat"]))
-    judgments = pd.DataFrame(
-        {
-            "judgment_id": ids,
-            "pair_id": v["pair_id"].tolist(),
-            "judge_id": j_judge_ids,
-            "dataset": batch.dataset,
-            "verdict": v["verdict"].tolist(),
-            "verdict_raw": [None if x is None else str(x) for x in _none_if_na(v["verdict_raw"])],
-            "prob_b": pd.to_numeric(v["prob_b"], errors="coerce").astype("float64"),
-            "score_a": pd.to_numeric(v["score_a"], errors="coerce").astype("float64"),
-            "score_b": pd.to_numeric(v["score_b"], errors="coerce").astype("float64"),
-            "shown_order": shown,
-            "rationale": _none_if_na(v["rationale"]),
-            "source_file": src_file,
-            "source_row": pd.array(src_row, dtype="Int64"),
-        }
-    )
+    shown = judgments["shown_order"].tolist()
     replaced = sorted({(judge_id_of[n], o) for n, o in zip(v["judge"], shown, strict=True)}, key=str)
     with transaction(con):
         _reconcile_judges(con, jg)
