@@ -52,7 +52,7 @@ def _open(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     # DuckDB's own memory: beyond it, it spills to a temporary file next to the store (a 1M-pair ingest peaks at
     # 3.8 GB resident with 2 GB here, 12+ GB with DuckDB's default of 80 % of the machine). "none": DuckDB's default
     limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT).strip()
-    if limit and limit.lower() != "none":
+    if not read_only and limit and limit.lower() != "none":
         con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
     return con
 
