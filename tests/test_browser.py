@@ -376,3 +376,24 @@ def test_a_page_reached_through_a_foreign_host_name_shows_nothing(server, browse
     page.goto(f"http://localhost:{port}/?dataset=pandalm")  # the server's own names work
     wait_for_run(page)
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")
+
+
+def test_building_a_map_from_the_page_runs_in_the_background(server, browser):
+    """The build button starts the embedding and layout in the server's background: the page shows its progress in
+    place, another tab reads the store meanwhile, and the map appears when it is written."""
+    from playwright.sync_api import expect
+
+    url, real = server
+    if not real:
+        pytest.skip("needs the real PandaLM prompts (a map of the 3-pair fixture is refused as too small)")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/map?dataset=pandalm")
+    wait_for_run(page)
+    page.get_by_role("button", name="Embed the prompts and build the map").click()
+    expect(page.get_by_text("Building the map in the background")).to_be_visible(timeout=30_000)
+    other = browser.new_page(viewport={"width": 1440, "height": 900})
+    other.goto(f"{url}/judges?dataset=pandalm")  # another visitor, while the build runs
+    wait_for_run(other)
+    expect(other.get_by_role("combobox", name="Dataset")).to_have_value("pandalm")
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=300_000)
+    expect(page.get_by_text("Building the map in the background")).to_have_count(0)
