@@ -2,8 +2,8 @@
 
 DuckDB lets one process write a file or several read it, never both. A connection held for the server's lifetime
 would stop `prefatlas ingest` for as long as the dashboard serves. So every script run takes a lease (app.py) and
-the process's read-only connection is closed as soon as no run holds one: an ingest waits at most for the runs in
-flight, and the next run after it reads the new data. Each run gets its own cursor (DuckDB connections are not
+the process's read-only connection is closed a second after no run holds one: an ingest waits at most for the runs
+in flight, and the next run after it reads the new data. Each run gets its own cursor (DuckDB connections are not
 shared across threads)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import streamlit as st
 from analytics.store import StoreAccess, connect, default_store_path, is_lock_conflict
 
 _state = threading.Condition()
-_shared: dict = {"con": None, "path": None, "leases": 0, "writing": False}
+_shared: dict = {"con": None, "path": None, "leases": 0, "writing": False, "idle_since": None}
 _run = threading.local()  # the cursor of the script run on this thread
 
 
@@ -33,6 +33,8 @@ def _acquire(path: str, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
         while _shared["writing"]:
             if time.monotonic() >= deadline or not _state.wait(timeout=deadline - time.monotonic()):
                 raise StoreBusy
+        if _shared["con"] is not None and _shared["path"] != path and _shared["leases"] == 0:
+            _close_shared()  # another store (PREFATLAS_STORE changed): never keep two files open
         if _shared["con"] is None or _shared["path"] != path:
             try:
                 _shared["con"] = connect(path, read_only=True)
@@ -45,13 +47,32 @@ def _acquire(path: str, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
         return _shared["con"].cursor()
 
 
+IDLE_CLOSE_S = 1.0  # the file is freed this long after the last run ends: a burst of reruns reuses the connection
+
+
+def _close_shared() -> None:
+    """Close the read-only connection (the caller holds _state and no run holds a lease)."""
+    if _shared["con"] is not None:
+        with suppress(duckdb.Error):
+            _shared["con"].close()
+        _shared["con"] = None
+    _state.notify_all()
+
+
+def _close_if_idle(idle_since: float) -> None:
+    with _state:
+        if _shared["leases"] == 0 and _shared.get("idle_since") == idle_since:
+            _close_shared()
+
+
 def _release() -> None:
     with _state:
         _shared["leases"] -= 1
-        if _shared["leases"] == 0 and _shared["con"] is not None:
-            with suppress(duckdb.Error):
-                _shared["con"].close()
-            _shared["con"] = None
+        if _shared["leases"] == 0:
+            idle_since = _shared["idle_since"] = time.monotonic()
+            timer = threading.Timer(IDLE_CLOSE_S, _close_if_idle, args=(idle_since,))
+            timer.daemon = True
+            timer.start()
             _state.notify_all()
 
 
@@ -125,6 +146,7 @@ def writer() -> Iterator[duckdb.DuckDBPyConnection]:
             if time.monotonic() >= deadline:
                 raise duckdb.IOException("page runs keep the store open; the build will be tried again")
         _shared["writing"] = True
+        _close_shared()  # this process's read-only connection, at once
     try:
         con = connect(str(default_store_path()), wait_s=WRITE_WAIT_S)
         try:

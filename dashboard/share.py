@@ -9,7 +9,7 @@ from analytics.report import build_report, html_to_pdf
 from analytics.savedviews import save_view
 from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
 from dashboard.access import visitor_name
-from dashboard.db import reading
+from dashboard.db import StoreBusy, reading
 from dashboard.widgets import plain
 
 
@@ -27,8 +27,11 @@ def base_url(page_path: str) -> str:
 
 
 def _report(link: str, base_path: str) -> str:
-    with reading() as con:  # a download runs outside the script run: its own lease on the store
-        return build_report(con, link, base_path)
+    try:
+        with reading(wait_s=30) as con:  # a download runs outside the script run: its own lease on the store
+            return build_report(con, link, base_path)
+    except StoreBusy:
+        return "<!doctype html><title>prefatlas</title><p>The store was being updated; download the report again.</p>"
 
 
 def share_panel(page_path: str) -> None:
