@@ -233,3 +233,52 @@ def ingest_defaults(
         except (FetchError, IngestError) as exc:
             failures.append(f"{entry.name}: {exc}")
     return summaries, failures
+
+
+def missing_default_maps(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The default store's maps (one per dataset, plus the catalog's [defaults] maps) not built yet."""
+    from analytics.maps import list_maps, map_id_for
+
+    plan = default_plan()
+    names = [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
+    jobs = [{"dataset": n, "space": "prompts"} for n in names]
+    jobs += [j for j in plan.get("maps", []) if j["dataset"] in names and j.get("reference", names[0]) in names]
+    have = set(list_maps(con)["map_id"])
+    return [j for j in jobs if map_id_for(j["dataset"], j.get("reference"), j.get("space", "prompts")) not in have]
+
+
+def build_default_maps(access, progress: Callable[[str], None]) -> list[str]:
+    """Embeddings and maps of the default store: each missing one is made, in short store steps (`access`, a
+    StoreAccess), so readers keep reading; an interrupted build resumes where it stopped (embeddings are committed
+    per chunk, maps one by one). Returns what failed; the dashboard is useful without maps."""
+    from analytics.embed import embed_dataset
+    from analytics.maps import build_map
+
+    with access.read() as con:
+        jobs = missing_default_maps(con)
+    if not jobs:
+        return []
+    plan = default_plan()
+    progress("embedding prompts (and some responses) with all-MiniLM-L6-v2 for the maps (once; cached in the store)")
+    try:
+        for name in sorted({j["dataset"] for j in jobs} | {j["reference"] for j in jobs if j.get("reference")}):
+            embed_dataset(
+                access,
+                name,
+                progress=lambda done, total, name=name: progress(f"embedding {name}: {done:,} of {total:,} texts"),
+                responses=name in plan.get("embed_responses", []),
+            )
+    except Exception as exc:  # the dashboard is still useful without maps
+        message = f"embeddings not computed ({type(exc).__name__}: {exc}); run `prefatlas embed` and `prefatlas map`"
+        progress(message)
+        return [message]
+    failures = []
+    for job in jobs:
+        label = f"{job['dataset']}{' vs ' + job['reference'] if job.get('reference') else ''} ({job['space']})"
+        progress(f"map: {label}")
+        try:
+            build_map(access, job["dataset"], job.get("reference"), job.get("space", "prompts"), progress=progress)
+        except Exception as exc:  # one map failing leaves the others
+            failures.append(f"map {label} not built ({type(exc).__name__}: {exc}); `prefatlas map` can retry it")
+            progress(failures[-1])
+    return failures

@@ -395,63 +395,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None) -> None:
-    """Build the default store on first run: every catalog dataset the mirror or network provides."""
+def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None, maps: bool = True) -> None:
+    """Build the default store on first run: every catalog dataset the mirror or network provides, and (with
+    `maps`) their embeddings and maps; `prefatlas serve` leaves those to the dashboard's background."""
     con = _open(path)
     try:
         have = {r[0] for r in con.execute("SELECT name FROM datasets").fetchall()}
         wanted = {n for n, e in catalog.load_catalog().items() if e.default}
-        if wanted <= have:
-            build_default_maps(con)  # a store from before maps existed gets them now; no-op otherwise
-            return
-        _log(f"building the default store at {path} (first run)")
-        summaries, failures = catalog.ingest_defaults(con, mirror, cache, progress=_log)
-        for s in summaries:
-            _log(s.as_text())
-        for f in failures:
-            _log(f"not available: {f}")
-        if not summaries and not have:
-            raise IngestError("no catalog dataset could be fetched; set PREFATLAS_MIRROR or go online")
-        build_default_maps(con)
+        if not wanted <= have:
+            _log(f"building the default store at {path} (first run)")
+            summaries, failures = catalog.ingest_defaults(con, mirror, cache, progress=_log)
+            for s in summaries:
+                _log(s.as_text())
+            for f in failures:
+                _log(f"not available: {f}")
+            if not summaries and not have:
+                raise IngestError("no catalog dataset could be fetched; set PREFATLAS_MIRROR or go online")
     finally:
         con.close()
-
-
-def build_default_maps(con) -> None:
-    """Embeddings and maps of the default store: each missing one is made (the first run makes them all); a failure
-    is reported and the dashboard still starts."""
-    from analytics.embed import embed_dataset
-    from analytics.maps import build_map, list_maps, map_id_for
-
-    plan = catalog.default_plan()
-    names = [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
-    jobs = [{"dataset": n, "space": "prompts"} for n in names]
-    jobs += [j for j in plan.get("maps", []) if j["dataset"] in names and j.get("reference", names[0]) in names]
-    have = set(list_maps(con)["map_id"])
-    jobs = [j for j in jobs if map_id_for(j["dataset"], j.get("reference"), j.get("space", "prompts")) not in have]
-    if not jobs:
-        return
-    _log("embedding prompts (and some responses) with all-MiniLM-L6-v2 for the maps (once; cached in the store)")
-    try:
-        for name in {j["dataset"] for j in jobs} | {j["reference"] for j in jobs if j.get("reference")}:
-            embed_dataset(con, name, progress=_progress_bar(name), responses=name in plan.get("embed_responses", []))
-    except Exception as exc:  # the dashboard is still useful without maps
-        _log(f"embeddings not computed ({type(exc).__name__}: {exc}); run `prefatlas embed` and `prefatlas map`")
-        return
-    for job in jobs:
-        label = f"{job['dataset']}{' vs ' + job['reference'] if job.get('reference') else ''} ({job['space']})"
-        _log(f"map: {label}")
-        try:
-            build_map(con, job["dataset"], job.get("reference"), job.get("space", "prompts"), progress=_log)
-        except Exception as exc:  # one map failing leaves the others
-            _log(f"map {label} not built ({type(exc).__name__}: {exc}); `prefatlas map` can retry it")
+    if maps:  # a store from before maps existed gets them now; a no-op when all are there
+        catalog.build_default_maps(store.ShortConnections(path, on_wait=_log), progress=_log)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     path = _store_path(args)
-    if not args.no_init:
-        ensure_default_store(path, args.mirror, args.cache)
     env = dict(os.environ, PREFATLAS_STORE=str(path))
+    if not args.no_init:
+        # the data first; the dashboard answers then, and builds the default maps in its background
+        ensure_default_store(path, args.mirror, args.cache, maps=False)
+        env["PREFATLAS_DEFAULT_MAPS"] = "1"
     hosts = [h for h in (args.allowed_host or []) if h]
     if not hosts and args.host in ("127.0.0.1", "localhost", "::1"):
         hosts = list(LOCAL_HOSTS)  # a local server answers for local names only (no DNS rebinding)

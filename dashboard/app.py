@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,12 +14,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from analytics.overview import dataset_names
 from analytics.viewstate import VERSION
 from dashboard.access import gate
+from dashboard.builds import start_default_maps
 from dashboard.db import lease
 from dashboard.share import share_panel
 from dashboard.widgets import presenting, url_selectbox
 
 st.set_page_config(page_title="prefatlas", page_icon="⚖️", layout="wide")
 gate()  # the address it was reached by, and the sign-in a team instance asks for
+if os.environ.get("PREFATLAS_DEFAULT_MAPS") == "1":
+    start_default_maps()  # once per process: a first run's maps build while the dashboard already answers
 
 with lease() as con:  # the store is open only while this run needs it (ingest can write between runs)
     if con is None:

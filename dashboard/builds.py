@@ -8,9 +8,12 @@ import threading
 import time
 import traceback
 
+from analytics.catalog import build_default_maps
 from analytics.embed import embed_dataset
 from analytics.maps import build_map
 from dashboard.db import DashboardAccess
+
+DEFAULT_MAPS = "(default maps)"  # the job that builds the default store's maps after `prefatlas serve` starts
 
 _jobs: dict[str, dict] = {}
 _lock = threading.Lock()
@@ -52,7 +55,39 @@ def _run(dataset: str) -> None:
         )
         job.update(step="UMAP layout, clusters and regions", done=0, total=0)
         build_map(access, dataset, progress=lambda message: job.update(step=message))
-        job.update(state="done", step="done")
+        job.update(state="done", step="done", finished=time.time())
     except Exception as exc:  # shown on the page; the traceback goes to the server's log
+        traceback.print_exc()
+        job.update(state="failed", error=str(exc).splitlines()[0][:300])
+
+
+def default_maps_build() -> dict | None:
+    return map_build(DEFAULT_MAPS)
+
+
+def start_default_maps() -> bool:
+    """Once per server process: build the default store's missing embeddings and maps in the background (a
+    `prefatlas serve` first run answers as soon as the data is in; a stopped build resumes at the next start)."""
+    with _lock:
+        if DEFAULT_MAPS in _jobs:
+            return False
+        _jobs[DEFAULT_MAPS] = {
+            "state": "running",
+            "step": "starting",
+            "done": 0,
+            "total": 0,
+            "started": time.time(),
+            "error": None,
+        }
+    threading.Thread(target=_run_defaults, daemon=True, name="prefatlas-default-maps").start()
+    return True
+
+
+def _run_defaults() -> None:
+    job = _jobs[DEFAULT_MAPS]
+    try:
+        failures = build_default_maps(DashboardAccess(), progress=lambda message: job.update(step=message))
+        job.update(state="done", step="done", error="; ".join(failures) or None, finished=time.time())
+    except Exception as exc:
         traceback.print_exc()
         job.update(state="failed", error=str(exc).splitlines()[0][:300])

@@ -166,3 +166,43 @@ def test_every_colour_draws(monkeypatch, store, color):
     at = page(monkeypatch, store, map="prompts vs theirs (reference)", color=color)
     assert not at.exception and not at.warning
     assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+
+
+def test_a_served_first_run_builds_the_default_maps_in_the_background(monkeypatch, tmp_path):
+    """`prefatlas serve` ingests, then lets the dashboard build the default maps in its background: the Map page
+    says so while they build (instead of offering its own build), and shows the map once it is written."""
+    from analytics.catalog import missing_default_maps
+    from dashboard.builds import default_maps_build
+
+    con = connect(tmp_path / "s.duckdb")
+    bb = BatchBuilder()
+    bb.judge("j1", "human")
+    for i, topic in enumerate(["cats", "dogs", "tax law", "baking", "python"] * 6):
+        k = bb.pair(prompt=f"What about {topic}, case {i}?", response_a="a", response_b="b", source_file="f",
+                    source_row=i)  # fmt: skip
+        bb.judgment(k, "j1", "A", source_file="f", source_row=i)
+    write_batch(con, bb.build(DatasetMeta(name="firstrun", version="1", adapter="test")))
+    assert missing_default_maps(con) == [{"dataset": "firstrun", "space": "prompts"}]
+    con.close()
+    monkeypatch.setenv("PREFATLAS_STORE", str(tmp_path / "s.duckdb"))
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PREFATLAS_DEFAULT_MAPS", "1")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["dataset"] = "firstrun"
+    at.switch_page("views/map.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert default_maps_build() is not None, "the first page run started the default maps"
+    if default_maps_build()["state"] == "running":
+        assert any("the default maps" in p.proto.text for p in at.get("progress")), "its progress is on the page"
+        assert not [b for b in at.button if "build the map" in b.label], "no second build while the default maps build"
+    for _ in range(600):
+        if default_maps_build()["state"] != "running":
+            break
+        time.sleep(0.5)
+    assert default_maps_build()["state"] == "done" and not default_maps_build()["error"], default_maps_build()
+    at.run()
+    assert at.get("plotly_chart"), "the map built in the background is shown"
+    reader = connect(tmp_path / "s.duckdb", read_only=True)
+    assert missing_default_maps(reader) == []
+    reader.close()

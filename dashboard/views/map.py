@@ -3,6 +3,8 @@ selections (lasso, box, region, search, similar items) that open the pairs behin
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +14,7 @@ from analytics import overview
 from analytics.dissection import OVERALL, Settings, dissect
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import load_selection, save_selection
-from dashboard.builds import map_build, start_map_build
+from dashboard.builds import default_maps_build, map_build, start_map_build
 from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox
 
@@ -33,9 +35,17 @@ con, dataset = page_start()
 
 
 @st.fragment(run_every=1.5)
-def build_status(dataset: str) -> None:
+def build_status(dataset: str, rendered_at: float) -> None:
     """The build's progress, refreshed in place; the page reruns as a whole once the map is written."""
+    defaults = default_maps_build()
+    for finished in (map_build(dataset), defaults):
+        if finished is not None and finished.get("finished", 0) > rendered_at:
+            st.rerun()  # a build wrote its maps since this page looked: the whole page, with its map
     job = map_build(dataset)
+    if job is not None and job["state"] == "done":
+        job = None  # done before this page looked, and still no map here (built into another store): offer it
+    if job is None and defaults is not None and defaults["state"] == "running":
+        job = {**defaults, "step": f"the default maps — {defaults['step']}"}  # this dataset's map is among them
     if job is None or job["state"] == "failed":
         if job is not None:
             st.error(f"The map could not be built: {plain(job['error'], 300)}")
@@ -43,8 +53,6 @@ def build_status(dataset: str) -> None:
             return
         start_map_build(dataset)
         job = map_build(dataset)
-    if job["state"] == "done":
-        st.rerun()  # the whole page: the new map is in the store
     share = job["done"] / job["total"] if job["total"] else 0.0
     detail = f": {job['done']:,} of {job['total']:,}" if job["total"] else ""
     st.progress(share, text=f"Building the map in the background: {job['step']}{detail}")
@@ -59,7 +67,7 @@ if maps.empty:
         "thousand on a CPU), or from the command line: `prefatlas embed --dataset NAME --prompts-only` then "
         "`prefatlas map --dataset NAME`."
     )
-    build_status(dataset)
+    build_status(dataset, time.time())
     st.stop()
 
 labels = {
