@@ -183,6 +183,32 @@ def _renamed(batch: store.IngestBatch, name: str) -> store.IngestBatch:
     return batch
 
 
+def cmd_export_store(args: argparse.Namespace) -> int:
+    from analytics.exchange import export_store
+
+    con = _open(_store_path(args), read_only=True)
+    try:
+        counts = export_store(con, args.output, args.dataset, args.embeddings)
+    finally:
+        con.close()
+    print(", ".join(f"{t}: {n:,}" for t, n in counts.items()) + f" rows written to {args.output}")
+    return 0
+
+
+def cmd_import_store(args: argparse.Namespace) -> int:
+    from analytics.exchange import import_store
+
+    con = _open(_store_path(args))
+    try:
+        names = import_store(con, args.folder, args.replace)
+        for name in names:
+            catalog.ensure_properties(con, name)  # files from another pipeline may lack the builtin properties
+    finally:
+        con.close()
+    print(f"imported: {', '.join(names)}")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     con = _open(_store_path(args), read_only=True)
     try:
@@ -580,6 +606,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="file.html, or file.pdf (needs chromium)")
     p.add_argument("--base-path", default="/", help="the server's URL prefix, if it has one")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export-store", help="write datasets of the store as Parquet files (one per table)")
+    _common(p)
+    p.add_argument("-o", "--output", type=Path, required=True, help="folder to write")
+    p.add_argument("--dataset", action="append", help="a dataset to export (repeat; default: all)")
+    p.add_argument("--embeddings", action="store_true", help="the stored embeddings too")
+    p.set_defaults(func=cmd_export_store)
+
+    p = sub.add_parser("import-store", help="read a folder of Parquet files written by export-store")
+    _common(p)
+    p.add_argument("folder", type=Path)
+    p.add_argument("--replace", action="store_true", help="replace datasets of the same names")
+    p.set_defaults(func=cmd_import_store)
 
     p = sub.add_parser("properties", help="compute and store the response properties of datasets")
     _common(p)

@@ -1,0 +1,89 @@
+"""The store as Parquet and back: an exported dataset imports into another store with every row and figure."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from analytics import cli
+from analytics.adapters import judgebench, pandalm
+from analytics.embed import embed_dataset, load_model
+from analytics.judges import judges_report
+from analytics.store import connect, store_stats, write_batch
+
+from fixtures import write_judgebench, write_pandalm
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def table(store, sql):
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_export_then_import_keeps_every_row_and_figure(tmp_path, capsys):
+    source, target, folder = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "parquet"
+    con = connect(source)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    write_batch(con, judgebench.load(write_judgebench(tmp_path / "j")))
+    embed_dataset(con, "pandalm", model=load_model(), responses=False)
+    con.close()
+    code, out, err = run(
+        capsys, "export-store", "--store", source, "-o", folder, "--dataset", "pandalm", "--embeddings"
+    )
+    assert code == 0, err
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert (
+        manifest["datasets"] == ["pandalm"] and manifest["rows"]["pairs"] == 3 and manifest["rows"]["embeddings"] == 2
+    )
+    code, out, err = run(capsys, "import-store", "--store", target, folder)
+    assert code == 0 and "imported: pandalm" in out, err
+    a, b = connect(source, read_only=True), connect(target, read_only=True)
+    try:
+        assert store_stats(b) == {"pandalm": store_stats(a)["pandalm"]}
+        mine = "(SELECT response_a_id FROM pairs WHERE dataset = 'pandalm' UNION SELECT response_b_id FROM pairs "
+        mine += "WHERE dataset = 'pandalm')"
+        for sql in (
+            "SELECT * FROM datasets WHERE name = 'pandalm'",
+            "SELECT * FROM judgments WHERE dataset = 'pandalm' ORDER BY judgment_id",
+            f"SELECT * FROM builtin_properties WHERE response_id IN {mine} ORDER BY response_id",
+            "SELECT text_id, vector FROM embeddings ORDER BY text_id",
+        ):
+            assert b.execute(sql).fetchall() == a.execute(sql).fetchall(), sql
+
+        def report(con):  # NaN figures compare equal as text
+            return json.dumps(judges_report(con, "pandalm", boot=50), sort_keys=True, default=str)
+
+        assert report(b) == report(a)
+    finally:
+        a.close()
+        b.close()
+    code, _, err = run(capsys, "import-store", "--store", target, folder)
+    assert code == 2 and "already in the store: pandalm; --replace replaces them" in err
+    code, out, err = run(capsys, "import-store", "--store", target, folder, "--replace")
+    assert code == 0, err
+    assert table(target, "SELECT count(*) FROM pairs") == [(3,)]
+
+
+def test_import_refuses_files_that_lack_columns(tmp_path, capsys):
+    source, folder = tmp_path / "a.duckdb", tmp_path / "parquet"
+    con = connect(source)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    con.close()
+    assert run(capsys, "export-store", "--store", source, "-o", folder)[0] == 0
+    broken = duckdb.connect()
+    path = str(folder / "pairs.parquet")
+    broken.execute(f"COPY (SELECT * EXCLUDE (prompt_id) FROM read_parquet('{path}')) TO '{path}.new' (FORMAT parquet)")
+    broken.close()
+    (folder / "pairs.parquet.new").replace(folder / "pairs.parquet")
+    code, _, err = run(capsys, "import-store", "--store", tmp_path / "b.duckdb", folder)
+    assert code == 2 and "pairs.parquet: lacks the column(s) prompt_id of table pairs" in err
+    assert table(tmp_path / "b.duckdb", "SELECT count(*) FROM pairs") == [(0,)]
