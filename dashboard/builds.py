@@ -25,20 +25,17 @@ def map_build(dataset: str) -> dict | None:
     return dict(job) if job else None
 
 
+def _new_job(step: str) -> dict:
+    return {"state": "running", "step": step, "done": 0, "total": 0, "started": time.time(), "error": None}
+
+
 def start_map_build(dataset: str) -> bool:
     """Start embedding the dataset's prompts and building its map; False when a build of it is running."""
     with _lock:
         job = _jobs.get(dataset)
         if job is not None and job["state"] == "running":
             return False
-        _jobs[dataset] = {
-            "state": "running",
-            "step": "loading the embedding model",
-            "done": 0,
-            "total": 0,
-            "started": time.time(),
-            "error": None,
-        }
+        _jobs[dataset] = _new_job("loading the embedding model")
     threading.Thread(target=_run, args=(dataset,), daemon=True, name=f"prefatlas-map-{dataset}").start()
     return True
 
@@ -71,14 +68,7 @@ def start_default_maps() -> bool:
     with _lock:
         if DEFAULT_MAPS in _jobs:
             return False
-        _jobs[DEFAULT_MAPS] = {
-            "state": "running",
-            "step": "starting",
-            "done": 0,
-            "total": 0,
-            "started": time.time(),
-            "error": None,
-        }
+        _jobs[DEFAULT_MAPS] = _new_job("starting")
     threading.Thread(target=_run_defaults, daemon=True, name="prefatlas-default-maps").start()
     return True
 
