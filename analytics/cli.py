@@ -342,9 +342,19 @@ def cmd_embed(args: argparse.Namespace) -> int:
     device = args.device or pick_device()
     model = None
     for name in names:
-        if model is None:
+        if model is None and args.engine == "local":
             _log(f"loading {settings.model} on {device}")
             model = load_model(settings, device)
+        if args.engine == "ray":
+            from analytics.embed import dataset_texts
+            from analytics.embed_ray import embed_texts_ray
+
+            with access.read() as con:
+                texts = dataset_texts(con, name, responses=not args.prompts_only)
+            total = len(texts)
+            computed = embed_texts_ray(access, texts, settings, args.address, args.actors, progress=_log)
+            print(f"{name}: {total} texts, {computed} embedded now, {total - computed} already stored")
+            continue
         total, computed = embed_dataset(
             access, name, settings, model, _progress_bar(name), responses=not args.prompts_only
         )
@@ -580,6 +590,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, then CPU")
     p.add_argument("--prompts-only", action="store_true", help="skip the responses")
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: a Ray Data job (pip install -e '.[ray]'), on a local Ray or the cluster at --address",
+    )
+    p.add_argument("--address", help="with --engine ray: the cluster, e.g. ray://head:10001 (default: a local Ray)")
+    p.add_argument("--actors", type=int, default=1, help="with --engine ray: encoder actors (one GPU each on GPUs)")
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("map", help="compute and store a UMAP map, clusters and under-represented regions")

@@ -170,7 +170,7 @@ def _ingest_fails_cleanly_or_works(mapping: dict | str, data: bytes, suffix: str
                 con.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 @given(st.lists(st.tuples(st.sampled_from(MAPPING_KEYS), json_values), min_size=1, max_size=3))
 def test_fuzzed_mappings_never_raise(mutations):
     mapping = json.loads(json.dumps(VALID_MAPPING))
@@ -180,7 +180,7 @@ def test_fuzzed_mappings_never_raise(mutations):
     _ingest_fails_cleanly_or_works(mapping, data, ".jsonl")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 @given(
     st.lists(st.dictionaries(st.sampled_from(["q", "a", "b", "o", "w", "x"]), json_values, max_size=6), max_size=5),
     st.sampled_from([".jsonl", ".json", ".csv", ".json-object", ".bytes"]),
@@ -202,7 +202,7 @@ def test_fuzzed_files_never_raise(rows, kind, noise):
     _ingest_fails_cleanly_or_works(VALID_MAPPING, data, suffix)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_fuzzed_mapping_files_never_raise(raw):
     data = "".join(json.dumps(r) + "\n" for r in VALID_ROWS).encode()

@@ -225,6 +225,7 @@ def _parse_verdict(spec: object, n: int, columns: dict, has_order: bool, label: 
     where = f"[[verdicts]] #{n}"
     if not isinstance(spec, dict):
         raise IngestError(f"{where} must be a table", file=label)
+    spec = {k: v for k, v in spec.items() if v is not None}  # a JSON null is a key not given
     _check_keys(spec, VERDICT_KEYS, where, label)
     judge = _text(spec, "judge", where, label, "the judge's name")
     judge_from = _text(spec, "judge_from", where, label, "the column holding each row's judge")
