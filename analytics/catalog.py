@@ -175,13 +175,12 @@ def ingest_entry(
             f"{entry.pairs or 'more'}: a truncated or emptied file in {root}? The store is unchanged"
             + ("" if found == 0 else "; --allow-partial ingests it anyway")
         )
-    summary = write_batch(con, batch, force=force)
-    ensure_properties(con, entry.name)
-    return summary
+    return write_batch(con, batch, force=force)
 
 
 def ensure_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
-    """Store the builtin response properties of a dataset unless they are there (so pages read, not compute)."""
+    """Store the builtin response properties of a dataset unless they are there (so pages read, not compute): an
+    ingest writes them with the pairs; a dataset left unchanged may come from a store written before it did."""
     from analytics.properties import PROPERTIES_SOURCE, store_properties
 
     missing = con.execute(
@@ -230,6 +229,8 @@ def ingest_defaults(
             continue
         try:
             summaries.append(ingest_entry(con, entry, mirror, cache, progress=progress))
+            if summaries[-1].status == "unchanged":
+                ensure_properties(con, entry.name)
         except (FetchError, IngestError) as exc:
             failures.append(f"{entry.name}: {exc}")
     return summaries, failures

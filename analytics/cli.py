@@ -44,11 +44,14 @@ def _store_path(args: argparse.Namespace) -> Path:
     return args.store or store.default_store_path()
 
 
+def _lock_wait() -> float:
+    return float(os.environ.get("PREFATLAS_LOCK_WAIT", store.LOCK_WAIT_S))
+
+
 def _open(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The store, waiting (PREFATLAS_LOCK_WAIT seconds, default 300) while another process holds it: a dashboard
     frees it between page runs, so an ingest proceeds while the team has the dashboard open."""
-    wait = float(os.environ.get("PREFATLAS_LOCK_WAIT", store.LOCK_WAIT_S))
-    con = store.connect(path, read_only=read_only, wait_s=wait, on_wait=_log)
+    con = store.connect(path, read_only=read_only, wait_s=_lock_wait(), on_wait=_log)
     # DuckDB's own memory: beyond it, it spills to a temporary file next to the store (a 1M-pair ingest peaks at
     # 3.8 GB resident with 2 GB here, 12+ GB with DuckDB's default of 80 % of the machine). "none": DuckDB's default
     limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT).strip()
@@ -148,7 +151,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     )
                 )
         for s in summaries:
-            catalog.ensure_properties(con, s.dataset)
+            if s.status == "unchanged":  # a write computes them; an older store's unchanged dataset may lack them
+                catalog.ensure_properties(con, s.dataset)
         if not args.no_precompute:
             for s in summaries:
                 catalog.precompute_views(con, s.dataset, progress=_log)
@@ -328,8 +332,7 @@ def _progress_bar(label: str):
 
 def _access(args: argparse.Namespace) -> store.ShortConnections:
     """Short connections for long computations: the store is open only to read inputs and to write results."""
-    wait = float(os.environ.get("PREFATLAS_LOCK_WAIT", store.LOCK_WAIT_S))
-    return store.ShortConnections(_store_path(args), wait, _log)
+    return store.ShortConnections(_store_path(args), _lock_wait(), _log)
 
 
 def cmd_embed(args: argparse.Namespace) -> int:

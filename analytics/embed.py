@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.ids import content_id
-from analytics.store import StoreAccess, transaction
+from analytics.store import StoreAccess, has_table, transaction
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 CHUNK = 2048  # texts per committed chunk: the unit of resumption
@@ -129,13 +129,19 @@ def embed_texts(
             normalize_embeddings=True,
             show_progress_bar=False,
         ).astype(np.float32)
-        with access.write() as writer:
-            ensure_tables(writer)
-            _write_chunk(writer, ids, vectors, settings)
+        write_vectors(access, ids, vectors, settings)
         done += len(ids)
         if progress:
             progress(done, len(todo))
     return done
+
+
+def write_vectors(access: StoreAccess, ids: list[str], vectors: np.ndarray, settings: EmbedSettings) -> None:
+    """Store vectors computed anywhere (this process, a Ray job) in the cache, one committed chunk at a time."""
+    for start in range(0, len(ids), CHUNK):
+        with access.write() as writer:
+            ensure_tables(writer)
+            _write_chunk(writer, ids[start : start + CHUNK], vectors[start : start + CHUNK], settings)
 
 
 def _write_chunk(con: duckdb.DuckDBPyConnection, ids: list[str], vectors: np.ndarray, settings: EmbedSettings) -> None:
@@ -188,9 +194,7 @@ def embed_dataset(
 
 
 def has_embeddings(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'embeddings'").fetchone()[0]
-    )
+    return has_table(con, "embeddings")
 
 
 def load_vectors(

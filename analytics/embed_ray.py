@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analytics.embed import CHUNK, EmbedSettings, _write_chunk, ensure_tables, load_model, missing_ids
+from analytics.embed import CHUNK, EmbedSettings, load_model, missing_ids, write_vectors
 from analytics.store import StoreAccess
 
 
@@ -79,9 +79,6 @@ def embed_texts_ray(
         table = pq.read_table(out)
     ids = table.column("text_id").to_pylist()
     matrix = np.asarray(table.column("vector").to_pylist(), dtype=np.float32)
-    for start in range(0, len(ids), CHUNK):
-        with access.write() as writer:
-            ensure_tables(writer)
-            _write_chunk(writer, ids[start : start + CHUNK], matrix[start : start + CHUNK], settings)
+    write_vectors(access, ids, matrix, settings)
     say(f"Ray: {len(ids):,} vectors stored")
     return len(ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store import SCHEMA_VERSION, check_dataset_name, delete_dataset, transaction
+from analytics.store import SCHEMA_VERSION, check_dataset_name, delete_dataset, has_table, transaction
 
 _RESPONSES_OF = """(SELECT response_a_id FROM pairs WHERE dataset IN (SELECT unnest($d))
                     UNION SELECT response_b_id FROM pairs WHERE dataset IN (SELECT unnest($d)))"""
@@ -33,12 +33,6 @@ IMPORT_ORDER = ("prompts", "responses", "judges", "pairs", "judgments", "builtin
 MANIFEST = "manifest.json"
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": name}).fetchone()[0]
-    )
-
-
 def export_store(
     con: duckdb.DuckDBPyConnection, out_dir: Path, datasets: list[str] | None = None, embeddings: bool = False
 ) -> dict[str, int]:
@@ -54,7 +48,7 @@ def export_store(
     counts = {}
     tables = dict(DATASET_TABLES)
     if embeddings:
-        tables.update({t: "true" for t in EMBEDDING_TABLES if _has_table(con, t)})
+        tables.update({t: "true" for t in EMBEDDING_TABLES if has_table(con, t)})
     for table, where in tables.items():
         path = out_dir / f"{table}.parquet"
         query = f"SELECT * FROM {table} WHERE {where}"
@@ -89,7 +83,7 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
     if missing:
         raise ValueError(f"{in_dir}: missing {', '.join(f + '.parquet' for f in missing)}")
     for table, path in files.items():  # every column the table has must be in the file
-        if table in EMBEDDING_TABLES and not _has_table(con, table):
+        if table in EMBEDDING_TABLES and not has_table(con, table):
             from analytics.embed import ensure_tables
 
             ensure_tables(con)

@@ -32,7 +32,7 @@ from analytics import judges as J
 from analytics.catalog import default_cache
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.ids import content_id
-from analytics.store import StoreAccess, transaction
+from analytics.store import StoreAccess, has_table, transaction
 
 SPACES = ("prompts", "preference")
 
@@ -66,7 +66,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_maps(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'maps'").fetchone()[0])
+    return has_table(con, "maps")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -157,6 +157,12 @@ def default_store_path() -> Path:
 LOCK_WAIT_S = 300.0  # default wait for another process's hold on the store (env PREFATLAS_LOCK_WAIT, seconds)
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store has the table (tables of optional features are made when first written)."""
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": name})
+    return bool(found.fetchone()[0])
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
     """Another process holds the file (DuckDB: one writer, or several readers, never both)."""
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
@@ -574,7 +580,7 @@ def write_batches(
 
     A dataset of that name with another version is replaced (`when_stored` 'replace': a catalog dataset read
     again), extended by these files ('append': more shards), or left alone with an error ('refuse')."""
-    from analytics.properties import insert_missing_properties, insert_properties_of
+    from analytics.properties import insert_properties_of
 
     first = next(batches)
     meta = first.meta
@@ -623,12 +629,11 @@ def write_batches(
             for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
                 if table in frames:
                     _insert(con, table, frames[table])
-            insert_properties_of(con, frames["responses"])  # batch by batch: memory stays bounded
+            # the builtin properties are part of the unit (never pairs without them); batch by batch, memory is bounded
+            insert_properties_of(con, frames["responses"])
             rows_read += batch.rows_read
             skipped += batch.skipped
             del frames
-        # the builtin properties are part of the unit: a store never holds pairs whose properties are missing
-        insert_missing_properties(con, meta.name)  # (written batch by batch above; this finds none missing)
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",

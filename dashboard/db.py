@@ -76,9 +76,15 @@ def _release() -> None:
             _state.notify_all()
 
 
+def _give_back(cur: duckdb.DuckDBPyConnection) -> None:
+    with suppress(duckdb.Error):
+        cur.close()
+    _release()
+
+
 @contextmanager
 def lease() -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A cursor on the store for one script run (or one download), or None after telling the visitor why there is
+    """A cursor on the store for one script run (app.py), or None after telling the visitor why there is
     none: no store yet, or the store is being written. Released (and the file freed) when the block ends."""
     path = default_store_path()
     if not path.exists():
@@ -102,10 +108,8 @@ def lease() -> Iterator[duckdb.DuckDBPyConnection | None]:
     try:
         yield cur
     finally:
-        with suppress(duckdb.Error):
-            cur.close()
         _run.cursor = None
-        _release()
+        _give_back(cur)
 
 
 def page_start() -> tuple[duckdb.DuckDBPyConnection, str]:
@@ -125,9 +129,7 @@ def reading(wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         yield cur
     finally:
-        with suppress(duckdb.Error):
-            cur.close()
-        _release()
+        _give_back(cur)
 
 
 WRITE_WAIT_S = 60.0  # how long an in-app write waits for the page runs in flight to finish
