@@ -20,7 +20,6 @@ from analytics.viewstate import LOCAL_HOSTS
 
 T = TypeVar("T")
 DASHBOARD_APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-DUCKDB_MEMORY_LIMIT = "2GB"
 
 
 def _log(message: str) -> None:
@@ -51,13 +50,7 @@ def _lock_wait() -> float:
 def _open(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The store, waiting (PREFATLAS_LOCK_WAIT seconds, default 300) while another process holds it: a dashboard
     frees it between page runs, so an ingest proceeds while the team has the dashboard open."""
-    con = store.connect(path, read_only=read_only, wait_s=_lock_wait(), on_wait=_log)
-    # DuckDB's own memory: beyond it, it spills to a temporary file next to the store (a 1M-pair ingest peaks at
-    # 3.8 GB resident with 2 GB here, 12+ GB with DuckDB's default of 80 % of the machine). "none": DuckDB's default
-    limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT).strip()
-    if not read_only and limit and limit.lower() != "none":
-        con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
-    return con
+    return store.connect(path, read_only=read_only, wait_s=_lock_wait(), on_wait=_log)
 
 
 def _read_store(args: argparse.Namespace, compute: Callable[[duckdb.DuckDBPyConnection], T]) -> T:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from analytics.judges import COMBINED_VERDICT_SQL
 from analytics.properties import COLUMNS, PROPERTIES_SOURCE
+from analytics.verdicts import COMBINED_VERDICT_SQL
 
 SORTS = ("source order", "longest first", "shortest first", "most disputed", "random")
 VERDICT_FILTERS = ("any", "A", "B", "tie", "unparsed")

@@ -20,11 +20,8 @@ from itertools import combinations
 from typing import TypeVar
 
 import duckdb
-import krippendorff
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from analytics.cache import cached
 from analytics.families import model_family
@@ -43,11 +40,10 @@ from analytics.stats import (
     logistic_fit,
     mean_estimate,
     random_orientation,
+    share_estimate,
 )
+from analytics.verdicts import CODE, COMBINED_VERDICT_SQL, LABELS, ORDERS, SCORE, Verdicts, load_verdicts, verdicts_of
 
-LABELS = ("A", "tie", "B")
-CODE = {"A": 0, "tie": 1, "B": 2}  # ordinal: tie is the midpoint
-SCORE = {"A": 1.0, "tie": 0.0, "B": -1.0}
 HUMAN_MAJORITY = "human majority"
 REGRESSION_BOOT = 200
 
@@ -60,7 +56,7 @@ CONVENTIONS = {
     "agreement_with_ties": "Share of shared pairs with equal verdicts, ties a category of their own.",
     "agreement_without_ties": "MT-Bench convention: pairs where either judge said tie are dropped.",
     "kappa": "Cohen's kappa over A / tie / B (scikit-learn).",
-    "fleiss": "Fleiss' kappa over pairs every judge decided (statsmodels).",
+    "fleiss": "Fleiss' kappa over pairs every judge decided (statsmodels' formula).",
     "krippendorff": "Krippendorff's alpha with missing values; nominal and ordinal with A=0, tie=1, B=2.",
     "accuracy": "Pairs the reference decided; a judge's tie or missing verdict counts wrong. With the human "
     "majority as reference, each human is scored against the majority of the other humans.",
@@ -79,7 +75,8 @@ CONVENTIONS = {
     "intervals": f"95% seeded bootstrap over pairs ({DEFAULT_BOOT} resamples; {REGRESSION_BOOT} for regressions), "
     f"seed {DEFAULT_SEED}. Statistics of a table of counts (agreement, kappa, Fleiss, Krippendorff, shares) resample "
     "the table (a multinomial draw, the same distribution as resampling pairs); regressions on more than "
-    f"{WALD_ABOVE:,} pairs use the Wald interval instead of refitting per resample.",
+    f"{WALD_ABOVE:,} pairs use the Wald interval instead of refitting per resample, and means of many distinct "
+    f"values (probabilities) on more than {WALD_ABOVE:,} pairs the normal interval.",
 }
 
 
@@ -87,63 +84,29 @@ CONVENTIONS = {
 # loading
 
 
-def load_judgments(con: duckdb.DuckDBPyConnection, dataset: str, subset: str | None = None) -> pd.DataFrame:
-    """Long table of a dataset's judgments with the pair's groups, generators and response lengths."""
-    frame = con.execute(
-        """
-        SELECT x.pair_id, j.name AS judge, j.kind, j.family AS judge_family, j.model AS judge_model,
-               x.verdict, x.shown_order, x.prob_b, x.score_a, x.score_b,
-               p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
-               length(ra.text) AS len_a, length(rb.text) AS len_b, p.response_a_id, p.response_b_id
-        FROM judgments x
-        JOIN judges j USING (judge_id)
-        JOIN pairs p USING (pair_id)
-        JOIN responses ra ON ra.response_id = p.response_a_id
-        JOIN responses rb ON rb.response_id = p.response_b_id
-        WHERE x.dataset = $d AND ($s IS NULL OR p.subset = $s)
-        """,
-        {"d": dataset, "s": subset},
-    ).df()
-    return plain_strings(frame)
-
-
 T = TypeVar("T", pd.DataFrame, pd.Series)
 
 
-def plain_strings(frame: T) -> T:
-    """Text columns and the index as Python objects: pandas' Arrow-backed strings (which pivots, unstacks and
-    set_index infer) hash 10-20x slower in the isin / reindex / comparisons the analytics make per judge
-    (measured at 100k pairs)."""
-    if pd.api.types.is_string_dtype(frame.index) and frame.index.dtype != object:
-        frame.index = frame.index.astype(object)
-    columns = frame.items() if isinstance(frame, pd.DataFrame) else []
-    for name, column in columns:
-        if pd.api.types.is_string_dtype(column) and column.dtype != object:
-            frame[name] = column.astype(object)
-    if isinstance(frame, pd.Series) and pd.api.types.is_string_dtype(frame) and frame.dtype != object:
-        frame = frame.astype(object)
-    return frame
-
-
-def pair_table(judgments: pd.DataFrame) -> pd.DataFrame:
-    """One row per pair: groups, generators, lengths."""
-    cols = ["pair_id", "subset", "category", "model_a", "model_b", "len_a", "len_b", "response_a_id", "response_b_id"]
-    return plain_strings(judgments[cols].drop_duplicates("pair_id").set_index("pair_id"))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# one verdict per judge and pair
-
-
 def combine_runs(judgments: pd.DataFrame) -> pd.DataFrame:
-    """Wide table pair_id x judge of single verdicts ('A' / 'tie' / 'B' or NaN), by JudgeBench's summing rule."""
-    parsed = judgments[judgments["verdict"] != "unparsed"]
-    scored = parsed.assign(score=parsed["verdict"].map(SCORE))
-    total = scored.groupby(["pair_id", "judge"])["score"].sum()
-    verdict = pd.Series(np.where(total > 0, "A", np.where(total < 0, "B", "tie")), index=total.index)
-    wide = plain_strings(verdict.unstack("judge"))
-    all_pairs = judgments["pair_id"].unique()
-    return wide.reindex(all_pairs).sort_index(axis=1)
+    """Wide table pair_id x judge of single verdicts ('A' / 'tie' / 'B' or NaN) of a long frame of judgments, by
+    JudgeBench's summing rule (analytics.verdicts)."""
+    return verdicts_of(judgments).wide
+
+
+def aligned(frame: T, index: pd.Index) -> T:
+    """`frame` on `index`: as it is when already aligned (the report's columns all share one index, and
+    reindexing a million string keys costs a second), else reindexed."""
+    return frame if frame.index.equals(index) else frame.reindex(index)
+
+
+def generator_codes(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(code of each pair's A generator, of its B generator, the names the codes index); -1 where unknown. Free for
+    analytics.verdicts' pair tables (categoricals with shared names); factorized otherwise."""
+    a, b = pairs["model_a"], pairs["model_b"]
+    if isinstance(a.dtype, pd.CategoricalDtype) and a.dtype == b.dtype:
+        return a.cat.codes.to_numpy(), b.cat.codes.to_numpy(), list(a.cat.categories)
+    codes, names = pd.factorize(np.concatenate([a.to_numpy(object), b.to_numpy(object)]), sort=True)
+    return codes[: len(a)], codes[len(a) :], list(names)
 
 
 def majority(verdicts: pd.DataFrame) -> pd.Series:
@@ -218,29 +181,46 @@ class PairAgreement:
         }
 
 
+def verdict_codes(wide: pd.DataFrame) -> np.ndarray:
+    """(pairs, judges) float codes 0 A / 1 tie / 2 B, NaN none, of a wide table of verdicts."""
+    return np.column_stack([wide[c].map(CODE).to_numpy(dtype=float) for c in wide.columns]).reshape(len(wide), -1)
+
+
 def agreement(
     v1: pd.Series, v2: pd.Series, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
 ) -> tuple[Estimate, Estimate, Estimate]:
     """(agreement with ties, without ties, Cohen's kappa) of two verdict columns on the pairs both decided."""
-    both = v1.notna() & v2.notna()
-    a = v1[both].map(CODE).to_numpy(dtype=int)
-    b = v2[both].map(CODE).to_numpy(dtype=int)
-    with_ties = mean_estimate((a == b).astype(float), boot, seed)
-    decisive = (a != 1) & (b != 1)
-    without_ties = mean_estimate((a[decisive] == b[decisive]).astype(float), boot, seed)
-    if len(a) == 0:
+    codes = verdict_codes(pd.concat([v1, v2], axis=1, keys=[0, 1]))
+    return agreement_of_codes(codes[:, 0], codes[:, 1], boot, seed)
+
+
+def agreement_of_codes(
+    a: np.ndarray, b: np.ndarray, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
+) -> tuple[Estimate, Estimate, Estimate]:
+    """agreement() of two code columns (NaN none). All three figures are functions of the 3 x 3 table of the two
+    verdicts: it is counted once, and each interval resamples it (a multinomial draw), never the pairs."""
+    both = ~np.isnan(a) & ~np.isnan(b)
+    confusion = np.bincount((a[both] * 3 + b[both]).astype(np.int64), minlength=9)
+    table = confusion.reshape(3, 3)
+    with_ties = share_estimate(int(np.trace(table)), int(table.sum()), boot, seed)
+    decisive = table[[0, 0, 2, 2], [0, 2, 0, 2]]  # (A,A) (A,B) (B,A) (B,B)
+    without_ties = share_estimate(int(decisive[0] + decisive[3]), int(decisive.sum()), boot, seed)
+    if not both.any():
         return with_ties, without_ties, NAN_ESTIMATE
-    point = float(cohen_kappa_score(a, b, labels=[0, 1, 2])) if len(set(a) | set(b)) > 1 else float("nan")
-    # the 3 x 3 table of the two verdicts is all kappa needs: resample the table, not the pairs
-    confusion = np.bincount(a * 3 + b, minlength=9)
+    one_label = np.count_nonzero(table.sum(axis=0) + table.sum(axis=1)) == 1
+    point = float("nan") if one_label else float(kappa_from_confusions(confusion[None, :])[0])
     return with_ties, without_ties, bootstrap_counts(kappa_from_confusions, confusion, boot, seed, value=point)
 
 
-def agreement_matrix(wide: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> list[PairAgreement]:
+def agreement_matrix(
+    wide: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED, codes: np.ndarray | None = None
+) -> list[PairAgreement]:
+    """agreement() of every two judges (columns of `wide`; `codes`: verdict_codes(wide) when already at hand)."""
+    codes = verdict_codes(wide) if codes is None else codes
     out = []
-    for j1, j2 in combinations(wide.columns, 2):
-        w, wo, k = agreement(wide[j1], wide[j2], boot, seed)
-        out.append(PairAgreement(j1, j2, w, wo, k))
+    for (i, j1), (k, j2) in combinations(enumerate(wide.columns), 2):
+        w, wo, kappa = agreement_of_codes(codes[:, i], codes[:, k], boot, seed)
+        out.append(PairAgreement(j1, j2, w, wo, kappa))
     return out
 
 
@@ -283,99 +263,94 @@ def alpha_from_patterns(weights: np.ndarray, patterns: np.ndarray, level: str) -
         return 1.0 - (o * d).sum(axis=(1, 2)) / (expected * d).sum(axis=(1, 2))
 
 
-def group_agreement(wide: pd.DataFrame, boot: int = 200, seed: int = DEFAULT_SEED) -> dict[str, dict]:
+def rating_patterns(unit_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of (units, 3) rating counts in lexicographic order (as np.unique(axis=0) gives them) and how
+    many units have each; keyed as integers, which sorts a million units far faster than whole rows."""
+    if len(unit_counts) == 0:
+        return unit_counts.reshape(0, 3), np.array([], dtype=np.int64)
+    base = int(unit_counts.max()) + 1
+    keys = unit_counts.astype(np.int64) @ np.array([base * base, base, 1], dtype=np.int64)
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return unit_counts[first], counts
+
+
+def group_agreement(
+    wide: pd.DataFrame, boot: int = 200, seed: int = DEFAULT_SEED, codes: np.ndarray | None = None
+) -> dict[str, dict]:
     """Fleiss' kappa (pairs every judge decided) and Krippendorff's alpha (missing allowed), nominal and ordinal.
-    Point values from statsmodels and the krippendorff package; intervals from the units' rating patterns (the
-    statistics depend on nothing else), resampled as counts."""
-    codes = wide.apply(lambda col: col.map(CODE)).astype(float)
+    Both are functions of the units' rating patterns (how many judges said A / tie / B) alone: the values are
+    computed from the distinct patterns and their counts (equal to statsmodels' fleiss_kappa and the krippendorff
+    package: tests/test_judges.py checks), and the intervals resample those counts. `codes`: verdict_codes(wide)
+    when at hand."""
+    codes = verdict_codes(wide) if codes is None else codes
+    unit_counts = np.stack([(codes == v).sum(axis=1) for v in (0, 1, 2)], axis=1)  # units x (A, tie, B)
     result: dict[str, dict] = {}
-    complete = codes.dropna().to_numpy(dtype=int)
-    if len(complete) and codes.shape[1] >= 2:
-        table, _ = aggregate_raters(complete, n_cat=3)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            point = float(fleiss_kappa(table, method="fleiss"))
-        patterns, counts = np.unique(table, axis=0, return_counts=True)
+    complete = ~np.isnan(codes).any(axis=1)
+    if complete.any() and codes.shape[1] >= 2:
+        patterns, counts = rating_patterns(unit_counts[complete])
         result["fleiss_kappa"] = bootstrap_counts(
-            lambda w: fleiss_from_patterns(w, patterns.astype(float)), counts, boot, seed, value=point
+            lambda w: fleiss_from_patterns(w, patterns.astype(float)), counts, boot, seed
         ).as_dict()
     else:
         result["fleiss_kappa"] = NAN_ESTIMATE.as_dict()
-    data = codes.to_numpy().T  # raters x units
-    usable = (~np.isnan(data)).sum(axis=0) >= 2
-    data = data[:, usable]
-    unit_counts = np.stack([(data == v).sum(axis=0) for v in (0, 1, 2)], axis=1)  # units x (A, tie, B)
-    patterns, counts = (
-        np.unique(unit_counts, axis=0, return_counts=True) if len(unit_counts) else (unit_counts, np.array([]))
-    )
+    usable = unit_counts.sum(axis=1) >= 2  # units two or more judges decided
+    patterns, counts = rating_patterns(unit_counts[usable])
     for level in ("nominal", "ordinal"):
-        if data.shape[1] < 2 or len(np.unique(data[~np.isnan(data)])) < 2:
+        if usable.sum() < 2 or (patterns.sum(axis=0) > 0).sum() < 2:
             result[f"krippendorff_alpha_{level}"] = NAN_ESTIMATE.as_dict()
             continue
-        point = float(krippendorff.alpha(reliability_data=data, level_of_measurement=level, value_domain=[0, 1, 2]))
 
         def alpha(w: np.ndarray, level: str = level) -> np.ndarray:
             values = alpha_from_patterns(w, patterns.astype(float), level)
             one_value = ((w @ patterns) > 0).sum(axis=1) < 2  # a replicate holding a single value has no alpha
             return np.where(one_value, np.nan, values)
 
-        result[f"krippendorff_alpha_{level}"] = bootstrap_counts(alpha, counts, boot, seed, value=point).as_dict()
+        result[f"krippendorff_alpha_{level}"] = bootstrap_counts(alpha, counts, boot, seed).as_dict()
     return result
 
 
 def accuracy(
-    verdicts: pd.Series, ref: pd.Series, judged: pd.Index, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
+    verdicts: pd.Series,
+    ref: pd.Series,
+    judged: pd.Index | np.ndarray,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
 ) -> Estimate:
-    """Share of the pairs the judge judged (`judged`) and the reference decided where the verdicts are equal;
-    a tie or unparsed verdict of the judge counts wrong."""
-    ids = ref.dropna().index.intersection(judged)
-    correct = (verdicts.reindex(ids) == ref.reindex(ids)).astype(float).to_numpy()
-    return mean_estimate(correct, boot, seed)
+    """Share of the pairs the judge judged (`judged`: their ids, or a mask aligned with `ref`) and the reference
+    decided where the verdicts are equal; a tie or unparsed verdict of the judge counts wrong."""
+    mask = ref.index.isin(judged) if isinstance(judged, pd.Index) else np.asarray(judged, dtype=bool)
+    mask = mask & ref.notna().to_numpy()
+    correct = aligned(verdicts, ref.index).to_numpy(dtype=object)[mask] == ref.to_numpy(dtype=object)[mask]
+    return share_estimate(int(correct.sum()), int(mask.sum()), boot, seed)
 
 
-def verdicts_by_order(judgments: pd.DataFrame) -> pd.DataFrame:
-    """Each judge's verdict per pair in each shown order: index (judge, pair_id), columns AB / BA (the first
-    verdict where a judge saw one order several times). One grouping for every judge."""
-    known = judgments[judgments["shown_order"].notna()]
-    if known.empty:
-        return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["judge", "pair_id"]))
-    table = known.groupby(["judge", "pair_id", "shown_order"], sort=False)["verdict"].first().unstack("shown_order")
-    return table
-
-
-def _orders_of(judgments: pd.DataFrame, judge: str, by_order: pd.DataFrame | None) -> pd.DataFrame:
-    """One judge's (pair_id x AB/BA) verdicts, only the orders it saw."""
-    if by_order is None:
-        by_order = verdicts_by_order(judgments[judgments["judge"] == judge])
-    if judge not in by_order.index.levels[0]:
-        return pd.DataFrame()
-    return plain_strings(by_order.xs(judge, level=0).dropna(axis=1, how="all"))
+def _order_codes(verdicts: Verdicts, judge: str) -> tuple[np.ndarray, np.ndarray]:
+    """The judge's first verdict shown AB and shown BA per pair: codes 0 A, 1 tie, 2 B, 3 unparsed, NaN unseen."""
+    both = verdicts.order_codes[:, verdicts.column(judge), :].astype(float)
+    return both[:, 0], both[:, 1]
 
 
 def accuracy_by_order(
-    judgments: pd.DataFrame,
-    judge: str,
-    ref: pd.Series,
-    boot: int = DEFAULT_BOOT,
-    seed: int = DEFAULT_SEED,
-    by_order: pd.DataFrame | None = None,
+    verdicts: Verdicts, judge: str, ref: pd.Series, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
 ) -> dict[str, dict]:
-    """LLMBar's figures: accuracy in each shown order (unparsed counts wrong), their average, and both correct.
-    `by_order`: verdicts_by_order of the judgments, when already at hand."""
-    by_order = _orders_of(judgments, judge, by_order)
-    if by_order.empty:
-        return {}
-    by_order = by_order[by_order.index.isin(ref.dropna().index)]
+    """LLMBar's figures: accuracy in each shown order (unparsed counts wrong), their average, and both correct."""
+    by_order = dict(zip(ORDERS, _order_codes(verdicts, judge), strict=True))
+    ref_codes = aligned(ref, verdicts.pairs.index).map(CODE).to_numpy(dtype=float)
     out = {}
     correct = {}
-    for order in ("AB", "BA"):
-        if order in by_order:
-            col = by_order[order].dropna()
-            correct[order] = (col == ref.reindex(col.index)).astype(float)
-            out[f"accuracy_{order}"] = mean_estimate(correct[order].to_numpy(), boot, seed).as_dict()
+    for order, codes in by_order.items():
+        seen = ~np.isnan(codes) & ~np.isnan(ref_codes)
+        if np.isnan(codes).all():
+            continue
+        hit = seen & (codes == ref_codes)
+        correct[order] = (seen, hit)
+        out[f"accuracy_{order}"] = share_estimate(int(hit.sum()), int(seen.sum()), boot, seed).as_dict()
     if len(correct) == 2:
-        both = pd.concat(correct, axis=1).dropna()
-        out["accuracy_average"] = mean_estimate(both.mean(axis=1).to_numpy(), boot, seed).as_dict()
-        out["accuracy_both_orders"] = mean_estimate((both.min(axis=1)).to_numpy(), boot, seed).as_dict()
+        both = correct["AB"][0] & correct["BA"][0]
+        hits = correct["AB"][1].astype(int) + correct["BA"][1].astype(int)  # 0, 1 or 2 orders right
+        out["accuracy_average"] = mean_estimate(hits[both] / 2, boot, seed).as_dict()
+        both_right = share_estimate(int((hits[both] == 2).sum()), int(both.sum()), boot, seed)
+        out["accuracy_both_orders"] = both_right.as_dict()
     return out
 
 
@@ -383,36 +358,23 @@ def accuracy_by_order(
 # biases
 
 
-def position_bias(
-    judgments: pd.DataFrame,
-    judge: str,
-    boot: int = DEFAULT_BOOT,
-    seed: int = DEFAULT_SEED,
-    by_order: pd.DataFrame | None = None,
-) -> dict:
+def position_bias(verdicts: Verdicts, judge: str, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
     """Swap consistency, where the inconsistent verdicts go, and P(first shown wins)."""
-    mine = judgments[judgments["judge"] == judge]
-    known = mine[mine["shown_order"].notna()]
-    decisive = known[known["verdict"].isin(["A", "B"])]
-    first_wins = ((decisive["shown_order"] == "AB") & (decisive["verdict"] == "A")) | (
-        (decisive["shown_order"] == "BA") & (decisive["verdict"] == "B")
-    )
-    out: dict = {
-        "orders_seen": sorted(known["shown_order"].unique().tolist()),
-        "p_first_shown_wins": mean_estimate(first_wins.astype(float).to_numpy(), boot, seed).as_dict(),
-    }
-    by_order = _orders_of(judgments, judge, by_order)
-    if {"AB", "BA"} <= set(by_order.columns):
-        both = by_order[["AB", "BA"]].dropna()
-        consistent = (both["AB"] == both["BA"]).astype(float).to_numpy()
-        inconsistent = both[both["AB"] != both["BA"]]
-        n_inc = len(inconsistent)
-        favours_first = ((inconsistent["AB"] == "A") & (inconsistent["BA"] == "B")).sum()
-        favours_second = ((inconsistent["AB"] == "B") & (inconsistent["BA"] == "A")).sum()
+    info = verdicts.judges.loc[judge]
+    ab, ba = _order_codes(verdicts, judge)
+    seen = [order for order, codes in zip(ORDERS, (ab, ba), strict=True) if not np.isnan(codes).all()]
+    first_wins = share_estimate(int(info["first_wins"]), int(info["first_decisive"]), boot, seed)
+    out: dict = {"orders_seen": seen, "p_first_shown_wins": first_wins.as_dict()}
+    if len(seen) == 2:
+        both = ~np.isnan(ab) & ~np.isnan(ba)
+        ab, ba = ab[both], ba[both]
+        n_inc = int((ab != ba).sum())  # two unparsed answers (code 3) count as equal, as upstream counts them
+        favours_first = int(((ab == CODE["A"]) & (ba == CODE["B"])).sum())
+        favours_second = int(((ab == CODE["B"]) & (ba == CODE["A"])).sum())
         out.update(
             {
-                "swap_consistency": mean_estimate(consistent, boot, seed).as_dict(),
-                "inconsistent": int(n_inc),
+                "swap_consistency": share_estimate(len(ab) - n_inc, len(ab), boot, seed).as_dict(),
+                "inconsistent": n_inc,
                 "inconsistent_favour_first": float(favours_first / n_inc) if n_inc else None,
                 "inconsistent_favour_second": float(favours_second / n_inc) if n_inc else None,
                 "inconsistent_other": float((n_inc - favours_first - favours_second) / n_inc) if n_inc else None,
@@ -426,15 +388,17 @@ def position_bias(
 
 def length_bias(verdict: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
     """P(longer response preferred) and the logistic coefficient of the normalised length difference."""
-    decided = verdict[verdict.isin(["A", "B"])]
-    la = pairs["len_a"].reindex(decided.index).to_numpy(dtype=float)
-    lb = pairs["len_b"].reindex(decided.index).to_numpy(dtype=float)
-    y = (decided == "A").to_numpy(dtype=float)
+    pairs = aligned(pairs, verdict.index)
+    mask = verdict.isin(["A", "B"]).to_numpy()
+    la = pairs["len_a"].to_numpy(dtype=float)[mask]
+    lb = pairs["len_b"].to_numpy(dtype=float)[mask]
+    y = (verdict.to_numpy(dtype=object)[mask] == "A").astype(float)
     unequal = la != lb
     longer_won = np.where(la > lb, y, 1 - y)[unequal]
     x, y = random_orientation(((la - lb) / np.maximum(la + lb, 1))[:, None], y, seed)
     coef = (logistic_estimates(x, y, REGRESSION_BOOT, seed) or [NAN_ESTIMATE])[0]
-    return {"p_longer_preferred": mean_estimate(longer_won, boot, seed).as_dict(), "length_coefficient": coef.as_dict()}
+    p_longer = share_estimate(int(longer_won.sum()), len(longer_won), boot, seed)
+    return {"p_longer_preferred": p_longer.as_dict(), "length_coefficient": coef.as_dict()}
 
 
 STYLE_FEATURES = ("tokens", "headers", "lists", "bold")
@@ -447,24 +411,24 @@ def style_counts(text: str) -> tuple[int, int, int, int]:
     return tuple(int(PROPERTIES[name].compute(text or "", "")) for name in STYLE_PROPERTIES)  # type: ignore[return-value]
 
 
-def style_features(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+def style_features(con: duckdb.DuckDBPyConnection, verdicts: Verdicts) -> pd.DataFrame:
     """Per pair: Arena's normalised differences (a - b) / (a + b + 1) of the four style counts, read from the
     stored response properties (computed at ingest), not from the texts."""
-    ids = list(pd.unique(pd.concat([pairs["response_a_id"], pairs["response_b_id"]])))
-    counts = response_properties(con, ids)[list(STYLE_PROPERTIES)].set_axis(list(STYLE_FEATURES), axis=1)
-    a = counts.reindex(pairs["response_a_id"]).to_numpy(dtype=float)
-    b = counts.reindex(pairs["response_b_id"]).to_numpy(dtype=float)
-    return pd.DataFrame((a - b) / (a + b + 1), index=pairs.index, columns=list(STYLE_FEATURES))
+    a, b = (
+        response_properties(con, verdicts.responses.column(side), list(STYLE_PROPERTIES)).to_numpy(dtype=float)
+        for side in ("response_a_id", "response_b_id")
+    )
+    return pd.DataFrame((a - b) / (a + b + 1), index=verdicts.pairs.index, columns=list(STYLE_FEATURES))
 
 
 def style_bias(verdict: pd.Series, features: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict:
-    decided = verdict[verdict.isin(["A", "B"])]
-    if decided.empty:
+    mask = verdict.isin(["A", "B"]).to_numpy()
+    if not mask.any():
         return {name: NAN_ESTIMATE.as_dict() for name in STYLE_FEATURES}
-    x = features.reindex(decided.index).to_numpy(dtype=float)
+    x = aligned(features, verdict.index).to_numpy(dtype=float)[mask]
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1)
-    x, y = random_orientation(x, (decided == "A").to_numpy(dtype=float), seed)
+    x, y = random_orientation(x, (verdict.to_numpy(dtype=object)[mask] == "A").astype(float), seed)
     estimates = logistic_estimates(x, y, REGRESSION_BOOT, seed)
     if not estimates:
         return {name: NAN_ESTIMATE.as_dict() for name in STYLE_FEATURES}
@@ -486,28 +450,28 @@ def self_preference(
     """The DBG score: the judge's win rate for its own family minus the reference's, on the same pairs."""
     if not family:
         return {"note": "judge's model family unknown"}
-    fam_a = pairs["model_a"].map(model_family)
-    fam_b = pairs["model_b"].map(model_family)
-    own_a, own_b = fam_a == family, fam_b == family
-    mask = (own_a ^ own_b).reindex(verdict.index).fillna(False).astype(bool) & verdict.notna()
+    pairs = aligned(pairs, verdict.index)
+    code_a, code_b, names = generator_codes(pairs)
+    families = np.array([model_family(n) for n in names] + [None], dtype=object)  # code -1 picks the None
+    own_a, own_b = families[code_a] == family, families[code_b] == family
+    mask = (own_a ^ own_b) & verdict.notna().to_numpy()
     if not mask.any():
         return {"note": f"no pair with exactly one response from the judge's family ({family})"}
-    idx = verdict.index[mask]
+    own_is_a = own_a[mask]
 
-    def own_rate(v: pd.Series) -> np.ndarray:
-        own_is_a = own_a.reindex(idx).to_numpy()
-        vv = v.reindex(idx)
-        return np.where(vv == "tie", 0.5, np.where(own_is_a, vv == "A", vv == "B")).astype(float)
+    def own_rate(v: np.ndarray) -> np.ndarray:
+        return np.where(v == "tie", 0.5, np.where(own_is_a, v == "A", v == "B")).astype(float)
 
-    judge_wr = own_rate(verdict)
+    judge_wr = own_rate(verdict.to_numpy(dtype=object)[mask])
     out = {"family": family, "judge_win_rate_own": mean_estimate(judge_wr, boot, seed).as_dict()}
-    if ref is None or ref.reindex(idx).isna().all():
+    ref_values = aligned(ref, verdict.index).to_numpy(dtype=object)[mask] if ref is not None else None
+    has_ref = pd.notna(ref_values) if ref_values is not None else None
+    if ref_values is None or not has_ref.any():
         out["note"] = "no reference verdicts on these pairs: DBG needs a reference"
         return out
-    has_ref = ref.reindex(idx).notna().to_numpy()
-    diff = (judge_wr - own_rate(ref))[has_ref]
-    out["reference_win_rate_own"] = mean_estimate(own_rate(ref)[has_ref], boot, seed).as_dict()
-    out["dbg"] = mean_estimate(diff, boot, seed).as_dict()
+    ref_wr = own_rate(ref_values)
+    out["reference_win_rate_own"] = mean_estimate(ref_wr[has_ref], boot, seed).as_dict()
+    out["dbg"] = mean_estimate((judge_wr - ref_wr)[has_ref], boot, seed).as_dict()
     return out
 
 
@@ -515,42 +479,44 @@ def self_preference(
 # leaderboards of generators
 
 
-def win_probabilities(judgments: pd.DataFrame, judge: str) -> pd.Series:
-    """Per pair, P(B preferred) from one judge: prob_b when given, else 1 / 0.5 / 0 (runs averaged)."""
-    mine = judgments[(judgments["judge"] == judge) & (judgments["verdict"] != "unparsed")]
-    p = mine["prob_b"].where(mine["prob_b"].notna(), mine["verdict"].map({"B": 1.0, "tie": 0.5, "A": 0.0}))
-    return plain_strings(p.groupby(mine["pair_id"]).mean())
-
-
 def raw_win_rates(p_b: pd.Series, pairs: pd.DataFrame, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
     """Per generator: mean P(it is preferred) over the pairs it appears in (against any opponent)."""
-    rows = pairs.reindex(p_b.index)
-    model_a, model_b = rows["model_a"].to_numpy(object), rows["model_b"].to_numpy(object)
-    p = p_b.to_numpy(dtype=float)
-    a_side = model_a != model_b  # a generator against itself counts once, as B
-    long = pd.DataFrame(
-        {
-            "model": np.concatenate([model_b, model_a[a_side]]),
-            "value": np.concatenate([p, 1 - p[a_side]]),
-        }
-    ).dropna(subset=["model"])
-    values = {model: part.to_numpy() for model, part in long.groupby("model", sort=True)["value"]}
-    return {str(model): mean_estimate(v, boot, seed).as_dict() for model, v in values.items()}
+    rows, p, _ = _with_probabilities(p_b, pairs)
+    code_a, code_b, models = generator_codes(rows)
+    a_side = code_a != code_b  # a generator against itself counts once, as B
+    codes = np.concatenate([code_b, code_a[a_side]])  # no generator: -1, sorted first and left out below
+    values = np.concatenate([p, 1 - p[a_side]])
+    order = np.argsort(codes, kind="stable")  # each generator's values together, in pair order
+    bounds = np.searchsorted(codes[order], np.arange(len(models) + 1))
+    return {
+        str(model): mean_estimate(values[order[bounds[k] : bounds[k + 1]]], boot, seed).as_dict()
+        for k, model in enumerate(models)
+        if bounds[k + 1] > bounds[k]
+    }
+
+
+def _with_probabilities(p_b: pd.Series, pairs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(the pairs a judge decided, their P(B preferred), the mask that picked them from p_b's rows); p_b may hold
+    NaN for pairs it did not decide."""
+    known = p_b.notna().to_numpy()
+    return aligned(pairs, p_b.index)[known], p_b.to_numpy(dtype=float)[known], known
 
 
 def lc_win_rates(p_b: pd.Series, pairs: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict:
     """AlpacaEval-style length-controlled win rate of each model against the baseline on side A (the 'minimal' GLM:
     logit P = theta + phi * tanh(dlen / sd(dlen)); LC = 100 * sigmoid(theta)), with soft labels."""
-    rows = pairs.reindex(p_b.index)
-    baselines = rows["model_a"].dropna().unique()
+    rows, p_all, _ = _with_probabilities(p_b, pairs)
+    code_a, code_b, models = generator_codes(rows)
+    baselines = np.unique(code_a[code_a >= 0])
     if len(baselines) != 1:
         return {}
     out = {}
-    for model, part in rows.groupby("model_b"):
-        if model == baselines[0]:
+    dlen_all = (rows["len_b"] - rows["len_a"]).to_numpy(dtype=float)
+    for k in np.unique(code_b[code_b >= 0]):
+        if k == baselines[0]:
             continue
-        p = p_b.reindex(part.index).to_numpy()
-        dlen = (part["len_b"] - part["len_a"]).to_numpy(dtype=float)
+        model, positions = models[k], np.flatnonzero(code_b == k)
+        p, dlen = p_all[positions], dlen_all[positions]
         sd = dlen.std() or 1.0
         x = np.column_stack([np.ones(len(p)), np.tanh(dlen / sd)])
 
@@ -573,52 +539,52 @@ def bradley_terry(
     p_b: pd.Series, pairs: pd.DataFrame, style: pd.DataFrame | None = None, boot: int = 100, seed: int = DEFAULT_SEED
 ) -> dict:
     """Bradley-Terry ratings (Arena scale: 400 * beta + 1000) with optional style control; ties count 0.5."""
-    rows = pairs.reindex(p_b.index)
-    keep = rows["model_a"].notna() & rows["model_b"].notna() & (rows["model_a"] != rows["model_b"])
-    rows, p = rows[keep], p_b[keep].to_numpy()
-    models = sorted(set(rows["model_a"]) | set(rows["model_b"]))
-    if len(models) < 2 or len(rows) == 0:
+    rows, p, known = _with_probabilities(p_b, pairs)
+    code_a, code_b, names = generator_codes(rows)
+    keep = (code_a >= 0) & (code_b >= 0) & (code_a != code_b)
+    code_a, code_b, p = code_a[keep], code_b[keep], p[keep]
+    present = np.flatnonzero(np.bincount(np.concatenate([code_a, code_b]), minlength=len(names)))
+    models = [names[k] for k in present]  # sorted, as the names are
+    if len(models) < 2 or len(p) == 0:
         return {}
     index = {m: i for i, m in enumerate(models)}
-    x = np.zeros((len(rows), len(models)))
-    x[np.arange(len(rows)), rows["model_a"].map(index).to_numpy()] = 1.0
-    x[np.arange(len(rows)), rows["model_b"].map(index).to_numpy()] = -1.0
-    style_cols: list[str] = []
+    recode = np.full(len(names), -1)
+    recode[present] = np.arange(len(present))
+    code_a, code_b = recode[code_a], recode[code_b]
+    style_cols = list(style.columns) if style is not None else []
+    x = np.zeros((len(p), len(models) + len(style_cols)))
+    x[np.arange(len(p)), code_a] = 1.0
+    x[np.arange(len(p)), code_b] = -1.0
     if style is not None:
-        z = style.reindex(rows.index).to_numpy(dtype=float)
+        z = aligned(style, p_b.index).to_numpy(dtype=float)[known][keep]
         sd = z.std(axis=0)
-        z = (z - z.mean(axis=0)) / np.where(sd > 0, sd, 1)
-        x = np.hstack([x, z])
-        style_cols = list(style.columns)
+        x[:, len(models) :] = (z - z.mean(axis=0)) / np.where(sd > 0, sd, 1)
     y_a = 1 - p  # P(A preferred)
 
     def fit(idx: np.ndarray) -> np.ndarray:
         return logistic_fit(x[idx], y_a[idx], ridge=0.5)  # Arena's L2 regulariser, reg = 0.5
 
-    if len(rows) <= WALD_ABOVE:
-        point = fit(np.arange(len(rows)))
+    if len(p) <= WALD_ABOVE:
+        point = fit(np.arange(len(p)))
         rng = np.random.default_rng(seed)
-        draws = np.array([fit(rng.integers(0, len(rows), len(rows))) for _ in range(boot)])
+        draws = np.array([fit(rng.integers(0, len(p), len(p))) for _ in range(boot)])
         low, high = np.percentile(draws, [2.5, 97.5], axis=0)
     else:  # Wald intervals (see stats.logistic_estimates): one fit, not one per resample
         estimates = logistic_estimates(x, y_a, boot, seed, ridge=0.5)
         point, low, high = (np.array([getattr(e, k) for e in estimates]) for k in ("value", "low", "high"))
     scale = 400 / math.log(10)
 
-    appearances = pd.concat([rows["model_a"], rows["model_b"]]).value_counts()  # a != b here: one per pair
+    appearances = np.bincount(code_a, minlength=len(models)) + np.bincount(code_b, minlength=len(models))
 
     def rating(k: int) -> dict:
         return Estimate(
-            point[k] * scale + 1000,
-            low[k] * scale + 1000,
-            high[k] * scale + 1000,
-            int(appearances.get(models[k], 0)),
+            point[k] * scale + 1000, low[k] * scale + 1000, high[k] * scale + 1000, int(appearances[k])
         ).as_dict()
 
     out = {"ratings": {m: rating(index[m]) for m in models}}
     if style_cols:
         out["style_coefficients"] = {
-            c: Estimate(point[len(models) + k], low[len(models) + k], high[len(models) + k], len(rows)).as_dict()
+            c: Estimate(point[len(models) + k], low[len(models) + k], high[len(models) + k], len(p)).as_dict()
             for k, c in enumerate(style_cols)
         }
     return out
@@ -636,10 +602,22 @@ def group_columns(pairs: pd.DataFrame) -> dict[str, pd.Series]:
             out[column] = pairs[column]
     if "category" in out and out["category"].str.contains("/", regex=False).any():
         out["category group"] = pairs["category"].str.split("/").str[0]
-    known = pairs["model_a"].notna() & pairs["model_b"].notna() & (pairs["model_a"] != pairs["model_b"])
+    code_a, code_b, generators = generator_codes(pairs)
+    known = (code_a >= 0) & (code_b >= 0)
     if known.any():
-        label = [" vs ".join(sorted((str(a), str(b)))) for a, b in zip(pairs["model_a"], pairs["model_b"], strict=True)]
-        out["model pair"] = pd.Series(label, index=pairs.index).where(known)
+        # one label per distinct (A, B) combination (a few hundred), not per pair: the two names sorted, as GROUP_SQL
+        # orders them; none for a generator against itself
+        width = len(generators)
+        distinct, inverse = np.unique(np.where(known, code_a * width + code_b, -1), return_inverse=True)
+        names = [
+            " vs ".join(sorted((str(generators[key // width]), str(generators[key % width]))))
+            if key >= 0 and key // width != key % width
+            else None
+            for key in distinct
+        ]
+        labels = np.array(names, dtype=object)[inverse.ravel()]
+        if pd.notna(labels).any():
+            out["model pair"] = pd.Series(labels, index=pairs.index, dtype=object)
     return out
 
 
@@ -651,9 +629,6 @@ GROUP_SQL = {
     "model pair": "CASE WHEN ra.generator <> rb.generator "
     "THEN least(ra.generator, rb.generator) || ' vs ' || greatest(ra.generator, rb.generator) END",
 }
-# combine_runs's rule in SQL (JudgeBench's: +1 per A, -1 per B, 0 per tie; the sign decides), over a group of one
-# judge's parsed judgments of one pair
-COMBINED_VERDICT_SQL = "sign(sum(CASE verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END))"
 _COMBINED = f"""SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s
                FROM judgments x JOIN judges j USING (judge_id)
                WHERE x.dataset = $d AND x.verdict <> 'unparsed' AND j.name = {{judge}} GROUP BY x.pair_id"""
@@ -703,11 +678,13 @@ def pairs_behind(
     return [r[0] for r in rows]
 
 
-def disagreement_by_group(wide: pd.DataFrame, groups: pd.Series, min_n: int = 1) -> pd.DataFrame:
+def disagreement_by_group(
+    wide: pd.DataFrame, groups: pd.Series, min_n: int = 1, codes: np.ndarray | None = None
+) -> pd.DataFrame:
     """Long table (group, judge_1, judge_2, disagreement, n): share of shared pairs with different verdicts. Counted
-    with one bincount per judge pair over the groups' codes."""
-    codes = wide.apply(lambda col: col.map(CODE)).to_numpy(dtype=float)
-    labels, names = pd.factorize(groups.reindex(wide.index).fillna("(none)"), sort=True)
+    with one bincount per judge pair over the groups' codes. `codes`: verdict_codes(wide) when at hand."""
+    codes = verdict_codes(wide) if codes is None else codes
+    labels, names = pd.factorize(aligned(groups, wide.index).fillna("(none)"), sort=True)
     rows = []
     for (i, j1), (k, j2) in combinations(enumerate(wide.columns), 2):
         both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, k])
@@ -772,29 +749,28 @@ def _judges_report(
     seed: int,
     leaderboards: bool,
 ) -> dict:
-    judgments = load_judgments(con, dataset, subset)
-    if judgments.empty:
+    verdicts = load_verdicts(con, dataset, subset)
+    if len(verdicts) == 0:
         raise ValueError(f"dataset '{dataset}'{f' subset {subset!r}' if subset else ''} has no judgments")
-    pairs = pair_table(judgments)
-    wide = combine_runs(judgments)
-    info = judgments.drop_duplicates("judge").set_index("judge")
-    kinds = info["kind"].to_dict()
+    pairs = verdicts.pairs
+    info = verdicts.judges
+    kinds = verdicts.kinds()
     kind_order = {"gold": 0, "human": 1, "crowd": 2, "llm": 3, "reward_model": 4}
-    wide = wide[sorted(wide.columns, key=lambda j: (kind_order.get(kinds[j], 9), j.lower()))]
+    order = sorted(range(len(info)), key=lambda k: (kind_order.get(info["kind"].iloc[k], 9), info.index[k].lower()))
+    wide = verdicts.wide.iloc[:, order]
+    codes = verdicts.codes[:, order].astype(float)
     ref_name, ref = reference_verdicts(wide, kinds, reference)
-    coverage = judgments.groupby("judge")["pair_id"].unique()
-    by_order = verdicts_by_order(judgments)
-    style = style_features(con, pairs)
+    style = style_features(con, verdicts)
     judges = []
     for judge in wide.columns:
         entry: dict = {
             "judge": judge,
             "kind": kinds[judge],
-            "model": info.at[judge, "judge_model"],
-            "family": info.at[judge, "judge_family"],
-            "pairs": len(coverage[judge]),
-            "judgments": int((judgments["judge"] == judge).sum()),
-            "unparsed": int(((judgments["judge"] == judge) & (judgments["verdict"] == "unparsed")).sum()),
+            "model": info.at[judge, "model"],
+            "family": info.at[judge, "family"],
+            "pairs": int(info.at[judge, "pairs"]),
+            "judgments": int(info.at[judge, "judgments"]),
+            "unparsed": int(info.at[judge, "unparsed"]),
         }
         if ref is not None and judge != ref_name:
             judge_ref = ref
@@ -803,9 +779,10 @@ def _judges_report(
                 others = [h for h, k in kinds.items() if k == "human" and h != judge and h in wide]
                 judge_ref = majority(wide[others])
                 entry["reference"] = "majority of the other humans"
-            entry["accuracy"] = accuracy(wide[judge], judge_ref, pd.Index(coverage[judge]), boot, seed).as_dict()
-            entry.update(accuracy_by_order(judgments, judge, judge_ref, boot, seed, by_order))
-        entry["position"] = position_bias(judgments, judge, boot, seed, by_order)
+            judged = verdicts.judged[:, verdicts.column(judge)]
+            entry["accuracy"] = accuracy(wide[judge], judge_ref, judged, boot, seed).as_dict()
+            entry.update(accuracy_by_order(verdicts, judge, judge_ref, boot, seed))
+        entry["position"] = position_bias(verdicts, judge, boot, seed)
         entry["length"] = length_bias(wide[judge], pairs, boot, seed)
         entry["style"] = style_bias(wide[judge], style, seed)
         entry["self_preference"] = self_preference(
@@ -814,7 +791,7 @@ def _judges_report(
         judges.append(entry)
     groups = {}
     for column, values in group_columns(pairs).items():
-        groups[column] = disagreement_by_group(wide, values).to_dict("records")
+        groups[column] = disagreement_by_group(wide, values, codes=codes).to_dict("records")
     report = {
         "dataset": dataset,
         "subset": subset,
@@ -822,26 +799,29 @@ def _judges_report(
         "pairs": len(pairs),
         "conventions": CONVENTIONS,
         "judges": judges,
-        "agreement": [a.as_dict() for a in agreement_matrix(wide, boot, seed)],
-        "all_judges": group_agreement(wide, min(boot, 200), seed),
+        "agreement": [a.as_dict() for a in agreement_matrix(wide, boot, seed, codes)],
+        "all_judges": group_agreement(wide, min(boot, 200), seed, codes),
         "disagreement_by_group": groups,
     }
     if ref is not None:
         flips = {}
-        decided = ref.isin(["A", "B"])
+        ref_values = ref.to_numpy(dtype=object)
+        decided = ref.isin(["A", "B"]).to_numpy()
         for judge in wide.columns:
             if judge == ref_name:
                 continue
-            v = wide[judge][decided & wide[judge].isin(["A", "B"])]
-            if len(v):
-                flips[judge] = {"disagreement_with_reference": float((v != ref[v.index]).mean()), "n": len(v)}
+            mask = decided & wide[judge].isin(["A", "B"]).to_numpy()
+            if mask.any():
+                differ = wide[judge].to_numpy(dtype=object)[mask] != ref_values[mask]
+                flips[judge] = {"disagreement_with_reference": float(differ.mean()), "n": int(mask.sum())}
         report["flip_rate_vs_reference"] = flips
     humans = [j for j in wide.columns if kinds[j] == "human"]
     if len(humans) >= 2:
         two_label = {}
         for h1, h2 in combinations(humans, 2):
-            both = wide[h1].isin(["A", "B"]) & wide[h2].isin(["A", "B"])
-            p = float((wide[h1][both] != wide[h2][both]).mean()) if both.any() else float("nan")
+            both = (wide[h1].isin(["A", "B"]) & wide[h2].isin(["A", "B"])).to_numpy()
+            differ = wide[h1].to_numpy(dtype=object)[both] != wide[h2].to_numpy(dtype=object)[both]
+            p = float(differ.mean()) if both.any() else float("nan")
             two_label[f"{h1} | {h2}"] = {
                 "disagreement": p,
                 "flip_rate": flip_rate_from_two_labels(p),
@@ -853,7 +833,7 @@ def _judges_report(
         for judge in wide.columns:
             if kinds[judge] == "gold":
                 continue
-            p_b = win_probabilities(judgments, judge)
+            p_b = pd.Series(verdicts.p_b[:, verdicts.column(judge)], index=pairs.index)
             boards[judge] = {
                 "raw_win_rate": raw_win_rates(p_b, pairs, boot, seed),
                 "lc_win_rate": lc_win_rates(p_b, pairs, seed),

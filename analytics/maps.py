@@ -87,10 +87,9 @@ def preference_vectors(
     con: duckdb.DuckDBPyConnection, dataset: str, settings: EmbedSettings, reference: str | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Per decided pair: unit vector along embedding(preferred) - embedding(other), by the reference verdict."""
-    judgments = J.load_judgments(con, dataset)
-    wide = J.combine_runs(judgments)
-    kinds = judgments.drop_duplicates("judge").set_index("judge")["kind"].to_dict()
-    _, ref = J.reference_verdicts(wide, kinds, reference)
+    verdicts = J.load_verdicts(con, dataset)
+    wide = verdicts.wide
+    _, ref = J.reference_verdicts(wide, verdicts.kinds(), reference)
     if ref is None:
         ref = J.majority(wide)
     decided = ref[ref.isin(["A", "B"])]
@@ -458,11 +457,9 @@ def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
 def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
     """Per map item of the dataset: pairs, judge disagreement share, A-win share (reference verdict), mean length,
     generators."""
-    judgments = J.load_judgments(con, dataset)
-    wide = J.combine_runs(judgments)
-    pairs = J.pair_table(judgments)
-    kinds = judgments.drop_duplicates("judge").set_index("judge")["kind"].to_dict()
-    _, ref = J.reference_verdicts(wide, kinds, None)
+    verdicts = J.load_verdicts(con, dataset)
+    wide, pairs = verdicts.wide, verdicts.pairs
+    _, ref = J.reference_verdicts(wide, verdicts.kinds(), None)
     if ref is None:
         ref = J.majority(wide)
     # "judges split": at least two judges decided the pair and not all alike (NaN with fewer than two)
@@ -474,7 +471,9 @@ def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.
             "a_wins": ref.map({"A": 1.0, "B": 0.0}),
             "verdict": ref,
             "length": (pairs["len_a"] + pairs["len_b"]) / 2,
-            "generators": pairs["model_a"].fillna("?") + " vs " + pairs["model_b"].fillna("?"),
+            "generators": pairs["model_a"].astype(object).fillna("?")
+            + " vs "
+            + pairs["model_b"].astype(object).fillna("?"),
         }
     )
     if space == "prompts":

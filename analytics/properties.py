@@ -358,44 +358,51 @@ def bulk_compute(texts: pd.Series) -> pd.DataFrame:
     return out[list(PROPERTIES)].set_axis(texts.index)
 
 
-def _builtin_table(con: duckdb.DuckDBPyConnection, response_ids: list[str]) -> pd.DataFrame:
-    columns = ", ".join(f'{c} AS "{n}"' for n, c in COLUMNS.items())
-    return (
-        con.execute(
-            f"SELECT response_id, {columns} FROM builtin_properties WHERE source = $s AND response_id IN "
-            "(SELECT unnest($ids))",
-            {"s": PROPERTIES_SOURCE, "ids": response_ids},
-        )
-        .df()
-        .set_index("response_id")
-    )
-
-
-def response_properties(con: duckdb.DuckDBPyConnection, response_ids: list[str]) -> pd.DataFrame:
-    """Properties of the responses (rows): stored values where the store has them (builtin or imported), the
-    builtin ones computed here for the rest. Imported properties keep their own names."""
-    table = _builtin_table(con, response_ids)
-    missing = [r for r in response_ids if r not in table.index]
-    if missing:
+def response_properties(
+    con: duckdb.DuckDBPyConnection, response_ids: list[str] | pa.ChunkedArray, names: list[str] | None = None
+) -> pd.DataFrame:
+    """Properties of the responses, one row per given id in the given order (ids may repeat): stored values where
+    the store has them (builtin or imported), the builtin ones computed here for the rest. `names`: only these
+    builtin properties (default: every builtin and imported one). Imported properties keep their own names.
+    One join in DuckDB, however many ids (a million pairs ask for two million); ids given in Arrow index the rows
+    by position."""
+    with_imported = names is None
+    names = list(PROPERTIES) if names is None else names
+    columns = ", ".join(f'b.{COLUMNS[n]} AS "{n}"' for n in names)
+    ids = response_ids if isinstance(response_ids, pa.ChunkedArray) else pa.chunked_array([response_ids], pa.string())
+    _wanted = pa.table({"response_id": ids, "pos": np.arange(len(ids))})
+    table = con.execute(
+        f"""SELECT b.response_id IS NOT NULL AS stored, {columns} FROM _wanted w
+            LEFT JOIN builtin_properties b ON b.response_id = w.response_id AND b.source = $s ORDER BY w.pos""",
+        {"s": PROPERTIES_SOURCE},
+    ).df()
+    # ids given as a list index the rows; ids given in Arrow (millions, from analytics.verdicts) stay there
+    given_list = not isinstance(response_ids, pa.ChunkedArray)
+    table.index = pd.Index(response_ids, dtype=object, name="response_id") if given_list else pd.RangeIndex(len(ids))
+    stored = table.pop("stored").to_numpy(dtype=bool)
+    if not stored.all():
+        unstored = ids.filter(pa.array(~stored)).to_pylist()
+        missing = list(dict.fromkeys(unstored))
         texts = (
             con.execute(
                 "SELECT response_id, text FROM responses WHERE response_id IN (SELECT unnest($ids))", {"ids": missing}
             )
             .df()
-            .set_index("response_id")
+            .set_index("response_id")["text"]
         )
-        computed = compute_properties(texts["text"]) if len(texts) < 200 else bulk_compute(texts["text"])
-        table = pd.concat([f for f in (table, computed) if not f.empty]) if not computed.empty else table
+        computed = compute_properties(texts, names=names) if len(texts) < 200 else bulk_compute(texts)[names]
+        table.loc[~stored, names] = computed.reindex(unstored).to_numpy(dtype=float)
+    if not with_imported or len(ids) == 0:
+        return table
     imported = con.execute(
         "SELECT subject_id, name, value FROM properties WHERE subject_kind = 'response' "
-        "AND subject_id IN (SELECT unnest($ids))",
-        {"ids": response_ids},
+        "AND subject_id IN (SELECT response_id FROM _wanted)"
     ).df()
-    if not imported.empty:
-        extra = imported.pivot_table(index="subject_id", columns="name", values="value", aggfunc="first")
-        extra = extra.rename(columns={c: f"{c} (imported)" for c in extra.columns if c in table.columns})
-        table = table.join(extra, how="outer")
-    return table.reindex(response_ids)
+    if imported.empty:
+        return table
+    extra = imported.pivot_table(index="subject_id", columns="name", values="value", aggfunc="first")
+    extra = extra.rename(columns={c: f"{c} (imported)" for c in extra.columns if c in table.columns})
+    return pd.concat([table, extra.reindex(ids.to_pylist()).set_axis(table.index)], axis=1)
 
 
 def _insert_bulk(con: duckdb.DuckDBPyConnection, texts_sql: str | pa.Table, params: dict) -> int:
@@ -446,20 +453,22 @@ def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
 _SHORT_THRESHOLDS = {0: 1, 1: 3, 2: 5, 3: 7, 4: 8, 5: 10, 6: 11, 7: 13, 8: 14, 9: 16, 10: 17, 11: 19}
 
 
-def length_sign(words_a: float, words_b: float) -> int:
-    """+1 if A is clearly longer, -1 if B is, 0 otherwise (Li et al. 2024's thresholds on word counts)."""
-    if words_a == words_b:
-        return 0
-    short, long_ = sorted((words_a, words_b))
+def length_sign(words_a: np.ndarray | float, words_b: np.ndarray | float) -> np.ndarray:
+    """+1 where A is clearly longer, -1 where B is, 0 otherwise (Li et al. 2024's thresholds on word counts), for
+    arrays of word counts (or two numbers). NaN counts give 0."""
+    a, b = np.asarray(words_a, dtype=float), np.asarray(words_b, dtype=float)
+    short, long_ = np.minimum(a, b), np.maximum(a, b)
+    threshold = np.array([_SHORT_THRESHOLDS[k] for k in range(12)], dtype=float)
+    very_short = (short >= 0) & (short <= 11)
+    short_rule = very_short & (long_ >= threshold[np.where(very_short, short, 0).astype(int)])
+    gap = long_ - short
     clearly = (
-        (short <= 11 and long_ >= _SHORT_THRESHOLDS.get(int(short), math.inf))
-        or (short <= 0.7 * long_ and long_ - short >= 10)
-        or (short <= 0.8 * long_ and long_ - short >= 20)
-        or (short <= 0.9 * long_ and long_ - short >= 40)
+        short_rule
+        | ((short <= 0.7 * long_) & (gap >= 10))
+        | ((short <= 0.8 * long_) & (gap >= 20))
+        | ((short <= 0.9 * long_) & (gap >= 40))
     )
-    if not clearly:
-        return 0
-    return 1 if words_a > words_b else -1
+    return np.where(clearly & (a != b), np.sign(a - b), 0.0).astype(int)
 
 
 def pair_features(props_a: pd.DataFrame, props_b: pd.DataFrame, mode: str = "sign") -> pd.DataFrame:
@@ -477,7 +486,7 @@ def pair_features(props_a: pd.DataFrame, props_b: pd.DataFrame, mode: str = "sig
         kind = PROPERTIES[name].kind if name in PROPERTIES else "score"
         if name == LENGTH_PROPERTY:
             if mode == "sign":
-                values = np.array([length_sign(x, y) for x, y in zip(a, b, strict=True)], dtype=float)
+                values = length_sign(a, b).astype(float)
             else:
                 d = a - b
                 values = np.sign(d) * np.minimum(1.0, np.log1p(np.abs(d)) / math.log(501))

@@ -99,10 +99,22 @@ def bootstrap_counts(
     return Estimate(point, float(low), float(high), n)
 
 
+def share_estimate(successes: int, n: int, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> Estimate:
+    """mean_estimate of n 0/1 outcomes of which `successes` are 1, from the two counts alone (what a SQL COUNT or a
+    bincount gives): the same value and interval, without the n outcomes."""
+    if n == 0:
+        return NAN_ESTIMATE
+    distinct, counts = np.array([0.0, 1.0]), np.array([n - successes, successes])
+    distinct, counts = distinct[counts > 0], counts[counts > 0]  # as np.unique of the outcomes would give them
+    estimate = bootstrap_counts(lambda c: c @ distinct / n, counts, boot, seed, value=successes / n)
+    return Estimate(estimate.value, estimate.low, estimate.high, n)
+
+
 def mean_estimate(values: np.ndarray, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> Estimate:
     """Mean of per-unit values (e.g. 0/1 outcomes) with a bootstrap interval. Values that take few distinct values
     (outcomes, shares) are resampled as counts of each value (one multinomial draw per replicate); many distinct
-    values are resampled unit by unit, in chunks."""
+    values are resampled unit by unit, in chunks, up to WALD_ABOVE units; beyond, the normal interval of the mean
+    (mean +- 1.96 standard errors), which the bootstrap's percentiles equal at that size."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
@@ -111,6 +123,9 @@ def mean_estimate(values: np.ndarray, boot: int = DEFAULT_BOOT, seed: int = DEFA
     if len(distinct) <= MAX_CELLS and not np.isnan(distinct).any():
         estimate = bootstrap_counts(lambda c: c @ distinct / n, counts, boot, seed, value=float(values.mean()))
         return Estimate(estimate.value, estimate.low, estimate.high, n)
+    if n > WALD_ABOVE:
+        mean, se = float(values.mean()), float(values.std(ddof=1) / math.sqrt(n))
+        return Estimate(mean, mean - 1.96 * se, mean + 1.96 * se, n)
     rng = np.random.default_rng(seed)
     chunk = max(1, 2_000_000 // n)  # bound memory: at most ~2M resampled values at a time
     draws = np.concatenate(

@@ -191,9 +191,23 @@ def connect(
                 on_wait("the store is open in another process (a dashboard page, or another command); waiting")
                 told = True
             time.sleep(0.2)
+    limit_memory(con, read_only)
     if not read_only:
         ensure_schema(con)
     return con
+
+
+# DuckDB's own memory per connection (it spills to a temporary file beyond): a 1M-pair ingest peaks at 3.8 GB
+# resident with 2 GB, 12+ GB with DuckDB's default of 80 % of the machine; a reader aggregating a million pairs'
+# judgments needs far less (1.3 GB resident with 1 GB, 3 GB without). PREFATLAS_MEMORY_LIMIT sets both ("none":
+# DuckDB's default).
+MEMORY_LIMIT = {"write": "2GB", "read": "1GB"}
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+    limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", MEMORY_LIMIT["read" if read_only else "write"]).strip()
+    if limit and limit.lower() != "none":
+        con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
 
 
 class StoreAccess:

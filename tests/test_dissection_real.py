@@ -33,7 +33,7 @@ def test_length_weight_agrees_with_length_bias(con, dataset, tmp_path, monkeypat
     report = J.judges_report(con, dataset, boot=100, leaderboards=False)
     checked = 0
     for entry in report["judges"]:
-        decided = int((J.combine_runs(J.load_judgments(con, dataset))[entry["judge"]].isin(["A", "B"])).sum())
+        decided = int((J.load_verdicts(con, dataset).wide[entry["judge"]].isin(["A", "B"])).sum())
         if decided < 50:
             continue
         assert entry["judge"] in fits, entry["judge"]  # every judge with >= 50 verdicts is dissected

@@ -79,7 +79,7 @@ def test_accuracy_by_order_as_llmbar():
         ]
     )
     ref = pd.Series({"p1": "A", "p2": "B", "p3": "A"})
-    out = J.accuracy_by_order(judgments, "x", ref)
+    out = J.accuracy_by_order(J.verdicts_of(judgments), "x", ref)
     assert out["accuracy_AB"]["value"] == pytest.approx(1 / 3)
     assert out["accuracy_BA"]["value"] == pytest.approx(1.0)
     assert out["accuracy_average"]["value"] == pytest.approx(2 / 3)
@@ -93,11 +93,11 @@ def test_position_bias_of_a_first_slot_judge_and_a_one_order_judge():
         rows += [(f"p{k}", "once", "A" if k < 7 else "B", "AB")]
     rows += [("p0", "first", "unparsed", None)]
     judgments = long(rows)
-    bias = J.position_bias(judgments, "first")
+    bias = J.position_bias(J.verdicts_of(judgments), "first")
     assert bias["swap_consistency"]["value"] == 0.0
     assert bias["inconsistent_favour_first"] == 1.0 and bias["inconsistent_favour_second"] == 0.0
     assert bias["p_first_shown_wins"]["value"] == 1.0 and bias["p_first_shown_wins"]["n"] == 20
-    once = J.position_bias(judgments, "once")
+    once = J.position_bias(J.verdicts_of(judgments), "once")
     assert once["swap_consistency"] is None and "only one presentation order" in once["note"]
     assert once["p_first_shown_wins"]["value"] == pytest.approx(0.7)
 
@@ -106,7 +106,7 @@ def test_swap_consistency_counts_two_unparsed_as_equal():
     judgments = long(
         [("p1", "x", "unparsed", "AB"), ("p1", "x", "unparsed", "BA"), ("p2", "x", "A", "AB"), ("p2", "x", "B", "BA")]
     )
-    assert J.position_bias(judgments, "x")["swap_consistency"]["value"] == 0.5
+    assert J.position_bias(J.verdicts_of(judgments), "x")["swap_consistency"]["value"] == 0.5
 
 
 def test_length_bias_of_a_judge_that_always_prefers_the_longer():
@@ -174,7 +174,7 @@ def test_win_probabilities_use_prob_b_when_given():
             "prob_b": [0.2, np.nan, np.nan, np.nan],
         }
     )
-    assert J.win_probabilities(judgments, "j").to_dict() == {"a": 0.2, "b": 1.0, "c": 0.5}
+    assert J.verdicts_of(judgments).win_probabilities("j").to_dict() == {"a": 0.2, "b": 1.0, "c": 0.5}
 
 
 def test_style_counts_ignore_code_blocks():
@@ -298,8 +298,8 @@ def test_pairs_behind_a_number_in_sql_equals_the_verdict_tables(tmp_path):
 
     con = connect(tmp_path / "s.duckdb")
     write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
-    judgments = J.load_judgments(con, "pandalm")
-    wide, pairs = J.combine_runs(judgments), J.pair_table(judgments)
+    verdicts = J.load_verdicts(con, "pandalm")
+    wide, pairs = verdicts.wide, verdicts.pairs
     checked = 0
     for j1, j2 in combinations(wide.columns, 2):
         both = wide[j1].notna() & wide[j2].notna()
@@ -314,3 +314,67 @@ def test_pairs_behind_a_number_in_sql_equals_the_verdict_tables(tmp_path):
         checked += 1
     assert checked >= 6
     con.close()
+
+
+def test_verdicts_from_the_store_equal_the_long_frame_rules(tmp_path):
+    """load_verdicts (DuckDB's GROUP BY over the store) and verdicts_of (the same SQL over a long frame, the rules
+    stated in analytics.verdicts) agree on LLMBar-style data: both orders per judge, gold without an order."""
+    from analytics.adapters import llmbar
+    from analytics.store import connect, write_batch
+
+    from fixtures import write_llmbar
+
+    con = connect(tmp_path / "s.duckdb")
+    write_batch(con, llmbar.load(write_llmbar(tmp_path / "l")))
+    stored = J.load_verdicts(con, "llmbar")
+    long = con.execute(
+        """SELECT x.pair_id, j.name AS judge, j.kind, x.verdict, x.shown_order, x.prob_b FROM judgments x
+           JOIN judges j USING (judge_id) JOIN pairs p USING (pair_id) ORDER BY p.source_row, x.rowid"""
+    ).df()
+    con.close()
+    expected = J.verdicts_of(long)
+    assert set(stored.pairs.index) == set(expected.pairs.index) and len(stored) > 0
+    wide = stored.wide.loc[expected.pairs.index]
+    pd.testing.assert_frame_equal(wide, expected.wide, check_names=False)
+    assert "gold" in stored.names and not np.isnan(stored.codes).all()
+    for judge in stored.names:
+        mine = stored.orders(judge).reindex(expected.orders(judge).index)
+        pd.testing.assert_frame_equal(mine, expected.orders(judge), check_names=False)
+        columns = ["kind", "pairs", "judgments", "unparsed", "first_wins", "first_decisive"]
+        assert stored.judges.loc[judge, columns].tolist() == expected.judges.loc[judge, columns].tolist()
+    # hand check of one judge's combined verdict against the judgments themselves
+    judge = next(j for j in stored.names if j != "gold")
+    runs = long[long["judge"] == judge].groupby("pair_id")["verdict"].apply(list)
+    for pair_id, verdicts in runs.items():
+        score = sum({"A": 1, "B": -1}.get(v, 0) for v in verdicts if v != "unparsed")
+        parsed = any(v != "unparsed" for v in verdicts)
+        want = ("A" if score > 0 else "B" if score < 0 else "tie") if parsed else None
+        got = stored.wide.at[pair_id, judge]
+        assert (got if isinstance(got, str) else None) == want
+
+
+@pytest.mark.parametrize("ones", [0, 3, 17, 20])
+def test_share_estimate_equals_the_mean_of_the_outcomes(ones):
+    from analytics.stats import share_estimate
+
+    outcomes = np.array([1.0] * ones + [0.0] * (20 - ones))
+    assert share_estimate(ones, 20) == mean_estimate(outcomes)
+
+
+def test_rating_patterns_are_numpys_distinct_rows_in_order():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 4, (500, 3))
+    patterns, n = J.rating_patterns(counts)
+    expected, expected_n = np.unique(counts, axis=0, return_counts=True)
+    np.testing.assert_array_equal(patterns, expected)
+    np.testing.assert_array_equal(n, expected_n)
+
+
+def test_mean_of_many_distinct_values_on_many_pairs_has_the_normal_interval():
+    values = np.random.default_rng(5).beta(2, 5, 30_000)  # continuous, like AlpacaEval's prob_b
+    est = mean_estimate(values)
+    se = values.std(ddof=1) / np.sqrt(len(values))
+    assert est.value == pytest.approx(values.mean())
+    assert (est.low, est.high) == pytest.approx((values.mean() - 1.96 * se, values.mean() + 1.96 * se))
+    draws = [values[np.random.default_rng(k).integers(0, len(values), len(values))].mean() for k in range(200)]
+    assert np.percentile(draws, 2.5) == pytest.approx(est.low, abs=0.3 * se)

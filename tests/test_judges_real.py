@@ -31,9 +31,8 @@ def test_alpaca_eval_raw_win_rate_equals_published_leaderboard(con, mirror, judg
         "alpaca_eval_gpt4": "data_AlpacaEval/alpaca_eval_gpt4_leaderboard.csv",
     }[judge]
     published = pd.read_csv(mirror / "alpaca_eval/src/alpaca_eval/leaderboards" / board, index_col=0)
-    judgments = J.load_judgments(con, "alpaca_eval")
-    pairs = J.pair_table(judgments)
-    rates = J.raw_win_rates(J.win_probabilities(judgments, judge), pairs)
+    verdicts = J.load_verdicts(con, "alpaca_eval")
+    rates = J.raw_win_rates(verdicts.win_probabilities(judge), verdicts.pairs)
     baseline = {"weighted_alpaca_eval_gpt4_turbo": "gpt4_1106_preview", "alpaca_eval_gpt4": "text_davinci_003"}[judge]
     compared = 0
     for model, est in rates.items():
@@ -54,15 +53,14 @@ LLMBAR_STATISTICS = [
 
 @pytest.mark.parametrize(("subset", "judge", "n", "c_ab", "c_ba", "c_both", "equal"), LLMBAR_STATISTICS)
 def test_llmbar_accuracy_and_consistency_match_upstream_statistics(con, subset, judge, n, c_ab, c_ba, c_both, equal):
-    judgments = J.load_judgments(con, "llmbar", subset)
-    wide = J.combine_runs(judgments)
-    ref = wide["gold"]
-    by_order = J.accuracy_by_order(judgments, judge, ref)
+    verdicts = J.load_verdicts(con, "llmbar", subset)
+    ref = verdicts.wide["gold"]
+    by_order = J.accuracy_by_order(verdicts, judge, ref)
     assert by_order["accuracy_AB"]["value"] * n == pytest.approx(c_ab)
     assert by_order["accuracy_BA"]["value"] * n == pytest.approx(c_ba)
     assert by_order["accuracy_both_orders"]["value"] * n == pytest.approx(c_both)
     assert by_order["accuracy_average"]["value"] == pytest.approx((c_ab + c_ba) / (2 * n))
-    position = J.position_bias(judgments, judge)
+    position = J.position_bias(verdicts, judge)
     assert position["swap_consistency"]["value"] * n == pytest.approx(equal)
 
 
@@ -78,8 +76,8 @@ def test_llmbar_accuracy_and_consistency_match_upstream_statistics(con, subset, 
     ],
 )
 def test_llmbar_swap_consistency(con, subset, judge, consistency):
-    judgments = J.load_judgments(con, "llmbar", subset)
-    assert J.position_bias(judgments, judge)["swap_consistency"]["value"] == pytest.approx(consistency, abs=0.005)
+    verdicts = J.load_verdicts(con, "llmbar", subset)
+    assert J.position_bias(verdicts, judge)["swap_consistency"]["value"] == pytest.approx(consistency, abs=0.005)
 
 
 # JudgeBench paper (Tan et al., ICLR 2025) Tables 2 and 3, GPT-4o response pairs: Knowledge, Reasoning, Math,
@@ -96,11 +94,10 @@ JUDGEBENCH_TABLES = {
 
 @pytest.mark.parametrize("judge", sorted(JUDGEBENCH_TABLES))
 def test_judgebench_accuracy_matches_paper_tables(con, judge):
-    judgments = J.load_judgments(con, "judgebench", "gpt-4o-2024-05-13")
-    wide = J.combine_runs(judgments)
-    pairs = J.pair_table(judgments)
-    judged = pd.Index(judgments.loc[judgments["judge"] == judge, "pair_id"].unique())
-    groups = pairs["category"].str.split("/").str[0]
+    verdicts = J.load_verdicts(con, "judgebench", "gpt-4o-2024-05-13")
+    wide = verdicts.wide
+    judged = verdicts.judged_pairs(judge)
+    groups = verdicts.pairs["category"].str.split("/").str[0]
     expected = dict(zip(("Knowledge", "Reasoning", "Math", "Coding", "Overall"), JUDGEBENCH_TABLES[judge], strict=True))
     for group in ("Knowledge", "Reasoning", "Math", "Coding"):
         ids = judged[groups.reindex(judged) == group]

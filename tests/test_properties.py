@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,6 +103,7 @@ def test_readability_orders_easy_above_hard():
 )
 def test_length_rule_of_the_paper(a, b, expected):
     assert length_sign(a, b) == expected
+    assert length_sign(np.array([a, b, a]), np.array([b, a, a])).tolist() == [expected, -expected, 0]
 
 
 def test_pair_features_sign_and_normalised():

@@ -199,8 +199,7 @@ if selected is not None:
         pair_ids = items
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
-        judgments = J.load_judgments(con, dataset)
-        subset_wide = J.combine_runs(judgments[judgments["pair_id"].isin(pair_ids)])
+        subset_wide = J.load_verdicts(con, dataset, pair_ids=pair_ids).wide
         if subset_wide.shape[1] >= 2:
             agree = pd.DataFrame(
                 [
