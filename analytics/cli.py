@@ -427,6 +427,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from analytics import curation
+
+    out = Path(args.output)
+    fmt = "jsonl" if out.suffix.lower() in (".jsonl", ".json") else "parquet"
+    try:
+        recipe = curation.Recipe.from_toml(Path(args.recipe).read_text(encoding="utf-8")) if args.recipe else None
+    except OSError as exc:
+        raise IngestError(f"cannot read the recipe: {exc}") from exc
+    recipe = recipe or curation.Recipe()
+    if args.reference:
+        recipe = curation.Recipe(args.reference, tuple(args.judge or ()), recipe.steps)
+    if not args.link and not args.dataset:
+        raise IngestError("name the view: a link copied from the dashboard, or --dataset")
+
+    def build(con: duckdb.DuckDBPyConnection) -> curation.Export:
+        if args.link:
+            scope = curation.scope_of_link(con, args.link)
+        else:
+            scope = curation.Scope(args.dataset, None, "every pair of the dataset")
+        return curation.export(con, scope, recipe, fmt)
+
+    result = _read_store(args, build)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(result.data)
+    card = out.with_name(out.stem + ".card.md")
+    card.write_text(result.card, encoding="utf-8")
+    for step in result.curated.steps:
+        _log(f"{step['step']}: {step['before']:,} -> {step['after']:,} pairs ({step['dropped']:,} dropped)")
+    if result.non_commercial:
+        _log("warning: the source's licence is non-commercial; the card says so")
+    print(f"wrote {out} ({result.curated.table.num_rows:,} pairs, {len(result.data):,} bytes) and {card}")
+    return 0
+
+
 def ensure_default_store(path: Path, mirror: Path | None, cache: Path | None, maps: bool = True) -> None:
     """Build the default store on first run: every catalog dataset the mirror or network provides, and (with
     `maps`) their embeddings and maps; `prefatlas serve` leaves those to the dashboard's background."""
@@ -620,6 +655,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="file.html, or file.pdf (needs chromium)")
     p.add_argument("--base-path", default="/", help="the server's URL prefix, if it has one")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "export", help="the pairs behind a view, through a curation recipe, as a training set (Parquet or JSONL)"
+    )
+    _common(p)
+    p.add_argument("link", nargs="?", help="a link copied from the dashboard (the pairs that view shows)")
+    p.add_argument("--dataset", help="every pair of this dataset (instead of a link)")
+    p.add_argument("--recipe", help="a recipe TOML file (reference and steps; see analytics/curation.py)")
+    p.add_argument(
+        "--reference", help="who decides the chosen side: gold, 'human majority', a judge, agreement (with --judge)"
+    )
+    p.add_argument("--judge", action="append", help="a judge of an agreement reference (repeat)")
+    p.add_argument("-o", "--output", required=True, help="file.parquet or file.jsonl; the card goes beside it")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("export-store", help="write datasets of the store as Parquet files (one per table)")
     _common(p)

@@ -520,6 +520,28 @@ def region_columns(with_reference: bool) -> list[str]:
     ]
 
 
+def _flips(data_points: pd.DataFrame, layers: pd.DataFrame) -> pd.Series:
+    """Per dataset item of a map: a likely label flip, i.e. its judge disagreement (0/1) stands more than 0.5 above
+    or below the kNN-smoothed rate of its neighbourhood. `layers`: pair_layers indexed by item_id."""
+    item_index = {i: k for k, i in enumerate(data_points["item_id"])}
+    values = layers["judges_disagree"].reindex(data_points["item_id"]).to_numpy(dtype=float)
+    neighbour_idx = np.array([[item_index.get(j, -1) for j in ids] for ids in data_points["knn_ids"]])
+    neighbour_idx = np.where(neighbour_idx < 0, np.arange(len(data_points))[:, None], neighbour_idx)
+    flip_score = np.abs(np.nan_to_num(values, nan=0.0) - smoothed_rate(values, neighbour_idx))
+    return pd.Series(flip_score > 0.5, index=data_points["item_id"].to_numpy())
+
+
+def likely_flips(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.Series:
+    """Item id -> likely label flip (the rule regions() counts per cluster), for a stored map's dataset items."""
+    row = con.execute("SELECT dataset, space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()
+    if row is None:
+        raise LookupError(f"no map '{map_id}' in the store")
+    points = con.execute(
+        "SELECT item_id, knn_ids FROM map_points WHERE map_id = $m AND source = 'dataset'", {"m": map_id}
+    ).df()
+    return _flips(points, pair_layers(con, row[0], row[1]).set_index("item_id"))
+
+
 def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
     interval and the preference-aware layers of its dataset items."""
@@ -532,13 +554,7 @@ def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | 
     clusters = con.execute("SELECT * FROM map_clusters WHERE map_id = $m", {"m": map_id}).df()
     layers = (layers if layers is not None else pair_layers(con, dataset, space)).set_index("item_id")
     data_points = points[points["source"] == "dataset"]
-    # kNN-smoothed disagreement over the dataset's items: a point far above its neighbourhood is a likely label flip
-    item_index = {i: k for k, i in enumerate(data_points["item_id"])}
-    values = layers["judges_disagree"].reindex(data_points["item_id"]).to_numpy(dtype=float)
-    neighbour_idx = np.array([[item_index.get(j, -1) for j in ids] for ids in data_points["knn_ids"]])
-    neighbour_idx = np.where(neighbour_idx < 0, np.arange(len(data_points))[:, None], neighbour_idx)
-    flip_score = np.abs(np.nan_to_num(values, nan=0.0) - smoothed_rate(values, neighbour_idx))
-    data_points = data_points.assign(flip=flip_score > 0.5)
+    data_points = data_points.assign(flip=_flips(data_points, layers).to_numpy())
     n_data = int((points["source"] == "dataset").sum())
     n_ref = int((points["source"] == "reference").sum())
     rows = []

@@ -10,6 +10,7 @@ from analytics.savedviews import save_view
 from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
 from dashboard.access import visitor_name
 from dashboard.db import StoreBusy, reading
+from dashboard.export import export_button
 from dashboard.widgets import plain
 
 
@@ -64,6 +65,7 @@ def share_panel(page_path: str) -> None:
         st.link_button(
             "Presentation mode", page_link(page, {**params, "present": "true"}, base), icon=":material/slideshow:"
         )
+        export_button(link, base_path, "The pairs this view shows (its filter, selection or region), through a recipe")
         with (
             st.popover("Save this view", icon=":material/bookmark_add:"),
             st.form("save_view", clear_on_submit=True, border=False),

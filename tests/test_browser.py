@@ -246,6 +246,19 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     wait_for_run(page)
     assert "sel=" not in page.url
     shot(page, shots, "map")
+    lasso(page)
+    expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{12}"))
+    wait_for_run(page)
+    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs of llmbar$"))).to_be_visible()
+    selected_link = page.url
+    fresh = browser.new_page(viewport={"width": 1440, "height": 900})
+    fresh.goto(selected_link)
+    wait_for_run(fresh)
+    expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()
+
+
+def lasso(page) -> None:
+    """Draw a lasso over the middle of the page's first plotly chart with the mouse, and wait for the rerun."""
     box = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()
     cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
     page.mouse.move(cx - 0.35 * w, cy - 0.35 * h)
@@ -259,14 +272,51 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
         page.mouse.move(x, y, steps=8)
     page.mouse.up()
     wait_for_run(page)
+
+
+def test_an_export_from_a_map_selection_is_the_file_the_cli_writes(server, browser, shots, monkeypatch):
+    """Lasso on the map, open the export, give a recipe, download the Parquet file: it holds the selected pairs and
+    equals, byte for byte, what `analytics.curation.export` (the CLI's path) makes of the same link."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from playwright.sync_api import expect
+
+    from analytics import curation
+
+    url, real = server
+    if not real:
+        pytest.skip("the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/map?dataset=llmbar")
+    wait_for_run(page)
+    lasso(page)
     expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{12}"))
     wait_for_run(page)
-    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs of llmbar$"))).to_be_visible()
-    selected_link = page.url
-    fresh = browser.new_page(viewport={"width": 1440, "height": 900})
-    fresh.goto(selected_link)
-    wait_for_run(fresh)
-    expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()
+    link = page.url
+    page.get_by_role("button", name="Export as a training set").click()
+    dialog = page.get_by_role("dialog")
+    recipe = 'reference = "gold"\n\n[[steps]]\nstep = "drop_inconsistent"\njudge = "GPT-4"\n'
+    box = dialog.get_by_label("Recipe (TOML)")
+    box.fill(recipe)
+    box.press("Control+Enter")
+    expect(dialog.get_by_text(re.compile(r"pairs from the map's \d+ points selected on the map"))).to_be_visible(
+        timeout=60_000
+    )
+    shot(page, shots, "export")
+    with page.expect_download(timeout=60_000) as download:
+        dialog.get_by_role("button", name="Parquet").click()
+    data = Path(download.value.path()).read_bytes()
+    table = pq.read_table(pa.BufferReader(data))
+    assert table.num_rows > 0 and set(table.column("dataset").to_pylist()) == {"llmbar"}
+    monkeypatch.setenv("PREFATLAS_CACHE", str(SERVED_STORES[url].parent / "cache"))  # where the server saved the lasso
+    con = connect(SERVED_STORES[url], read_only=True)
+    try:
+        scope = curation.scope_of_link(con, link)
+        expected = curation.export(con, scope, curation.Recipe.from_toml(recipe), "parquet")
+    finally:
+        con.close()
+    assert set(table.column("pair_id").to_pylist()) <= set(scope.pair_ids)
+    assert data == expected.data
 
 
 def test_hostile_links_and_fields_inject_nothing_and_nothing_is_fetched_elsewhere(server, browser):

@@ -178,3 +178,19 @@ def test_a_map_end_to_end(tmp_path, model, monkeypatch):
     assert not cooking_regions.empty and cooking_regions["n_data"].sum() == 0
     assert cooking_regions["coverage_gap"].any()
     assert regions.iloc[0]["coverage_gap"]  # gaps are listed first
+    # curation steps that read this map: the likely flips it flags, and cluster weights capped at a share
+    from analytics import curation as C
+
+    prompt_of = con.execute("SELECT pair_id, prompt_id FROM pairs WHERE dataset = 'ours'").df()
+    flips = M.likely_flips(con, map_id)
+    flagged = {p for p, q in zip(prompt_of["pair_id"], prompt_of["prompt_id"], strict=True) if flips.get(q, False)}
+    curated = C.curate(con, "ours", C.Recipe("j1", (), (C.Step("drop_likely_flips", {"map": map_id}),)))
+    assert set(curated.table.column("pair_id").to_pylist()) == set(prompt_of["pair_id"]) - flagged
+    assert curated.steps[-1]["dropped"] == len(flagged)
+    step = C.Step("reweight_clusters", {"map": map_id, "max_share": 0.2, "upweight_under_represented": False})
+    weighted = C.curate(con, "ours", C.Recipe("j1", (), (step,))).table.to_pandas()
+    cluster_of = points[points["source"] == "dataset"].set_index("item_id")["cluster"]
+    weighted["cluster"] = weighted["pair_id"].map(prompt_of.set_index("pair_id")["prompt_id"]).map(cluster_of)
+    totals = weighted.groupby("cluster")["weight"].sum()
+    sizes = weighted.groupby("cluster").size()
+    assert np.allclose(totals, np.minimum(sizes, 0.2 * len(weighted))) and (sizes > 0.2 * len(weighted)).any()
