@@ -238,12 +238,7 @@ def test_export_downloads_a_png(server, browser):
 def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     from playwright.sync_api import expect
 
-    url, real = server
-    if not real:
-        pytest.skip("the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings")
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{url}/map?dataset=llmbar")
-    wait_for_run(page)
+    _, page = open_llmbar_map(server, browser)
     assert "sel=" not in page.url
     shot(page, shots, "map")
     lasso(page)
@@ -255,6 +250,17 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     fresh.goto(selected_link)
     wait_for_run(fresh)
     expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()
+
+
+def open_llmbar_map(server, browser) -> tuple[str, object]:
+    """(server url, a page showing LLMBar's map); skips without the real-data mirror (the map needs embeddings)."""
+    url, real = server
+    if not real:
+        pytest.skip("the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/map?dataset=llmbar")
+    wait_for_run(page)
+    return url, page
 
 
 def lasso(page) -> None:
@@ -283,12 +289,7 @@ def test_an_export_from_a_map_selection_is_the_file_the_cli_writes(server, brows
 
     from analytics import curation
 
-    url, real = server
-    if not real:
-        pytest.skip("the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings")
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{url}/map?dataset=llmbar")
-    wait_for_run(page)
+    url, page = open_llmbar_map(server, browser)
     lasso(page)
     expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{12}"))
     wait_for_run(page)
