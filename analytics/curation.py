@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analytics import judges as J
@@ -148,17 +149,6 @@ def candidates(
     if len(verdicts) == 0:
         raise CurationError(f"dataset '{dataset}' has no judged pairs in this view")
     name, ref, members = _reference(verdicts, recipe)
-    _wanted = pa.table({"pair_id": pa.array(list(verdicts.pairs.index), pa.string())})
-    texts = (
-        con.execute(
-            """SELECT p.pair_id, q.text AS prompt, q.context, ra.text AS text_a, rb.text AS text_b
-               FROM _wanted w JOIN pairs p USING (pair_id) JOIN prompts q USING (prompt_id)
-               JOIN responses ra ON ra.response_id = p.response_a_id
-               JOIN responses rb ON rb.response_id = p.response_b_id"""
-        )
-        .df()
-        .set_index("pair_id")
-    )
     pairs = verdicts.pairs
     frame = pd.DataFrame(
         {
@@ -172,8 +162,27 @@ def candidates(
             "weight": 1.0,
         },
         index=pairs.index,
-    ).join(texts)
+    )
     return Candidates(dataset, frame, verdicts, name, members, con)
+
+
+def texts_of(con: duckdb.DuckDBPyConnection, pair_ids: list[str], columns: str = "prompt, context, a, b") -> pa.Table:
+    """The texts of the pairs, in the order given, as Arrow (a million pairs' texts never become Python strings):
+    any of prompt, context, a, b."""
+    select = {
+        "prompt": "q.text AS prompt",
+        "context": "q.context AS context",
+        "a": "ra.text AS a",
+        "b": "rb.text AS b",
+    }
+    wanted = [c.strip() for c in columns.split(",")]
+    _wanted = pa.table({"pair_id": pa.array(pair_ids, pa.string()), "pos": np.arange(len(pair_ids))})
+    return con.sql(
+        f"""SELECT {", ".join(select[c] for c in wanted)}
+            FROM _wanted w JOIN pairs p USING (pair_id) JOIN prompts q USING (prompt_id)
+            JOIN responses ra ON ra.response_id = p.response_a_id
+            JOIN responses rb ON rb.response_id = p.response_b_id ORDER BY w.pos"""
+    ).to_arrow_table()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -221,7 +230,8 @@ def _drop_near_duplicates(c: Candidates, rows: pd.DataFrame, params: dict) -> pd
     threshold = float(params.get("threshold", 0.95))
     settings = EmbedSettings(**({"model": params["model"]} if params.get("model") else {}))
     # distinct prompt texts, in source order: several pairs of one prompt are not duplicates of each other
-    prompts = list(dict.fromkeys(rows["prompt"].fillna("")))
+    row_prompts = pd.Series(texts_of(c.con, list(rows.index), "prompt").column("prompt").to_pylist()).fillna("")
+    prompts = list(dict.fromkeys(row_prompts))
     try:
         vectors = load_vectors(c.con, [text_id(t) for t in prompts], settings)
     except LookupError as exc:
@@ -243,7 +253,7 @@ def _drop_near_duplicates(c: Candidates, rows: pd.DataFrame, params: dict) -> pd
                 keep[start + k] = False
         kept = np.vstack([kept, block[keep[start : start + len(block)]]])
     dropped = {t for t, k in zip(prompts, keep, strict=True) if not k}
-    return rows[~rows["prompt"].fillna("").isin(dropped).to_numpy()]
+    return rows[~row_prompts.isin(dropped).to_numpy()]
 
 
 def _map_of(c: Candidates, params: dict) -> str:
@@ -423,11 +433,13 @@ def curate(con: duckdb.DuckDBPyConnection, dataset: str, recipe: Recipe, pair_id
 
 def _rows_table(c: Candidates, rows: pd.DataFrame) -> pa.Table:
     chosen_a = (rows["reference"] == "A").to_numpy()
+    texts = texts_of(c.con, list(rows.index))
+    pick_a = pa.array(chosen_a, pa.bool_())
     columns: dict[str, pa.Array] = {
-        "prompt": pa.array(rows["prompt"].tolist(), pa.string()),
-        "chosen": pa.array(np.where(chosen_a, rows["text_a"], rows["text_b"]).tolist(), pa.string()),
-        "rejected": pa.array(np.where(chosen_a, rows["text_b"], rows["text_a"]).tolist(), pa.string()),
-        "context": pa.array(rows["context"].where(rows["context"].notna(), None).tolist(), pa.string()),
+        "prompt": texts.column("prompt"),
+        "chosen": pc.if_else(pick_a, texts.column("a").combine_chunks(), texts.column("b").combine_chunks()),
+        "rejected": pc.if_else(pick_a, texts.column("b").combine_chunks(), texts.column("a").combine_chunks()),
+        "context": texts.column("context"),
         "pair_id": pa.array(list(rows.index), pa.string()),
         "dataset": pa.array([c.dataset] * len(rows), pa.string()),
         "subset": pa.array(rows["subset"].tolist(), pa.string()),
@@ -673,11 +685,6 @@ class Export:
     curated: Curated
     non_commercial: bool
 
-    @property
-    def digest(self) -> str:
-        """A short hash of the file: the same view and recipe on the same store version give the same name."""
-        return hashlib.sha256(self.data).hexdigest()[:12]
-
 
 def export(con: duckdb.DuckDBPyConnection, scope: Scope, recipe: Recipe, fmt: str = "parquet") -> Export:
     """The file a view and a recipe give (what `prefatlas export` writes and the dashboard's download holds)."""
@@ -685,5 +692,17 @@ def export(con: duckdb.DuckDBPyConnection, scope: Scope, recipe: Recipe, fmt: st
         raise CurationError(f"export format '{fmt}': choose parquet or jsonl")
     curated = curate(con, scope.dataset, recipe, scope.pair_ids)
     data = parquet_bytes(curated.table) if fmt == "parquet" else jsonl_bytes(curated.table)
-    row = con.execute("SELECT licence, licence_note FROM datasets WHERE name = $d", {"d": scope.dataset}).fetchone()
-    return Export(data, dataset_card(con, curated, scope, recipe), curated, is_non_commercial(*(row or (None, None))))
+    card = dataset_card(con, curated, scope, recipe)
+    return Export(data, card, curated, is_non_commercial(*licence_of(con, scope.dataset)))
+
+
+def licence_of(con: duckdb.DuckDBPyConnection, dataset: str) -> tuple[str | None, str | None]:
+    row = con.execute("SELECT licence, licence_note FROM datasets WHERE name = $d", {"d": dataset}).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def export_name(curated: Curated) -> str:
+    """A short name for an export's files: a hash of its pairs, chosen sides and weights (the same view and recipe
+    on the same store version give the same name)."""
+    parts = [curated.table.column(c).to_pylist() for c in ("pair_id", "chosen_was", "weight")]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]

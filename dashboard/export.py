@@ -42,30 +42,32 @@ def _dialog(link: str, base_path: str) -> None:
         recipe = C.Recipe.from_toml(text)
         with reading(wait_s=30) as con:
             scope = C.scope_of_link(con, link, base_path)
-            parquet = C.export(con, scope, recipe, "parquet")
-        jsonl = C.jsonl_bytes(parquet.curated.table)
+            curated = C.curate(con, scope.dataset, recipe, scope.pair_ids)
+            card = C.dataset_card(con, curated, scope, recipe)
+            non_commercial = C.is_non_commercial(*C.licence_of(con, scope.dataset))
     except StoreBusy:
         st.warning("The store is being updated; try again in a moment.")
         return
     except (ValueError, LookupError) as exc:  # a recipe or a view the store cannot answer: say what is wrong
         st.error(plain(exc, 600))
         return
-    curated = parquet.curated
     st.markdown(
         f"**{curated.table.num_rows:,} pairs** from {plain(scope.description)}, chosen by {plain(curated.reference)}."
     )
-    if parquet.non_commercial:
+    if non_commercial:
         st.warning("The source's licence is non-commercial: the card says so; use the export for research only.")
     st.dataframe(C.steps_table(curated), hide_index=True, key="export_steps")
     st.dataframe(C.before_after(curated), hide_index=True, key="export_before_after")
     with st.expander("Pairs per category"):
         st.dataframe(C.per_category(curated), hide_index=True)
-    name = f"prefatlas-{scope.dataset}-{parquet.digest}"
+    # the files are written when a button is pressed (a large view's JSON Lines take a while), by the functions
+    # `prefatlas export` writes with
+    table, name = curated.table, f"prefatlas-{scope.dataset}-{C.export_name(curated)}"
     columns = st.columns(3)
     columns[0].download_button(
-        "Parquet", parquet.data, f"{name}.parquet", "application/octet-stream", on_click="ignore", key="export_pq"
+        "Parquet", lambda: C.parquet_bytes(table), f"{name}.parquet", "application/octet-stream", on_click="ignore"
     )
-    columns[1].download_button("JSONL", jsonl, f"{name}.jsonl", "application/jsonl", on_click="ignore", key="export_jl")
-    columns[2].download_button(
-        "Dataset card", parquet.card, f"{name}.card.md", "text/markdown", on_click="ignore", key="export_card"
+    columns[1].download_button(
+        "JSONL", lambda: C.jsonl_bytes(table), f"{name}.jsonl", "application/jsonl", on_click="ignore"
     )
+    columns[2].download_button("Dataset card", card, f"{name}.card.md", "text/markdown", on_click="ignore")
