@@ -60,6 +60,22 @@ AGREEMENT_METRICS = {
 }
 
 
+def click_targets(x: list, y: list, customdata: list, size: int = 28) -> go.Scatter:
+    """Invisible square markers at the centres of heatmap cells: plotly heatmaps send no selection event, markers
+    do, so a click on a cell reaches the page (with the cell's customdata). No hover label of their own: the
+    heatmap's shows."""
+    return go.Scatter(
+        x=x,
+        y=y,
+        customdata=customdata,
+        mode="markers",
+        marker=dict(symbol="square", size=size, color="rgba(0,0,0,0)"),
+        hoverinfo="none",
+        showlegend=False,
+        name="cells",
+    )
+
+
 def agreement_heatmap(agreements: list[dict], judges: list[str], metric: str = "agreement") -> go.Figure:
     """Symmetric judge x judge heatmap of one agreement metric; each cell shows the value and n, and carries the
     two judge names as customdata (so a click can open the pairs behind it)."""
@@ -99,6 +115,10 @@ def agreement_heatmap(agreements: list[dict], judges: list[str], metric: str = "
             colorbar=dict(title=dict(text="")),
         )
     )
+    filled = [(r, c) for r in range(size) for c in range(size) if z[r][c] is not None]
+    fig.add_trace(
+        click_targets([judges[c] for _, c in filled], [judges[r] for r, _ in filled], [custom[r][c] for r, c in filled])
+    )
     fig.update_layout(
         template=TEMPLATE,
         title=title,
@@ -135,6 +155,8 @@ def group_heatmap(records: list[dict], title: str) -> go.Figure:
             hovertemplate="%{y}<br>%{x}<br>disagreement %{z:.1%} (n=%{customdata})<extra></extra>",
         )
     )
+    cells = [(pair, str(group)) for pair in rate.index for group in rate.columns if pd.notna(rate.at[pair, group])]
+    fig.add_trace(click_targets([g for _, g in cells], [p for p, _ in cells], [[p, g] for p, g in cells], size=22))
     fig.update_layout(
         template=TEMPLATE,
         title=title,

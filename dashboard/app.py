@@ -64,8 +64,7 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
         st.Page("views/pairs.py", title="Pairs", icon=":material/compare_arrows:", url_path="pairs"),
     ]
     page = st.navigation(pages)
-    if not presenting():
-        # before the page runs, so it is there even when a page stops early; the URL already holds the state, since
-        # controls write it in their callbacks
-        share_panel(page.url_path or "")
+    refresh_link = share_panel(page.url_path or "") if not presenting() else None
     page.run()
+    if refresh_link is not None:
+        refresh_link()  # the page may have written the URL during its run (a clicked cell): the link follows

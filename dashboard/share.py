@@ -3,6 +3,8 @@ saving the view for a meeting's agenda."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from analytics.report import build_report, html_to_pdf
@@ -35,20 +37,29 @@ def _report(link: str, base_path: str) -> str:
         return "<!doctype html><title>prefatlas</title><p>The store was being updated; download the report again.</p>"
 
 
-def share_panel(page_path: str) -> None:
+def share_panel(page_path: str) -> Callable[[], None]:
+    """Draw the block (before the page runs, so it is there even when a page stops early) and return what to call
+    after the page: it redraws the link (and what uses it) when the page changed the URL during its run (a clicked
+    cell, a search), so the sidebar always shows the view on screen."""
     page = PATH_TO_PAGE.get(page_path, "overview")
-    params = current_params(page)
     base = base_url(page_path)
-    link = page_link(page, params, base)
+
+    def current() -> tuple[str, dict]:
+        params = current_params(page)
+        return page_link(page, params, base), params
+
+    link, params = current()
+    shown = {"link": link}  # the downloads read it when clicked, after any redraw
     base_path = "/" + base.split("://", 1)[-1].split("/", 1)[-1] if "://" in base else "/"
     with st.sidebar:
         st.divider()
         st.caption("Link to this view (copy with the button at its right)")
-        st.code(link, language=None, wrap_lines=True)
+        link_slot = st.empty()
+        link_slot.code(link, language=None, wrap_lines=True)
         name = f"prefatlas-{page}-{params.get('dataset', '')}"
         st.download_button(
             "Report (HTML)",
-            data=lambda: _report(link, base_path),
+            data=lambda: _report(shown["link"], base_path),
             file_name=f"{name}.html",
             mime="text/html",
             on_click="ignore",
@@ -56,13 +67,14 @@ def share_panel(page_path: str) -> None:
         )
         st.download_button(
             "Report (PDF)",
-            data=lambda: html_to_pdf(_report(link, base_path)),
+            data=lambda: html_to_pdf(_report(shown["link"], base_path)),
             file_name=f"{name}.pdf",
             mime="application/pdf",
             on_click="ignore",
             icon=":material/picture_as_pdf:",
         )
-        st.link_button(
+        present_slot = st.empty()
+        present_slot.link_button(
             "Presentation mode", page_link(page, {**params, "present": "true"}, base), icon=":material/slideshow:"
         )
         export_button(link, base_path, "The pairs this view shows (its filter, selection or region), through a recipe")
@@ -80,3 +92,16 @@ def share_panel(page_path: str) -> None:
                     st.success("Saved: listed on the Overview page.")
                 except ValueError as exc:
                     st.error(plain(exc, 400))
+
+    def refresh() -> None:
+        now, now_params = current()
+        if now != shown["link"]:
+            shown["link"] = now
+            link_slot.code(now, language=None, wrap_lines=True)
+            present_slot.link_button(
+                "Presentation mode",
+                page_link(page, {**now_params, "present": "true"}, base),
+                icon=":material/slideshow:",
+            )
+
+    return refresh

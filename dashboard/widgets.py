@@ -53,6 +53,23 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     return event
 
 
+def selected_points(event: Any, key: str | None = None) -> list[dict]:
+    """The points of a plotly chart's selection event (a click or a lasso), whichever shape Streamlit returns. With
+    `key`, only a selection not seen before: a chart keeps its selection across reruns, and an old click must not
+    undo a control the user changed since."""
+    if isinstance(event, dict):
+        points = (event or {}).get("selection", {}).get("points", [])
+    else:
+        points = list(getattr(getattr(event, "selection", None), "points", []) or [])
+    if key is None:
+        return points
+    seen = repr(points)
+    if st.session_state.get(f"_seen_{key}") == seen:
+        return []
+    st.session_state[f"_seen_{key}"] = seen
+    return points
+
+
 def _seed(key: str, default: Any, parse: Callable[[str], Any], label: str) -> None:
     """First run of a widget in this session: take its value from the URL, or the default with a visible notice
     when the URL's value is not valid."""

@@ -208,6 +208,57 @@ def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     expect(fresh.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
 
 
+def heatmap_axes(page, chart_index: int) -> tuple[list[str], list[str]]:
+    """(row labels top to bottom, column labels left to right) of a heatmap the page draws, from its plotly data."""
+    plot = page.get_by_test_id("stPlotlyChart").nth(chart_index).locator(".js-plotly-plot").first
+    y, x = plot.evaluate("g => [g.data[0].y, g.data[0].x]")
+    return [str(v) for v in y], [str(v) for v in x]
+
+
+def click_cell(page, chart_index: int, rows: int, columns: int, row: int, column: int) -> None:
+    """A real mouse click at the centre of one cell of a heatmap (row 0 at the top) drawn by the page."""
+    area = page.get_by_test_id("stPlotlyChart").nth(chart_index).locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
+    x = box["x"] + (column + 0.5) * box["width"] / columns
+    y = box["y"] + (row + 0.5) * box["height"] / rows
+    page.mouse.click(x, y)
+    wait_for_run(page)
+
+
+def test_a_click_on_a_heatmap_cell_opens_its_pairs_and_the_sidebar_link_follows(server, browser, shots):
+    """Real clicks on a cell of the agreement heatmap and of the group heatmap open the pairs behind it; the URL and
+    the sidebar's link follow at once, and the copied link reopens the same view in a fresh page."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/judges?dataset=pandalm&group=model%20pair&with_ref=false")
+    wait_for_run(page)
+    judges = heatmap_axes(page, 0)[0]
+    assert len(judges) >= 2
+    click_cell(page, 0, len(judges), len(judges), 0, 1)  # first row, second column: two different judges
+    expect(page).to_have_url(re.compile(r"cell="))
+    opened = page.get_by_role("combobox", name="Open").input_value()
+    assert set(opened.split(" ~ ")) == {judges[0], judges[1]}
+    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs$"))).to_be_visible()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "cell=" in link  # the sidebar link is the view after the click, not before it
+    shot(page, shots, "judges-cell")
+    # the group heatmap: rows are judge pairs, columns groups
+    rows, columns = heatmap_axes(page, 1)
+    click_cell(page, 1, len(rows), len(columns), 0, 0)
+    expect(page).to_have_url(re.compile(r"in="))
+    expect(page.get_by_role("combobox", name="Within model pair")).to_have_value(columns[0])
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "in=" in link and "cell=" in link
+    fresh = browser.new_page(viewport={"width": 1440, "height": 1000})
+    fresh.goto(link.strip())
+    wait_for_run(fresh)
+    expect(fresh.get_by_role("combobox", name="Within model pair")).to_have_value(columns[0])
+    expect(fresh.get_by_role("combobox", name="Open")).to_have_value(rows[0])
+
+
 def test_screenshots_of_the_analysis_pages(server, browser, shots):
     url, real = server
     dataset = "llmbar" if real else "pandalm"

@@ -9,7 +9,7 @@ from analytics import overview
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
 from analytics.stats import format_estimate
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox, url_toggle
+from dashboard.widgets import chart, pair_card, plain, selected_points, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 10
 ALL = "(all)"
@@ -82,16 +82,12 @@ else:
         selection_mode="points",
     )
     cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in rep["agreement"]]
-    points = (
-        (event or {}).get("selection", {}).get("points", [])
-        if isinstance(event, dict)
-        else getattr(getattr(event, "selection", None), "points", [])
-    )
+    points = selected_points(event, "agreement_chart")
     if points:  # a click on a cell opens its pairs below (and puts it in the link)
         point = points[0]
         j1, j2 = point.get("y"), point.get("x")
         picked = f"{j1} ~ {j2}" if f"{j1} ~ {j2}" in cells else f"{j2} ~ {j1}"
-        if picked in cells and st.session_state.get("cell") != picked:
+        if picked in cells:
             st.session_state["cell"] = picked
     ga = rep["all_judges"]
     st.caption(
@@ -107,8 +103,9 @@ else:
 st.subheader("How each judge is biased")
 bias = J.bias_table(rep)
 selected = st.dataframe(bias, hide_index=True, key="bias_table", on_select="rerun", selection_mode="single-row")
-sel_rows = selected.selection.rows if selected is not None else []
-if sel_rows and st.session_state.get("cell") != bias.iloc[sel_rows[0]]["judge"]:
+sel_rows = list(selected.selection.rows) if selected is not None else []
+if sel_rows and st.session_state.get("_seen_bias_table") != sel_rows:  # a new row click, not a kept selection
+    st.session_state["_seen_bias_table"] = sel_rows
     st.session_state["cell"] = bias.iloc[sel_rows[0]]["judge"]
 
 # --- group disagreement ------------------------------------------------------------------------------------------
@@ -121,7 +118,17 @@ if groups and len(judge_names) >= 2:
         f"Only judge pairs with the reference ({plain(rep['reference'])})", "with_ref", True
     ):
         records = [r for r in records if rep["reference"] in (r["judge_1"], r["judge_2"])]
-    chart(group_heatmap(records, f"Disagreement by {group_by} × judge pair"), key="groups_chart")
+    group_event = chart(
+        group_heatmap(records, f"Disagreement by {group_by} × judge pair"),
+        key="groups_chart",
+        on_select="rerun",
+        selection_mode="points",
+    )
+    clicked = selected_points(group_event, "groups_chart")
+    if clicked:  # a click on a cell opens the pairs that judge pair split on within that group
+        pair, group = (clicked[0].get("customdata") or [None, None])[:2]
+        if pair:
+            st.session_state["cell"], st.session_state["in"] = pair, group
 else:
     group_by = None
 
