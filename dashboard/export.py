@@ -52,7 +52,8 @@ def _dialog(link: str, base_path: str) -> None:
         st.error(plain(exc, 600))
         return
     st.markdown(
-        f"**{curated.table.num_rows:,} pairs** from {plain(scope.description)}, chosen by {plain(curated.reference)}."
+        f"**{curated.table.num_rows:,} pairs** from {plain(scope.description)}, chosen by {plain(curated.reference)}"
+        + (f"; steps: {plain(', '.join(s.step for s in recipe.steps))}." if recipe.steps else "; no steps.")
     )
     if non_commercial:
         st.warning("The source's licence is non-commercial: the card says so; use the export for research only.")
