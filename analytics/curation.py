@@ -37,10 +37,9 @@ import pyarrow.parquet as pq
 from analytics import judges as J
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.explorer import PairFilters, find_pairs
-from analytics.maps import likely_flips, regions
+from analytics.maps import likely_flips, map_choices, pairs_of_items, regions
 from analytics.selections import load_selection
 from analytics.stats import share_estimate
-from analytics.store import has_table
 from analytics.viewstate import parse_link
 
 AUTO = "auto"
@@ -257,18 +256,21 @@ def _drop_near_duplicates(c: Candidates, rows: pd.DataFrame, params: dict) -> pd
 
 
 def _map_of(c: Candidates, params: dict) -> str:
-    """The map a step reads: `map` when given, else the dataset's newest (one with a reference first)."""
-    if params.get("map"):
-        return str(params["map"])
-    row = None
-    if has_table(c.con, "maps"):
-        row = c.con.execute(
-            "SELECT map_id FROM maps WHERE dataset = $d ORDER BY (reference IS NULL), created_at DESC, map_id LIMIT 1",
-            {"d": c.dataset},
-        ).fetchone()
-    if not row:
-        raise CurationError(f"this step needs a map of {c.dataset}: run `prefatlas map --dataset {c.dataset}` first")
-    return str(row[0])
+    """The map a step reads: `map` (its id, or its name on the Map page) when given, else the page's default."""
+    return _resolve_map(c.con, c.dataset, params.get("map"))
+
+
+def _resolve_map(con: duckdb.DuckDBPyConnection, dataset: str, wanted: object) -> str:
+    choices = map_choices(con, dataset)
+    if not choices:
+        raise CurationError(f"this view needs a map of {dataset}: run `prefatlas map --dataset {dataset}` first")
+    if not wanted:
+        return next(iter(choices.values()))
+    if str(wanted) in choices:
+        return choices[str(wanted)]
+    if str(wanted) in choices.values():
+        return str(wanted)
+    raise CurationError(f"no map '{wanted}' of {dataset}; maps: {', '.join(choices)}")
 
 
 def _pair_items(c: Candidates, map_id: str) -> pd.Series:
@@ -594,15 +596,8 @@ def scope_of_link(con: duckdb.DuckDBPyConnection, link: str, base_path: str = "/
 
 
 def _map_scope(con: duckdb.DuckDBPyConnection, dataset: str, params: dict, link: str) -> Scope:
-    map_id = params.get("map")
-    if not map_id:
-        row = con.execute(
-            "SELECT map_id FROM maps WHERE dataset = $d ORDER BY created_at DESC, map_id LIMIT 1", {"d": dataset}
-        ).fetchone()
-        map_id = row[0] if row else None
-    info = con.execute("SELECT space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone() if map_id else None
-    if info is None:
-        raise CurationError(f"the link's map is not in this store ({map_id})")
+    map_id = _resolve_map(con, dataset, params.get("map"))  # the link names the map as the page does
+    space = con.execute("SELECT space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()[0]
     items = con.execute(
         "SELECT item_id, cluster FROM map_points WHERE map_id = $m AND source = 'dataset'", {"m": map_id}
     ).df()
@@ -618,16 +613,18 @@ def _map_scope(con: duckdb.DuckDBPyConnection, dataset: str, params: dict, link:
         cluster = int(str(params["region"]).split(":")[0])
         chosen &= set(items.loc[items["cluster"] == cluster, "item_id"])
         parts.append(f"region {params['region']}")
-    column = "prompt_id" if info[0] == "prompts" else "pair_id"
-    _wanted = pa.table({"item": pa.array(sorted(chosen), pa.string())})
-    query = f"""SELECT p.pair_id FROM pairs p JOIN _wanted w ON w.item = p.{column}
-                JOIN prompts q USING (prompt_id) WHERE p.dataset = $d"""
-    args: dict = {"d": dataset}
+    ids = pairs_of_items(con, dataset, space, sorted(chosen))
     if params.get("q"):
-        query += " AND contains(lower(q.text), $q)"
-        args["q"] = str(params["q"]).lower()
+        _wanted = pa.table({"pair_id": pa.array(ids, pa.string())})
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT pair_id FROM _wanted JOIN pairs USING (pair_id) JOIN prompts q USING (prompt_id) "
+                "WHERE contains(lower(q.text), $q) ORDER BY pair_id",
+                {"q": str(params["q"]).lower()},
+            ).fetchall()
+        ]
         parts.append(f"search “{params['q']}”")
-    ids = [r[0] for r in con.execute(query + " ORDER BY p.source_row, p.pair_id", args).fetchall()]
     return Scope(dataset, ids, f"the map's {' · '.join(parts)} ({len(ids):,} pairs)", link)
 
 

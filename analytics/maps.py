@@ -428,6 +428,26 @@ def list_maps(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> pd.
     ).df()
 
 
+def map_choices(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
+    """A dataset's maps as the Map page names them (its `map` link parameter) -> map id, in the page's order: the
+    first is the page's default."""
+    return {
+        row.space + (f" vs {row.reference} (reference)" if isinstance(row.reference, str) else ""): row.map_id
+        for row in list_maps(con, dataset).itertuples()
+    }
+
+
+def pairs_of_items(con: duckdb.DuckDBPyConnection, dataset: str, space: str, items: list[str]) -> list[str]:
+    """The pairs behind map items: the items themselves on a pairs map, the pairs of those prompts on a prompts map."""
+    if space != "prompts":
+        return list(items)
+    rows = con.execute(
+        "SELECT pair_id FROM pairs WHERE dataset = $d AND list_contains($ids, prompt_id) ORDER BY pair_id",
+        {"d": dataset, "ids": list(items)},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
     """Points with their text, cluster name and the pair-level layers (judge disagreement, winner share, lengths)."""
     info = con.execute("SELECT dataset, reference, space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()

@@ -303,15 +303,25 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()
 
 
-def open_llmbar_map(server, browser) -> tuple[str, object]:
-    """(server url, a page showing LLMBar's map); skips without the real-data mirror (the map needs embeddings)."""
+def open_real(server, browser, path: str, why: str) -> tuple[str, object]:
+    """(server url, a page showing `path`); skips, saying `why`, when the server holds fixtures, not the mirror."""
     url, real = server
     if not real:
-        pytest.skip("the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings")
+        pytest.skip(why)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{url}/map?dataset=llmbar")
+    page.goto(f"{url}/{path}")
     wait_for_run(page)
     return url, page
+
+
+def open_llmbar_map(server, browser) -> tuple[str, object]:
+    """(server url, a page showing LLMBar's map): the map needs the mirror's embeddings."""
+    return open_real(
+        server,
+        browser,
+        "map?dataset=llmbar",
+        "the map needs the real-data mirror (PREFATLAS_MIRROR) for its embeddings",
+    )
 
 
 def lasso(page) -> None:
@@ -486,12 +496,12 @@ def test_building_a_map_from_the_page_runs_in_the_background(server, browser):
     place, another tab reads the store meanwhile, and the map appears when it is written."""
     from playwright.sync_api import expect
 
-    url, real = server
-    if not real:
-        pytest.skip("needs the real PandaLM prompts (a map of the 3-pair fixture is refused as too small)")
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{url}/map?dataset=pandalm")
-    wait_for_run(page)
+    url, page = open_real(
+        server,
+        browser,
+        "map?dataset=pandalm",
+        "needs the real PandaLM prompts (a map of the 3-pair fixture is refused as too small)",
+    )
     page.get_by_role("button", name="Embed the prompts and build the map").click()
     expect(page.get_by_text("Building the map in the background")).to_be_visible(timeout=30_000)
     other = browser.new_page(viewport={"width": 1440, "height": 900})

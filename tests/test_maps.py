@@ -194,3 +194,10 @@ def test_a_map_end_to_end(tmp_path, model, monkeypatch):
     totals = weighted.groupby("cluster")["weight"].sum()
     sizes = weighted.groupby("cluster").size()
     assert np.allclose(totals, np.minimum(sizes, 0.2 * len(weighted))) and (sizes > 0.2 * len(weighted)).any()
+    # a link names its map as the Map page does (its label): the export reads that map's region
+    assert M.map_choices(con, "ours")["prompts vs theirs (reference)"] == map_id
+    cluster = int(points.loc[points["source"] == "dataset", "cluster"].max())
+    link = f"/map?dataset=ours&map=prompts+vs+theirs+(reference)&region={cluster}:+x"
+    members = set(points.loc[(points["source"] == "dataset") & (points["cluster"] == cluster), "item_id"])
+    expected = set(prompt_of.loc[prompt_of["prompt_id"].isin(members), "pair_id"])
+    assert set(C.scope_of_link(con, link).pair_ids) == expected and expected

@@ -70,10 +70,7 @@ if maps.empty:
     build_status(dataset, time.time())
     st.stop()
 
-labels = {
-    row.map_id: row.space + (f" vs {row.reference} (reference)" if row.reference else "") for row in maps.itertuples()
-}
-by_label = {v: k for k, v in labels.items()}
+by_label = M.map_choices(con, dataset)
 controls = st.columns(4)
 with controls[0]:
     choice = url_selectbox("Map", list(by_label), "map")
@@ -186,17 +183,7 @@ if selected is not None:
     st.subheader("In the selection")
     st.caption(plain(reason, 400))
     items = [i for i in points.loc[points["source"] == "dataset", "item_id"] if i in selected]
-    if info["space"] == "prompts":
-        pair_ids = (
-            con.execute(
-                "SELECT pair_id FROM pairs WHERE dataset = $d AND list_contains($ids, prompt_id) ORDER BY pair_id",
-                {"d": dataset, "ids": items},
-            )
-            .df()["pair_id"]
-            .tolist()
-        )
-    else:
-        pair_ids = items
+    pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
         subset_wide = J.load_verdicts(con, dataset, pair_ids=pair_ids).wide
