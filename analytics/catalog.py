@@ -198,7 +198,7 @@ def precompute_views(
     """Compute the Overview's summaries and the Judges and Dissection pages' default views of a dataset into the
     result cache (keyed by the dataset's version), so the first visitor reads them instead of waiting for them."""
     from analytics import overview
-    from analytics.dissection import dissect
+    from analytics.dissection import OVERALL, default_comparison, difference_from_reference, dissect, group_names
     from analytics.judges import judges_report
 
     start = time.perf_counter()
@@ -207,7 +207,11 @@ def precompute_views(
     overview.verdict_counts(con, dataset)
     try:
         judges_report(con, dataset)
-        dissect(con, dataset)
+        fitted = sorted(dissect(con, dataset)["results"][OVERALL])
+        group_names(con, dataset)
+        if len(fitted) > 1:  # the Dissection page's comparison with the reference, as it first shows it
+            reference, judge = default_comparison(fitted, overview.judge_kinds(con, dataset))
+            difference_from_reference(con, dataset, judge, reference)
     except ValueError as exc:  # a dataset without judgments or decided pairs has no such views
         if progress:
             progress(f"{dataset}: no precomputed views ({exc})")

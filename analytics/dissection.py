@@ -15,19 +15,24 @@ orders gets one verdict by the JudgeBench rule of analytics.judges.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from analytics import judges as J
 from analytics.cache import cached
-from analytics.overview import dataset_version
+from analytics.overview import dataset_summary, dataset_version
 from analytics.properties import PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
 from analytics.stats import random_orientation
+from analytics.verdicts import COMBINED_VERDICT_SQL
 
 DEFAULT_FEATURES = [n for n in PROPERTIES if n != "length (tokens)"]  # words and tokens together are collinear
 OVERALL = "All pairs"  # one fit over every pair
@@ -101,9 +106,14 @@ def _unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.n
     if rows.shape[1] <= 39 and np.isin(rows, (-1.0, 0.0, 1.0)).all():
         keys = (rows + 1).astype(np.int64) @ (3 ** np.arange(rows.shape[1], dtype=np.int64))
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    else:
-        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-    return rows[first], np.bincount(inverse.ravel(), weights=counts)
+        return rows[first], np.bincount(inverse.ravel(), weights=counts)
+    # continuous rows (normalised features) rarely repeat: each row's bytes are hashed as one value (O(n), where
+    # sorting a million rows column by column took seconds); + 0.0 makes -0.0 and 0.0 the same bytes
+    whole = np.ascontiguousarray(rows + 0.0)
+    inverse, distinct = pd.factorize(whole.view(np.dtype((np.void, whole.itemsize * whole.shape[1]))).ravel())
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)
+    return rows[first], np.bincount(inverse, weights=counts, minlength=len(distinct))
 
 
 def distinct_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,19 +223,86 @@ def fit_bayes_logistic(
 # data
 
 
+def _features(
+    con: duckdb.DuckDBPyConnection,
+    responses_a: list[str] | pa.ChunkedArray,
+    responses_b: list[str] | pa.ChunkedArray,
+    index: pd.Index,
+    settings: Settings,
+) -> pd.DataFrame:
+    a, b = (response_properties(con, ids).set_axis(index) for ids in (responses_a, responses_b))
+    imported = [c for c in [*a.columns, *b.columns] if c not in PROPERTIES]
+    names = [p for p in settings.properties if p in a.columns] + list(dict.fromkeys(imported))
+    return pair_features(a.reindex(columns=names), b.reindex(columns=names), settings.features)
+
+
 def design(
     con: duckdb.DuckDBPyConnection, dataset: str, settings: Settings = Settings(), subset: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(features per pair, verdicts wide per pair x judge, pair table) for a dataset."""
     verdicts = J.load_verdicts(con, dataset, subset)
-    a, b = (
-        response_properties(con, verdicts.responses.column(side)).set_axis(verdicts.pairs.index)
-        for side in ("response_a_id", "response_b_id")
-    )
-    imported = [c for c in [*a.columns, *b.columns] if c not in PROPERTIES]
-    names = [p for p in settings.properties if p in a.columns] + list(dict.fromkeys(imported))
-    features = pair_features(a.reindex(columns=names), b.reindex(columns=names), settings.features)
+    sides = (verdicts.responses.column(side) for side in ("response_a_id", "response_b_id"))
+    features = _features(con, *sides, verdicts.pairs.index, settings)
     return features, verdicts.wide, verdicts.pairs
+
+
+def features_of_pair(con: duckdb.DuckDBPyConnection, pair_id: str, settings: Settings = Settings()) -> pd.Series:
+    """One pair's features, as design() computes them for the whole dataset (a per-pair explanation needs no
+    more: at a million pairs the whole design takes seconds)."""
+    row = con.execute("SELECT response_a_id, response_b_id FROM pairs WHERE pair_id = $p", {"p": pair_id}).fetchone()
+    if row is None:
+        raise ValueError(f"no pair {pair_id}")
+    return _features(con, [row[0]], [row[1]], pd.Index([pair_id]), settings).iloc[0]
+
+
+def decided_pair(con: duckdb.DuckDBPyConnection, dataset: str, judge: str, number: int) -> tuple[str, str, int] | None:
+    """The number-th pair (1-based, source order) a judge decided (combined verdict A or B, as the fits count):
+    (pair id, 'A' or 'B', how many it decided); None when it decided none. One query, no design."""
+    row = con.execute(
+        f"""WITH decided AS (
+                SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s FROM judgments x JOIN judges j USING (judge_id)
+                WHERE x.dataset = $d AND j.name = $j GROUP BY x.pair_id HAVING s <> 0)
+            SELECT p.pair_id, d.s, count(*) OVER () FROM decided d JOIN pairs p USING (pair_id)
+            WHERE p.dataset = $d ORDER BY p.source_file, p.source_row, p.pair_id LIMIT 1 OFFSET $k""",
+        {"d": dataset, "j": judge, "k": max(0, number - 1)},
+    ).fetchone()
+    if row is None:
+        return None
+    return row[0], "A" if row[1] > 0 else "B", int(row[2])
+
+
+def group_names(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """The columns a dataset's judged pairs can be split by, as J.group_columns names them, from one query (a
+    summary computed once per dataset version): the page offers them before any fit or design is read."""
+
+    def compute() -> list[str]:
+        subsets, categories, slashed, model_pairs = con.execute(
+            """SELECT count(DISTINCT p.subset), count(DISTINCT p.category), bool_or(contains(p.category, '/')),
+                      bool_or(ra.generator IS NOT NULL AND rb.generator IS NOT NULL AND ra.generator <> rb.generator)
+               FROM pairs p JOIN responses ra ON ra.response_id = p.response_a_id
+               JOIN responses rb ON rb.response_id = p.response_b_id
+               WHERE p.dataset = $d AND p.pair_id IN (SELECT pair_id FROM judgments WHERE dataset = $d)""",
+            {"d": dataset},
+        ).fetchone()
+        names = ["subset"] if subsets > 1 else []
+        if categories > 1:
+            names += ["category", "category group"] if slashed else ["category"]
+        return names + (["model pair"] if model_pairs else [])
+
+    return dataset_summary(con, dataset, "group names", compute)
+
+
+def reference_candidates(fitted_judges: list[str], kinds: dict[str, str]) -> list[str]:
+    """The judges a comparison may take as its reference: gold, human and crowd labels where there are any (the
+    first is the default, for the page and for the view an ingest precomputes)."""
+    return [j for j in fitted_judges if kinds.get(j) in ("gold", "human", "crowd")] or fitted_judges
+
+
+def default_comparison(fitted_judges: list[str], kinds: dict[str, str]) -> tuple[str, str]:
+    """(reference, judge) the page shows first."""
+    reference = reference_candidates(fitted_judges, kinds)[0]
+    others = [j for j in fitted_judges if j != reference] or fitted_judges
+    return reference, others[0]
 
 
 def _fit_one(
@@ -247,6 +324,16 @@ def _fit_one(
     return fit_bayes_logistic(xs, ys, settings.prior_scale, settings.samples, settings.seed, names, counts)
 
 
+def _fit_many(
+    features: pd.DataFrame, wide: pd.DataFrame, settings: Settings, tasks: list[tuple[str, np.ndarray | None]]
+) -> list[Fit | None]:
+    """_fit_one for each (judge, rows). The fits are independent and spend their time in liblinear and numpy,
+    which release the GIL: on threads every core takes part (each fit seeds its own generator, so the results do
+    not depend on the order)."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
+        return list(pool.map(lambda task: _fit_one(features, wide[task[0]], settings, task[1]), tasks))
+
+
 def dissect(
     con: duckdb.DuckDBPyConnection,
     dataset: str,
@@ -255,9 +342,11 @@ def dissect(
     settings: Settings = Settings(),
     subset: str | None = None,
     pair_ids: list[str] | None = None,
+    frames: Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> dict:
     """Weights with intervals per judge x group, and the judge similarity matrices (cached on disk). pair_ids
-    restricts the fit to those pairs (e.g. a selection on the map)."""
+    restricts the fit to those pairs (e.g. a selection on the map). `frames`: gives the dataset's design (as
+    design() builds it for these settings and subset) when the caller holds it; called only when not cached."""
     key = (
         "dissect",
         dataset_version(con, dataset),
@@ -269,7 +358,7 @@ def dissect(
         PROPERTIES_SOURCE,
         sorted(pair_ids) if pair_ids is not None else None,
     )
-    return cached(key, lambda: _dissect(con, dataset, judges, group, settings, subset, pair_ids))
+    return cached(key, lambda: _dissect(con, dataset, judges, group, settings, subset, pair_ids, frames))
 
 
 def _dissect(
@@ -280,8 +369,9 @@ def _dissect(
     settings: Settings,
     subset: str | None,
     pair_ids: list[str] | None = None,
+    frames: Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> dict:
-    features, wide, pairs = design(con, dataset, settings, subset)
+    features, wide, pairs = frames() if frames is not None else design(con, dataset, settings, subset)
     if pair_ids is not None:
         keep = pairs.index.isin(pair_ids)
         features, wide, pairs = features[keep], wide[keep], pairs[keep]
@@ -298,13 +388,12 @@ def _dissect(
         values = columns[group]
         for value in sorted(values.dropna().unique()):
             groups[str(value)] = (values == value).to_numpy()
-    results: dict[str, dict] = {}
-    for name, rows in groups.items():
-        results[name] = {}
-        for judge in judges:
-            fit = _fit_one(features, wide[judge], settings, rows)
-            if fit is not None:
-                results[name][judge] = fit.as_dict()
+    tasks = [(name, judge) for name in groups for judge in judges]
+    fits = _fit_many(features, wide, settings, [(judge, groups[name]) for name, judge in tasks])
+    results: dict[str, dict] = {name: {} for name in groups}
+    for (name, judge), fit in zip(tasks, fits, strict=True):
+        if fit is not None:
+            results[name][judge] = fit.as_dict()
     similarity = {name: _similarity(res) for name, res in results.items()}
     group_names = [g for g in results if g != OVERALL]
     if group_names:
@@ -384,19 +473,20 @@ def difference_from_reference(
     group: str = OVERALL,
     settings: Settings = Settings(),
     subset: str | None = None,
-    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None,
+    frames: Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> pd.DataFrame:
     """Where a judge's weights differ from the reference's (posterior difference with a 95% interval), largest
-    first: the properties a judge rewards that the reference does not (its attack surface). `frames`: the
-    dataset's design (features, verdicts, pairs) when the caller already holds it."""
+    first: the properties a judge rewards that the reference does not (its attack surface). `frames`: gives
+    the dataset's design (features, verdicts, pairs) the caller holds; called only when the result is not cached."""
 
     def compute() -> list[dict]:
-        features, wide, pairs = frames if frames is not None else design(con, dataset, settings, subset)
+        features, wide, pairs = frames() if frames is not None else design(con, dataset, settings, subset)
         rows = None
         if group != OVERALL:
             column = next((c for c in J.group_columns(pairs).values() if (c == group).any()), None)
             rows = (column == group).to_numpy() if column is not None else None
-        fits = {j: _fit_one(features, wide[j], settings, rows) for j in (judge, reference)}
+        fitted = _fit_many(features, wide, settings, [(judge, rows), (reference, rows)])
+        fits = dict(zip((judge, reference), fitted, strict=True))
         if any(f is None for f in fits.values()):
             return []
         fj, fr = fits[judge], fits[reference]

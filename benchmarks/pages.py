@@ -145,7 +145,7 @@ def change_control(page, label: str, option: str | None) -> tuple[float, float] 
     return wait_for_run(page, start)
 
 
-def measure_pages(url: str, dataset: str) -> list[dict]:
+def measure_pages(url: str, dataset: str, pages: list[str]) -> list[dict]:
     """Per page: first load (a new browser: nothing cached, server caches cold), a control change, and a fresh
     session (a new tab of a browser that has used prefatlas before: a colleague opening a shared link)."""
     from playwright.sync_api import sync_playwright
@@ -158,6 +158,8 @@ def measure_pages(url: str, dataset: str) -> list[dict]:
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
         )
         for name, path, (label, option) in PAGES:
+            if name not in pages:
+                continue
             link = f"{url}/{path}?dataset={dataset}"
             context = browser.new_context(viewport={"width": 1440, "height": 900})
             page, first = open_page(context, link)
@@ -198,7 +200,7 @@ def one_line_page(tmp: Path) -> tuple[float, float]:
         stop(proc)
 
 
-def run_size(n: int, tmp: Path, mirror: Path | None) -> dict:
+def run_size(n: int, tmp: Path, mirror: Path | None, pages: list[str]) -> dict:
     folder = tmp / f"n{n}"
     data, mapping = generate(n, folder, mirror)
     store, cache = folder / "store.duckdb", folder / "cache"
@@ -213,9 +215,33 @@ def run_size(n: int, tmp: Path, mirror: Path | None) -> dict:
         "ingest_peak_mb": ingest_mb,
         "store_mb": store.stat().st_size / 1e6,
     }
+    return out | measure_server(store, cache, pages)
+
+
+def run_store(store: Path, tmp: Path, pages: list[str]) -> dict:
+    """The pages on a store ingested before (a generated dataset of any size), the views an ingest precomputes
+    computed anew into an empty cache: iterating on a page without ingesting a million pairs again."""
+    cache = tmp / "cache"
+    env = dict(os.environ, PREFATLAS_CACHE=str(cache))
+    code = (
+        "import sys; from analytics import catalog, store; "
+        "con = store.connect(sys.argv[1], read_only=True); catalog.precompute_views(con, 'generated')"
+    )
+    seconds, peak = timed_command([sys.executable, "-c", code, str(store)], env)
+    import duckdb
+
+    with duckdb.connect(str(store), read_only=True) as con:
+        n = con.execute("SELECT count(*) FROM pairs WHERE dataset = 'generated'").fetchone()[0]
+    print(f"{store}: the views an ingest precomputes, {seconds:.1f} s, peak {peak:,.0f} MB")
+    out = {"pairs": n, "ingest_s": float("nan"), "ingest_pairs_per_s": float("nan"), "ingest_peak_mb": float("nan")}
+    return out | {"store_mb": store.stat().st_size / 1e6} | measure_server(store, cache, pages)
+
+
+def measure_server(store: Path, cache: Path, pages: list[str]) -> dict:
     proc, url = serve(store, cache)
+    out = {}
     try:
-        out["pages"] = measure_pages(url, "generated")
+        out["pages"] = measure_pages(url, "generated", pages)
     finally:
         out["server_peak_mb"] = stop(proc)
     return out
@@ -228,6 +254,8 @@ def fmt(times: tuple[float, float] | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--store", type=Path, help="measure the pages on this store instead (dataset 'generated')")
+    parser.add_argument("--pages", nargs="+", default=[p[0] for p in PAGES], choices=[p[0] for p in PAGES])
     args = parser.parse_args()
     env = os.environ.get("PREFATLAS_MIRROR")
     mirror = Path(env) if env and Path(env).is_dir() else None
@@ -235,8 +263,9 @@ def main() -> None:
         tmp = Path(name)
         floor = one_line_page(tmp)
         print(f"one-line Streamlit page, fresh session: {fmt(floor)} s (script ended / drawn)")
-        for n in args.sizes:
-            r = run_size(n, tmp, mirror)
+        for n in [None] if args.store else args.sizes:
+            r = run_store(args.store, tmp, args.pages) if args.store else run_size(n, tmp, mirror, args.pages)
+            n = r["pairs"]
             print(
                 f"\n{n:,} pairs: ingest {r['ingest_s']:.1f} s ({r['ingest_pairs_per_s']:,.0f} pairs/s, peak "
                 f"{r['ingest_peak_mb']:,.0f} MB), store {r['store_mb']:,.0f} MB, "

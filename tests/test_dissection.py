@@ -7,14 +7,20 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from analytics import judges as J
 from analytics.adapters.base import BatchBuilder
 from analytics.dissection import (
     OVERALL,
     Settings,
     contributions,
+    decided_pair,
+    default_comparison,
+    design,
     difference_from_reference,
     dissect,
+    features_of_pair,
     fit_bayes_logistic,
+    group_names,
 )
 from analytics.store import DatasetMeta, connect, write_batch
 
@@ -184,3 +190,25 @@ def test_cache_entries_of_another_format_are_not_read(tmp_path, monkeypatch):
     assert C.cached(["k"], lambda: {"v": 2}) == {"v": 1}  # read back
     monkeypatch.setattr(C, "CACHE_FORMAT", "999")
     assert C.cached(["k"], lambda: {"v": 3}) == {"v": 3}  # a new format computes anew
+
+
+def test_the_pages_light_reads_agree_with_the_whole_design(tmp_path, monkeypatch):
+    """The Dissection page reads one pair, the group names and the default comparison without building the
+    dataset's design (seconds at a million pairs): each must equal what the design gives."""
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con = _store_with_length_loving_judge(tmp_path)
+    for mode in ("sign", "normalised"):
+        features, wide, pairs = design(con, "toy", Settings(features=mode))
+        decided = wide["coin"][wide["coin"].isin(["A", "B"])]
+        for number in (1, 7, len(decided)):
+            pair_id, verdict, total = decided_pair(con, "toy", "coin", number)
+            assert (pair_id, verdict, total) == (decided.index[number - 1], decided.iloc[number - 1], len(decided))
+            pd.testing.assert_series_equal(
+                features_of_pair(con, pair_id, Settings(features=mode)), features.loc[pair_id]
+            )
+    assert decided_pair(con, "toy", "coin", len(decided) + 1) is None
+    assert decided_pair(con, "toy", "ghost", 1) is None
+    assert group_names(con, "toy") == list(J.group_columns(pairs)) == ["category"]
+    kinds = {"human": "human", "long": "llm", "short": "llm", "coin": "llm"}
+    assert default_comparison(sorted(kinds), kinds) == ("human", "coin")
+    assert default_comparison(["long", "short"], kinds) == ("long", "short")  # no human label: the first judge

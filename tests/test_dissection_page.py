@@ -67,3 +67,28 @@ def test_per_pair_waterfall_and_reference_difference(monkeypatch, store, tmp_pat
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any(t.startswith("What long rewards beyond human") for t in titles)
     assert any(t.startswith("long preferred") for t in titles)
+
+
+def test_after_an_ingest_the_default_view_reads_no_design(monkeypatch, store, tmp_path):
+    """An ingest precomputes the page's default fits, group names and comparison with the reference: the first
+    visitor then reads them, and the dataset's design (seconds at a million pairs) is never built."""
+    import analytics.dissection as D
+    from analytics import catalog
+    from analytics.store import connect
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    con = connect(store, read_only=True)
+    try:
+        catalog.precompute_views(con, "toy")
+    finally:
+        con.close()
+
+    def no_design(*args, **kwargs):
+        raise AssertionError("the design was built")
+
+    monkeypatch.setattr(D, "design", no_design)
+    at = page(monkeypatch, store, tmp_path, pair="5")
+    assert not at.exception
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any(t.startswith("What coin rewards beyond human") for t in titles)  # the default comparison
+    assert any(t.startswith("coin preferred") for t in titles)  # the fifth pair coin decided

@@ -6,19 +6,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import judges as J
 from analytics import overview
 from analytics.dissection import (
     MEAN_OVER_GROUPS,
     OVERALL,
     Settings,
     contributions,
+    decided_pair,
     design,
     difference_from_reference,
     dissect,
+    features_of_pair,
+    group_names,
+    reference_candidates,
 )
 from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
-from analytics.properties import PROPERTIES
 from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, plain, url_multiselect, url_number, url_selectbox
 
@@ -27,21 +29,43 @@ NO_GROUP = "(none)"
 con, dataset = page_start()
 
 
-@st.cache_data(show_spinner="Fitting the Bayesian logistic regressions…", max_entries=32)
-def fits(_con, version: str, dataset: str, group: str | None, features: str) -> dict:
-    return dissect(_con, dataset, group=group, settings=Settings(features=features))
-
-
-@st.cache_resource(max_entries=4)  # shared by every session, never copied: large at a million pairs; read-only
+@st.cache_resource(max_entries=2)  # shared by every session, never copied: large at a million pairs; read-only
 def pair_design(_con, version: str, dataset: str, features: str):
     return design(_con, dataset, Settings(features=features))
 
 
+@st.cache_data(show_spinner="Fitting the Bayesian logistic regressions…", max_entries=32)
+def fits(_con, version: str, dataset: str, group: str | None, features: str) -> dict:
+    # read from the result cache when computed before (an ingest computes the default); else fitted on the
+    # design the server shares between sessions and with the comparison below
+    return dissect(
+        _con,
+        dataset,
+        group=group,
+        settings=Settings(features=features),
+        frames=lambda: pair_design(_con, version, dataset, features),
+    )
+
+
 @st.cache_data(max_entries=32)
 def attack_surface(_con, version: str, dataset: str, judge: str, reference: str, group: str, features: str):
-    # the design this page already holds (shared, cached): the dataset is not read again
-    frames = pair_design(_con, version, dataset, features)
-    return difference_from_reference(_con, dataset, judge, reference, group, Settings(features=features), frames=frames)
+    # read from the result cache when computed before (an ingest computes the default one); else fitted on the
+    # design the server shares between sessions
+    return difference_from_reference(
+        _con,
+        dataset,
+        judge,
+        reference,
+        group,
+        Settings(features=features),
+        frames=lambda: pair_design(_con, version, dataset, features),
+    )
+
+
+@st.cache_data(max_entries=64)
+def explained_pair(_con, version: str, dataset: str, judge: str, number: int, features: str):
+    found = decided_pair(_con, dataset, judge, number)
+    return None if found is None else (*found[:2], features_of_pair(_con, found[0], Settings(features=features)))
 
 
 version = overview.dataset_version(con, dataset)
@@ -52,8 +76,7 @@ st.caption(
     "50 = no effect. Bars are 95% posterior intervals."
 )
 
-features, wide, pairs = pair_design(con, version, dataset, "sign")
-group_options = [NO_GROUP, *J.group_columns(pairs)]
+group_options = [NO_GROUP, *group_names(con, dataset)]
 c1, c2 = st.columns(2)
 with c1:
     group_choice = url_selectbox(
@@ -97,9 +120,7 @@ if low_ess:
 
 with st.expander("Property definitions"):
     st.dataframe(
-        pd.DataFrame(
-            [{"property": n, "definition": PROPERTIES[n].definition} for n in features.columns if n in PROPERTIES]
-        ),
+        pd.DataFrame([{"property": n, "definition": text} for n, text in result["definitions"].items()]),
         hide_index=True,
     )
 
@@ -113,10 +134,9 @@ chart(
 
 # --- attack surface ------------------------------------------------------------------------------------------------
 st.subheader("What a judge rewards that the reference doesn't")
-references = [j for j in fitted_judges if kinds.get(j) in ("gold", "human", "crowd")] or fitted_judges
 c1, c2 = st.columns(2)
 with c1:
-    reference = url_selectbox("Reference", references, "ref")
+    reference = url_selectbox("Reference", reference_candidates(fitted_judges, kinds), "ref")
 with c2:
     others = [j for j in fitted_judges if j != reference] or fitted_judges
     judge = url_selectbox("Judge", others, "judge")
@@ -133,16 +153,18 @@ if judge != reference:
 
 # --- per-pair explanation ------------------------------------------------------------------------------------------
 st.subheader("Why this verdict? One pair, property by property")
-weights = result["results"][OVERALL].get(judge, {}).get("weights")
-decided = wide[judge][wide[judge].isin(["A", "B"])] if judge in wide else pd.Series(dtype=object)
-if weights and len(decided):
-    ids = list(decided.index)
-    k = url_number("Pair number", "pair", 1, 1, len(ids), help=f"1 to {len(ids):,}: the pairs {plain(judge)} decided")
-    pair_id = ids[k - 1]
-    table = contributions(weights, features.loc[pair_id])
+overall_fit = result["results"][OVERALL].get(judge, {})
+weights, n_decided = overall_fit.get("weights"), overall_fit.get("n", 0)
+explained = None
+if weights and n_decided:
+    k = url_number("Pair number", "pair", 1, 1, n_decided, help=f"1 to {n_decided:,}: the pairs {plain(judge)} decided")
+    explained = explained_pair(con, version, dataset, judge, k, mode)
+if explained is not None:
+    pair_id, verdict, pair_features = explained
+    table = contributions(weights, pair_features)
     left, right = st.columns([2, 3])
     texts = overview.pairs_by_id(con, [pair_id])
-    said = overview.verdict_label(decided[pair_id], texts.iloc[0]["model_a"], texts.iloc[0]["model_b"])
+    said = overview.verdict_label(verdict, texts.iloc[0]["model_a"], texts.iloc[0]["model_b"])
     with left:
         chart(waterfall_figure(table, f"{judge} preferred {said}"), key="waterfall")
     with right:
