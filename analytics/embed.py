@@ -211,7 +211,7 @@ def load_vectors(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Arrow output on a DB-API result makes an extra copy": fine at this size
         table = con.execute(
-            "SELECT text_id, vector FROM embeddings WHERE model_key = $k AND list_contains($ids, text_id)",
+            "SELECT text_id, vector FROM embeddings WHERE model_key = $k AND text_id IN (SELECT unnest($ids))",
             {"k": settings.key, "ids": ids},
         ).to_arrow_table()
     found = table.column("text_id").to_pylist()

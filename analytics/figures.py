@@ -312,14 +312,13 @@ def difference_figure(frame: pd.DataFrame, judge: str, reference: str) -> go.Fig
 
 def map_figure(
     shown: pd.DataFrame,
-    points: pd.DataFrame,
     color: str,
     color_label: str,
     regions: pd.DataFrame,
     selected: set[str] | None,
     title: str,
 ) -> go.Figure:
-    """The map as WebGL points (shown: the points to draw; points: all, for cluster label positions). Hover text
+    """The map as WebGL points (shown: the points to draw, all of a small map, a sample of a large one). Hover text
     is the prompt with angle brackets replaced, so dataset text is never read as markup."""
     hover = shown["text"].fillna("").str.slice(0, 160).str.replace("<", "‹").str.replace(">", "›")  # text, never markup
     fig = go.Figure()
@@ -338,7 +337,7 @@ def map_figure(
         elif color == "cluster":
             key = shown["cluster_name"]
         else:
-            key = shown[color].fillna("–").astype(str)
+            key = shown[color].astype(object).fillna("–").astype(str)
         for value in sorted(key.unique(), key=lambda v: (v == "unclustered", v)):
             part = key == value
             fig.add_scattergl(
@@ -372,7 +371,8 @@ def map_figure(
             hoverinfo="skip",
             marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(color="#c23030", width=1.5)),
         )
-    named = points[points["cluster"] >= 0].groupby(["cluster", "cluster_name"])[["x", "y"]].median().reset_index()
+    # label positions from the drawn points (a million points' medians cost a second, a sample's the same place)
+    named = shown[shown["cluster"] >= 0].groupby(["cluster", "cluster_name"])[["x", "y"]].median().reset_index()
     for row in named.itertuples():
         fig.add_annotation(
             x=row.x,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import warnings
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,13 +27,15 @@ from datetime import UTC, datetime
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.stats import beta, binom
 
 from analytics import judges as J
+from analytics.cache import cached, cached_frame
 from analytics.catalog import default_cache
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.ids import content_id
-from analytics.store import StoreAccess, has_table, transaction
+from analytics.store import StoreAccess, arrow_rows, has_table, transaction
 
 SPACES = ("prompts", "preference")
 
@@ -441,11 +444,120 @@ def pairs_of_items(con: duckdb.DuckDBPyConnection, dataset: str, space: str, ite
     """The pairs behind map items: the items themselves on a pairs map, the pairs of those prompts on a prompts map."""
     if space != "prompts":
         return list(items)
-    rows = con.execute(
-        "SELECT pair_id FROM pairs WHERE dataset = $d AND list_contains($ids, prompt_id) ORDER BY pair_id",
+    rows = con.execute(  # a semi-join on the ids (list_contains per row would be quadratic in a large selection)
+        "SELECT pair_id FROM pairs WHERE dataset = $d AND prompt_id IN (SELECT unnest($ids)) ORDER BY pair_id",
         {"d": dataset, "ids": list(items)},
     ).fetchall()
     return [r[0] for r in rows]
+
+
+# The text shown for a map item: its prompt (a prompts map's items are prompts, a pairs map's items are pairs)
+_ITEM_TEXTS = {
+    "prompts": "SELECT prompt_id AS item_id, text FROM prompts",
+    "preference": "SELECT p.pair_id AS item_id, q.text FROM pairs p JOIN prompts q USING (prompt_id)",
+}
+MAX_SHOWN = 60_000  # points drawn at most: a plotly WebGL scatter stays quick to send and to draw
+
+
+def max_shown() -> int:
+    """Points the Map page draws at most: PREFATLAS_MAP_POINTS, else MAX_SHOWN (a server for weak browsers may
+    draw fewer; a lasso still selects every point inside it)."""
+    value = os.environ.get("PREFATLAS_MAP_POINTS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else MAX_SHOWN
+
+
+def map_layout(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every point of a map without its text or neighbour lists (item_id, source, x, y, cluster, cluster_name,
+    rarity, density_ratio), and the columns of `layers` (pair_layers) joined on item_id, in DuckDB: what the page
+    holds for a million points, about 200 MB."""
+    layers = layers if layers is not None else pd.DataFrame({"item_id": pd.Series([], dtype=object)})
+    frame = arrow_rows(  # through Arrow: a million strings never become Python objects
+        con,
+        """SELECT p.item_id, p.source, p.x, p.y, p.cluster, coalesce(c.name, 'unclustered') AS cluster_name,
+                  p.rarity, p.density_ratio, l.* EXCLUDE (item_id)
+           FROM map_points p LEFT JOIN map_clusters c ON c.map_id = p.map_id AND c.cluster = p.cluster
+           LEFT JOIN _layers l ON l.item_id = p.item_id
+           WHERE p.map_id = $m ORDER BY p.rowid  -- the order the build wrote (cheaper than sorting the ids)
+        """,
+        {"m": map_id},
+        {"_layers": layers},
+    )
+    return frame.to_pandas()
+
+
+def map_view(con: duckdb.DuckDBPyConnection, map_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every point with its layers, the regions): what the Map page and its report show, and cache."""
+    row = con.execute("SELECT dataset, space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()
+    if row is None:
+        raise LookupError(f"no map '{map_id}' in the store")
+    layers = pair_layers(con, row[0], row[1])
+    return map_layout(con, map_id, layers), regions(con, map_id, layers)
+
+
+def drawn_points(con: duckdb.DuckDBPyConnection, points: pd.DataFrame, space: str) -> pd.DataFrame:
+    """The points to draw (all, or a sample keeping sparse areas) with their prompts for the hover."""
+    shown = sample_for_display(points)
+    return shown.assign(text=shown["item_id"].map(item_texts(con, space, shown["item_id"].tolist())))
+
+
+def item_texts(con: duckdb.DuckDBPyConnection, space: str, item_ids: list[str]) -> pd.Series:
+    """item id -> its prompt, for the given items (those drawn, those listed)."""
+    frame = con.execute(
+        f"SELECT item_id, text FROM ({_ITEM_TEXTS[space]}) WHERE item_id IN (SELECT unnest($ids))",
+        {"ids": list(item_ids)},
+    ).df()
+    return frame.drop_duplicates("item_id").set_index("item_id")["text"]
+
+
+def search_items(con: duckdb.DuckDBPyConnection, map_id: str, space: str, text: str) -> set[str]:
+    """The map's items whose prompt holds `text` (case-insensitive, taken literally), searched in DuckDB."""
+    rows = con.execute(
+        f"""SELECT t.item_id FROM ({_ITEM_TEXTS[space]}) t
+            WHERE t.item_id IN (SELECT item_id FROM map_points WHERE map_id = $m)
+              AND regexp_matches(t.text, $q, 'i')""",
+        {"m": map_id, "q": re.escape(text)},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def neighbours_of(con: duckdb.DuckDBPyConnection, map_id: str, space: str, item_id: str) -> pd.DataFrame:
+    """An item's stored nearest neighbours (itself first), nearest first: item_id, cosine distance, source,
+    cluster_name and text."""
+    frame = con.execute(
+        """SELECT n.item_id, n.distance AS "cosine distance", p.source, coalesce(c.name, 'unclustered') AS cluster_name
+           FROM (SELECT unnest(knn_ids) AS item_id, unnest(knn_dists) AS distance,
+                        generate_subscripts(knn_ids, 1) AS rank
+                 FROM map_points WHERE map_id = $m AND item_id = $i AND source = 'dataset') n
+           LEFT JOIN map_points p ON p.map_id = $m AND p.item_id = n.item_id
+           LEFT JOIN map_clusters c ON c.map_id = $m AND c.cluster = p.cluster
+           QUALIFY row_number() OVER (PARTITION BY n.rank ORDER BY p.source) = 1
+           ORDER BY n.rank""",
+        {"m": map_id, "i": item_id},
+    ).df()
+    texts = item_texts(con, space, frame["item_id"].tolist())
+    return frame.assign(text=frame["item_id"].map(texts))
+
+
+def items_in_shapes(layout: pd.DataFrame, selection: dict | None) -> list[str] | None:
+    """The items inside a plotly selection's lasso and box shapes (their union), among every point of the map,
+    drawn or not: at a million points the page draws a sample, and a lasso selects what lies inside it.
+    None when the selection has no shape (a click on points)."""
+    import shapely
+
+    shapes = []
+    for box in (selection or {}).get("box", []):
+        (x0, x1), (y0, y1) = sorted(box.get("x", [0, 0])), sorted(box.get("y", [0, 0]))
+        shapes.append(shapely.box(x0, y0, x1, y1))
+    for lasso in (selection or {}).get("lasso", []):
+        xs, ys = lasso.get("x", []), lasso.get("y", [])
+        if len(xs) >= 3 and len(xs) == len(ys):
+            shapes.append(shapely.make_valid(shapely.Polygon(np.column_stack([xs, ys]))))
+    if not shapes:
+        return None
+    area = shapely.union_all(shapes)
+    shapely.prepare(area)
+    inside = shapely.contains_xy(area, layout["x"].to_numpy(), layout["y"].to_numpy())
+    return layout.loc[inside, "item_id"].tolist()
 
 
 def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
@@ -476,30 +588,52 @@ def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
 
 def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
     """Per map item of the dataset: pairs, judge disagreement share, A-win share (reference verdict), mean length,
-    generators."""
+    generators. Computed once per dataset version and space, then read back from the result cache (Parquet)."""
+    from analytics.overview import dataset_version
+
+    key = ("map layers", dataset, dataset_version(con, dataset), space)
+    return cached_frame(key, lambda: _pair_layers(con, dataset, space))
+
+
+def _generator_labels(pairs: pd.DataFrame) -> pd.Categorical:
+    """'A vs B' per pair ('?' for an unknown generator), one label per distinct combination, not per pair."""
+    code_a, code_b, names = J.generator_codes(pairs)
+    width = len(names) + 1
+    combos, inverse = np.unique((code_a + 1) * width + (code_b + 1), return_inverse=True)
+    name = np.array(["?", *map(str, names)], dtype=object)
+    labels = [f"{name[c // width]} vs {name[c % width]}" for c in combos]
+    return (
+        pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(labels).unique())
+        if labels
+        else (pd.Categorical([]))
+    )
+
+
+def _pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
     verdicts = J.load_verdicts(con, dataset)
-    wide, pairs = verdicts.wide, verdicts.pairs
-    _, ref = J.reference_verdicts(wide, verdicts.kinds(), None)
+    pairs, codes = verdicts.pairs, verdicts.codes
+    _, ref = J.reference_verdicts(verdicts.wide, verdicts.kinds(), None)
     if ref is None:
-        ref = J.majority(wide)
-    # "judges split": at least two judges decided the pair and not all alike (NaN with fewer than two)
-    decided_count = wide.notna().sum(axis=1)
-    split = (wide.nunique(axis=1) > 1).astype(float).where(decided_count >= 2)
+        ref = J.majority(verdicts.wide)
+    # "judges split": at least two judges gave a verdict (a tie counts) and not all the same (NaN with fewer)
+    known = ~np.isnan(codes)
+    lowest = np.where(known, codes, np.inf).min(axis=1, initial=np.inf)
+    highest = np.where(known, codes, -np.inf).max(axis=1, initial=-np.inf)
+    split = np.where(known.sum(axis=1) >= 2, (highest != lowest).astype(float), np.nan)
     frame = pd.DataFrame(
         {
             "judges_disagree": split,
-            "a_wins": ref.map({"A": 1.0, "B": 0.0}),
-            "verdict": ref,
-            "length": (pairs["len_a"] + pairs["len_b"]) / 2,
-            "generators": pairs["model_a"].astype(object).fillna("?")
-            + " vs "
-            + pairs["model_b"].astype(object).fillna("?"),
-        }
+            "a_wins": ref.map({"A": 1.0, "B": 0.0}).to_numpy(dtype=float),
+            "verdict": ref.to_numpy(dtype=object),
+            "length": ((pairs["len_a"] + pairs["len_b"]) / 2).to_numpy(dtype=float),
+            "generators": _generator_labels(pairs),
+        },
+        index=pairs.index,
     )
     if space == "prompts":
         prompt_of = con.execute("SELECT pair_id, prompt_id FROM pairs WHERE dataset = $d", {"d": dataset}).df()
         frame = frame.join(prompt_of.set_index("pair_id"))
-        agg = frame.groupby("prompt_id").agg(
+        agg = frame.groupby("prompt_id", observed=True).agg(
             pairs=("length", "size"),
             judges_disagree=("judges_disagree", "mean"),
             a_wins=("a_wins", "mean"),
@@ -540,15 +674,31 @@ def region_columns(with_reference: bool) -> list[str]:
     ]
 
 
-def _flips(data_points: pd.DataFrame, layers: pd.DataFrame) -> pd.Series:
+def _flips(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame, alpha: float = 10.0) -> pd.Series:
     """Per dataset item of a map: a likely label flip, i.e. its judge disagreement (0/1) stands more than 0.5 above
-    or below the kNN-smoothed rate of its neighbourhood. `layers`: pair_layers indexed by item_id."""
-    item_index = {i: k for k, i in enumerate(data_points["item_id"])}
-    values = layers["judges_disagree"].reindex(data_points["item_id"]).to_numpy(dtype=float)
-    neighbour_idx = np.array([[item_index.get(j, -1) for j in ids] for ids in data_points["knn_ids"]])
-    neighbour_idx = np.where(neighbour_idx < 0, np.arange(len(data_points))[:, None], neighbour_idx)
-    flip_score = np.abs(np.nan_to_num(values, nan=0.0) - smoothed_rate(values, neighbour_idx))
-    return pd.Series(flip_score > 0.5, index=data_points["item_id"].to_numpy())
+    or below the kNN-smoothed rate of its neighbourhood (smoothed_rate's rule: unknown rates left out, alpha
+    pseudo-neighbours at the map's overall rate; a neighbour that is not a dataset item stands for the item
+    itself). In DuckDB over the stored neighbour lists: a million items' 30 neighbours never become Python
+    objects. `layers`: pair_layers (item_id, judges_disagree)."""
+    _layer_values = pa.Table.from_pandas(  # read by name below; NaN becomes NULL (an unknown rate)
+        layers[["item_id", "judges_disagree"]].rename(columns={"judges_disagree": "value"}), preserve_index=False
+    )
+    flags = con.execute(
+        """WITH items AS (SELECT item_id, knn_ids FROM map_points WHERE map_id = $m AND source = 'dataset'),
+                v AS (SELECT i.item_id, l.value FROM items i LEFT JOIN _layer_values l USING (item_id)),
+                overall AS (SELECT coalesce(avg(value), 0) AS rate FROM v),
+                pairs AS (SELECT item_id, unnest(knn_ids) AS neighbour FROM items),
+                own AS (SELECT p.item_id, CASE WHEN i.item_id IS NULL THEN p.item_id ELSE p.neighbour END AS neighbour
+                        FROM pairs p LEFT JOIN items i ON i.item_id = p.neighbour),
+                around AS (SELECT o.item_id, sum(coalesce(v.value, 0)) AS total, count(v.value) AS known
+                           FROM own o JOIN v ON v.item_id = o.neighbour GROUP BY o.item_id)
+           SELECT v.item_id,
+                  abs(coalesce(v.value, 0) - (coalesce(a.total, 0) + $alpha * overall.rate)
+                      / (coalesce(a.known, 0) + $alpha)) > 0.5 AS flip
+           FROM v LEFT JOIN around a USING (item_id) CROSS JOIN overall""",
+        {"m": map_id, "alpha": alpha},
+    ).df()
+    return pd.Series(flags["flip"].to_numpy(dtype=bool), index=flags["item_id"].to_numpy())
 
 
 def likely_flips(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.Series:
@@ -556,25 +706,43 @@ def likely_flips(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.Series:
     row = con.execute("SELECT dataset, space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()
     if row is None:
         raise LookupError(f"no map '{map_id}' in the store")
-    points = con.execute(
-        "SELECT item_id, knn_ids FROM map_points WHERE map_id = $m AND source = 'dataset'", {"m": map_id}
-    ).df()
-    return _flips(points, pair_layers(con, row[0], row[1]).set_index("item_id"))
+    return _flips(con, map_id, pair_layers(con, row[0], row[1]))
 
 
 def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
-    interval and the preference-aware layers of its dataset items."""
-    dataset, reference, space = con.execute(
-        "SELECT dataset, reference, space FROM maps WHERE map_id = $m", {"m": map_id}
+    interval and the preference-aware layers of its dataset items. Computed once per map (as built) and dataset
+    version, then read from the result cache. `layers`: the dataset's pair_layers when the caller holds them."""
+    from analytics.overview import dataset_version
+
+    row = con.execute(
+        "SELECT dataset, reference, space, created_at::VARCHAR FROM maps WHERE map_id = $m", {"m": map_id}
     ).fetchone()
+    if row is None:
+        raise LookupError(f"no map '{map_id}' in the store")
+    dataset, reference, space, built = row
+    key = ("regions", map_id, built, dataset_version(con, dataset))
+    rows = cached(key, lambda: _regions(con, map_id, dataset, reference, space, layers).to_dict("records"))
+    return pd.DataFrame(rows)
+
+
+def _regions(
+    con: duckdb.DuckDBPyConnection,
+    map_id: str,
+    dataset: str,
+    reference: str | None,
+    space: str,
+    layers: pd.DataFrame | None,
+) -> pd.DataFrame:
     points = con.execute(
-        "SELECT item_id, source, cluster, rarity, knn_ids FROM map_points WHERE map_id = $m", {"m": map_id}
+        "SELECT item_id, source, cluster, rarity FROM map_points WHERE map_id = $m", {"m": map_id}
     ).df()
     clusters = con.execute("SELECT * FROM map_clusters WHERE map_id = $m", {"m": map_id}).df()
-    layers = (layers if layers is not None else pair_layers(con, dataset, space)).set_index("item_id")
+    layers = layers if layers is not None else pair_layers(con, dataset, space)
+    flips = _flips(con, map_id, layers)
+    layers = layers.set_index("item_id")
     data_points = points[points["source"] == "dataset"]
-    data_points = data_points.assign(flip=_flips(data_points, layers).to_numpy())
+    data_points = data_points.assign(flip=flips.reindex(data_points["item_id"]).fillna(False).to_numpy(dtype=bool))
     n_data = int((points["source"] == "dataset").sum())
     n_ref = int((points["source"] == "reference").sum())
     rows = []
@@ -617,18 +785,30 @@ def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | 
     return frame.reset_index(drop=True)
 
 
-def sample_for_display(points: pd.DataFrame, max_points: int = 200_000, seed: int = 0) -> pd.DataFrame:
-    """All points when there are few; above max_points a sample that keeps sparse areas visible: each point is kept
-    with a probability that falls with the size of its cluster (Embedding Atlas's rule, with cluster size as the
-    density), and every rare point (top 5% rarity) is kept."""
+def sample_for_display(points: pd.DataFrame, max_points: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """All points when there are few; above max_points at most max_points of them, chosen so that sparse areas stay
+    visible: each point is kept with a probability that falls with the size of its cluster (Embedding Atlas's rule,
+    with cluster size as the density), and the rarest points (top 5% rarity) first, as many as half the budget."""
+    max_points = max_points or max_shown()
     if len(points) <= max_points:
         return points
     size = points.groupby("cluster")["item_id"].transform("size").to_numpy(dtype=float)
     size[points["cluster"].to_numpy() < 0] = 1.0  # noise points are sparse by definition
     weight = 2.0 / (1.0 + 5.0 * size / size.max())
-    keep_p = np.minimum(1.0, weight * max_points / weight.sum())
-    rare = points["rarity"].to_numpy() >= np.nanpercentile(points["rarity"], 95)
-    keep = (np.random.default_rng(seed).random(len(points)) < keep_p) | rare
+    rng = np.random.default_rng(seed)
+    rarity = points["rarity"].to_numpy(dtype=float)
+    rare = np.flatnonzero(rarity >= np.nanpercentile(rarity, 95))
+    if len(rare) > max_points // 2:  # the rarest of them
+        rare = rare[np.argsort(rarity[rare], kind="stable")[len(rare) - max_points // 2 :]]
+    keep = np.zeros(len(points), dtype=bool)
+    keep[rare] = True
+    budget = max_points - len(rare)
+    rest = np.flatnonzero(~keep)
+    keep_p = np.minimum(1.0, weight[rest] * budget / weight[rest].sum())
+    chosen = rest[rng.random(len(rest)) < keep_p]
+    if len(chosen) > budget:  # the draw overshot its expected size
+        chosen = rng.choice(chosen, size=budget, replace=False)
+    keep[chosen] = True
     return points[keep]
 
 

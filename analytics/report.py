@@ -136,19 +136,15 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
         from analytics import maps as M
 
         maps = M.list_maps(con, dataset)
-        if maps.empty:
+        choices = M.map_choices(con, dataset)
+        if not choices:
             raise ValueError(f"no map of {dataset} in this store")
-        map_id = maps.iloc[0]["map_id"]
-        for row in maps.itertuples():
-            label = row.space + (f" vs {row.reference} (reference)" if row.reference else "")
-            if label == params.get("map"):
-                map_id = row.map_id
-        layers = M.pair_layers(con, dataset, maps.set_index("map_id").at[map_id, "space"])
-        points = M.map_points(con, map_id).merge(layers, on="item_id", how="left")
-        regions = M.regions(con, map_id, layers)
+        map_id = choices.get(str(params.get("map")), next(iter(choices.values())))
+        points, regions = M.map_view(con, map_id)
         color = str(params.get("color", "cluster"))
         color = color if color in points.columns or color in ("cluster", "gap") else "cluster"
-        fig = figures.map_figure(M.sample_for_display(points), points, color, color, regions, None, dataset)
+        shown = M.drawn_points(con, points, maps.set_index("map_id").at[map_id, "space"])
+        fig = figures.map_figure(shown, color, color, regions, None, dataset)
         with_reference = isinstance(maps.set_index("map_id").at[map_id, "reference"], str)
         keep = [c for c in M.region_columns(with_reference) if c in regions]
         return [("Map", fig), ("Regions", regions[keep].round(3))]

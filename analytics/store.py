@@ -16,6 +16,7 @@ import json
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from analytics.ids import content_id, content_ids
 
@@ -144,6 +146,27 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def arrow_rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None, tables: dict[str, object] | None = None
+) -> pa.Table:
+    """A query's rows as an Arrow table, on any connection or page cursor; `tables`: frames or Arrow tables the
+    query reads by these names (registered for this query only). (con.sql with parameters and register() refuse to
+    run while an earlier result on the connection is unfinished, e.g. after a fetchone(); execute does not. Its
+    one extra copy of the rows is cheap next to a million Python strings.)"""
+    tables = tables or {}
+    if tables:
+        con.abort()  # drops the rest of a result an earlier query left open (a fetchone()): register() refuses then
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Arrow output on a DB-API result makes an extra copy"
+            return con.execute(sql, params or {}).to_arrow_table()
+    finally:
+        for name in tables:
+            con.unregister(name)
 
 
 def default_store_path() -> Path:

@@ -43,6 +43,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+DRAWN = 200  # map points the test server draws
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A store with real LLMBar and PandaLM (from the mirror when present, else a small fixture), a fixture
@@ -73,7 +76,8 @@ def server(tmp_path_factory):
         build_map(con, "llmbar")
     con.close()
     port = free_port()
-    env = dict(os.environ, PREFATLAS_CACHE=str(cache))
+    # the map draws at most 200 of LLMBar's 757 prompts, as a million-point map draws a sample
+    env = dict(os.environ, PREFATLAS_CACHE=str(cache), PREFATLAS_MAP_POINTS=str(DRAWN))
     proc = subprocess.Popen(
         [sys.executable, "-m", "analytics.cli", "serve", "--no-init", "--store", str(store), "--port", str(port)],
         cwd=ROOT,
@@ -292,10 +296,15 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     _, page = open_llmbar_map(server, browser)
     assert "sel=" not in page.url
     shot(page, shots, "map")
+    caption = page.get_by_text(re.compile(r"Showing [\d,]+ of [\d,]+ points")).first.inner_text()
+    assert int(re.search(r"Showing ([\d,]+) of", caption).group(1).replace(",", "")) <= DRAWN
     lasso(page)
     expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{12}"))
     wait_for_run(page)
     expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs of llmbar$"))).to_be_visible()
+    # the lasso takes every point inside it, drawn or not: more than the map draws in all
+    selected = page.get_by_text(re.compile(r"\d+ points selected on the map")).first.inner_text()
+    assert int(re.search(r"(\d+) points selected", selected).group(1)) > DRAWN
     selected_link = page.url
     fresh = browser.new_page(viewport={"width": 1440, "height": 900})
     fresh.goto(selected_link)

@@ -104,6 +104,8 @@ def test_display_sample_keeps_sparse_points():
     assert len(sample) < 4_000
     assert (sample["cluster"] == 1).sum() == 100  # the small, rare cluster is kept whole
     assert M.sample_for_display(points, max_points=20_000) is points
+    small = M.sample_for_display(points, max_points=300)  # the 500 rarest alone exceed it: the bound holds
+    assert 250 <= len(small) <= 300 and (small["cluster"] == 1).sum() >= 100  # rare points take up to half
 
 
 def test_selections_round_trip(tmp_path, monkeypatch):
@@ -201,3 +203,82 @@ def test_a_map_end_to_end(tmp_path, model, monkeypatch):
     members = set(points.loc[(points["source"] == "dataset") & (points["cluster"] == cluster), "item_id"])
     expected = set(prompt_of.loc[prompt_of["prompt_id"].isin(members), "pair_id"])
     assert set(C.scope_of_link(con, link).pair_ids) == expected and expected
+
+
+def _store_with_a_written_map(tmp_path, n: int = 120, k: int = 6, seed: int = 4):
+    """A dataset of n pairs (three judges that split at random, some pairs with one judge, generators known or
+    not) and a pairs map of it written directly: random neighbours, some of them reference items."""
+    rng = np.random.default_rng(seed)
+    bb = BatchBuilder()
+    for name in ("j1", "j2", "j3"):
+        bb.judge(name, "human" if name == "j1" else "llm")
+    for i in range(n):
+        key = bb.pair(
+            prompt=f"prompt {i}",
+            response_a="a" * (1 + i % 7),
+            response_b="b" * (1 + i % 5),
+            model_a=None if i % 11 == 0 else f"gen{i % 3}",
+            model_b=f"gen{(i + 1) % 4}",
+            source_file="f",
+            source_row=i,
+        )
+        for judge in ("j1", "j2", "j3")[: 1 + i % 3]:
+            bb.judgment(key, judge, str(rng.choice(["A", "B", "tie"])), source_file="f", source_row=i)
+    con = connect(tmp_path / "m.duckdb")
+    write_batch(con, bb.build(DatasetMeta(name="toy", version="1", adapter="test")))
+    ids = [r[0] for r in con.execute("SELECT pair_id FROM pairs ORDER BY pair_id").fetchall()]
+    others = [f"ref{i}" for i in range(n // 4)]
+    pool = np.array(ids + others, dtype=object)
+    neighbours = [[ids[i], *rng.choice(pool, size=k - 1)] for i in range(n)]
+    M.ensure_tables(con)
+    con.execute("INSERT INTO maps VALUES ('m1', 'toy', NULL, 'preference', 'key', '{}', now(), $n)", {"n": n})
+    points = pd.DataFrame(
+        {
+            "map_id": "m1",
+            "item_id": ids,
+            "source": "dataset",
+            "x": rng.normal(size=n),
+            "y": rng.normal(size=n),
+            "cluster": rng.integers(-1, 3, size=n).astype(np.int32),
+            "knn_ids": neighbours,
+            "knn_dists": [[0.1] * k] * n,
+            "rarity": rng.random(n),
+            "neighbours_data": None,
+            "density_ratio": None,
+            "p_value": None,
+        }
+    )
+    con.execute("INSERT INTO map_points SELECT * FROM points")
+    con.execute(
+        "INSERT INTO map_clusters SELECT 'm1', c, 'topic ' || c, '', '', 0, 0 FROM range(3) t(c)"  # n_* unused here
+    )
+    return con, points
+
+
+def test_layers_and_likely_flips_at_scale_equal_the_reference_rules(tmp_path, monkeypatch):
+    """pair_layers on verdict codes and the flips in SQL give what the plain pandas / numpy rules give."""
+    from analytics import judges as J
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con, points = _store_with_a_written_map(tmp_path)
+    layers = M.pair_layers(con, "toy", "preference").set_index("item_id")
+    verdicts = J.load_verdicts(con, "toy")
+    wide, pairs = verdicts.wide, verdicts.pairs
+    split = (wide.nunique(axis=1) > 1).astype(float).where(wide.notna().sum(axis=1) >= 2)
+    assert split.notna().sum() > 20 and (split == 1).sum() > 10
+    pd.testing.assert_series_equal(layers["judges_disagree"].reindex(split.index), split, check_names=False)
+    generators = pairs["model_a"].astype(object).fillna("?") + " vs " + pairs["model_b"].astype(object).fillna("?")
+    assert layers["generators"].astype(str).reindex(generators.index).tolist() == generators.tolist()
+    assert layers["verdict"].reindex(wide.index).tolist() == wide["j1"].tolist()  # the single human: reference
+    # flips: the numpy rule on integer neighbour indices (a non-dataset neighbour stands for the item itself)
+    position = {item: i for i, item in enumerate(points["item_id"])}
+    index = np.array([[position.get(j, i) for j in row] for i, row in enumerate(points["knn_ids"])])
+    values = layers["judges_disagree"].reindex(points["item_id"]).to_numpy(dtype=float)
+    expected = np.abs(np.nan_to_num(values) - M.smoothed_rate(values, index)) > 0.5
+    flips = M.likely_flips(con, "m1").reindex(points["item_id"])
+    assert expected.any() and not expected.all()
+    assert flips.tolist() == expected.tolist()
+    regions = M.regions(con, "m1").set_index("cluster")
+    for cluster in range(3):
+        members = points["cluster"].to_numpy() == cluster
+        assert regions.at[cluster, "likely_flips"] == expected[members].sum()

@@ -19,6 +19,7 @@ from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox
 
 PAGE_SIZE = 10
+LARGE_SELECTION = 20_000  # pairs
 COLORS = {
     "cluster": "cluster",
     "rarity": "rarity (k-distance vs neighbours)",
@@ -79,11 +80,21 @@ info = maps.set_index("map_id").loc[map_id]
 reference = info["reference"] if isinstance(info["reference"], str) else None
 
 
-@st.cache_resource(max_entries=8, show_spinner="Reading the map…")  # shared, never copied; read-only
+@st.cache_resource(max_entries=4, show_spinner="Reading the map…")  # shared, never copied; read-only
 def load(_con, map_id: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    points = M.map_points(_con, map_id)
-    layers = M.pair_layers(_con, dataset, info["space"])
-    return points.merge(layers, on="item_id", how="left"), M.regions(_con, map_id, layers)
+    # every point's position and layers (no texts, no neighbour lists: ~100 MB at a million points); the layers
+    # and regions are computed once per dataset version and read from the result cache after
+    return M.map_view(_con, map_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def drawn(_con, map_id: str, version: str) -> pd.DataFrame:
+    return M.drawn_points(_con, load(_con, map_id, version)[0], info["space"])
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def search(_con, map_id: str, version: str, text: str) -> set[str]:
+    return M.search_items(_con, map_id, info["space"], text)
 
 
 version = overview.dataset_version(con, dataset)
@@ -119,17 +130,20 @@ elif region != "(none)":
     selected = set(points.loc[points["cluster"] == cluster, "item_id"])
     reason = f"region {region}"
 if query:
-    hits = set(points.loc[points["text"].str.contains(query, case=False, regex=False, na=False), "item_id"])
+    hits = search(con, map_id, version, query)
     selected = hits if selected is None else selected & hits
     reason = (reason + " · " if reason else "") + f"search “{query}”: {len(hits)} matches"
 
 # --- the map ---------------------------------------------------------------------------------------------------------
-shown = M.sample_for_display(points)
-fig = map_figure(shown, points, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
+shown = drawn(con, map_id, version)
+fig = map_figure(shown, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
 event = chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 if len(shown) < len(points):
     st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts below use all points.")
-picked = M.row_ids_from_selection(getattr(event, "selection", None) if event is not None else None)
+drawn_selection = getattr(event, "selection", None) if event is not None else None
+# a lasso or box selects every point inside it, drawn or not; a click, the points clicked
+picked = M.items_in_shapes(points, drawn_selection)
+picked = M.row_ids_from_selection(drawn_selection) if picked is None else picked
 if picked and (selection is None or set(picked) != set(selection["items"])):
     st.query_params["sel"] = save_selection(picked, {"map": map_id})
     st.rerun()
@@ -182,7 +196,8 @@ else:
 if selected is not None:
     st.subheader("In the selection")
     st.caption(plain(reason, 400))
-    items = [i for i in points.loc[points["source"] == "dataset", "item_id"] if i in selected]
+    in_dataset = points["source"] == "dataset"
+    items = points.loc[in_dataset & points["item_id"].isin(selected), "item_id"].tolist()
     pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
@@ -201,11 +216,13 @@ if selected is not None:
             st.dataframe(agree, hide_index=True)
         if len(pair_ids) >= Settings().min_pairs:
             with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
-                fitted = dissect(con, dataset, pair_ids=pair_ids)["results"][OVERALL]
-                chart(
-                    dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
-                    key="selection_dissection",
-                )
+                # small selections are fitted at once; a large one (seconds per judge) when asked
+                if len(pair_ids) <= LARGE_SELECTION or st.toggle("Fit the dissection of these pairs"):
+                    fitted = dissect(con, dataset, pair_ids=pair_ids)["results"][OVERALL]
+                    chart(
+                        dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
+                        key="selection_dissection",
+                    )
         pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
         page = url_number("Page", "page", 1, 1, pages)
         shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -216,7 +233,7 @@ if selected is not None:
 
 # --- similar items ---------------------------------------------------------------------------------------------------
 st.subheader("Similar prompts" if info["space"] == "prompts" else "Similar pairs")
-data_points = points[points["source"] == "dataset"].reset_index(drop=True)
+data_points = points.loc[points["source"] == "dataset", ["item_id"]].reset_index(drop=True)
 k = url_number(
     "Item",
     "item",
@@ -225,11 +242,8 @@ k = url_number(
     len(data_points),
     help="Pick an item by number; its nearest neighbours in embedding space are listed.",
 )
-anchor = data_points.iloc[k - 1]
-st.text(str(anchor["text"])[:600])
-neighbours = pd.DataFrame({"item_id": list(anchor["knn_ids"]), "cosine distance": list(anchor["knn_dists"])})
-neighbours = neighbours.merge(
-    points[["item_id", "source", "text", "cluster_name"]].drop_duplicates("item_id"), on="item_id", how="left"
-).head(10)
+neighbours = M.neighbours_of(con, map_id, info["space"], data_points.at[k - 1, "item_id"])
+st.text(str(neighbours["text"].iloc[0] if len(neighbours) else "")[:600])
+neighbours = neighbours.head(10)
 neighbours["text"] = neighbours["text"].fillna("").str.slice(0, 200)
 st.dataframe(neighbours[["cosine distance", "source", "cluster_name", "text"]], hide_index=True)
