@@ -195,8 +195,10 @@ def ensure_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
 def precompute_views(
     con: duckdb.DuckDBPyConnection, dataset: str, progress: Callable[[str], None] | None = None
 ) -> None:
-    """Compute the Overview's summaries and the Judges and Dissection pages' default views of a dataset into the
-    result cache (keyed by the dataset's version), so the first visitor reads them instead of waiting for them."""
+    """Compute the Overview's summaries, the Judges and Dissection pages' default views and the layers and regions
+    of its maps of a dataset into the result cache (keyed by the dataset's version), so the first visitor reads
+    them instead of waiting for them."""
+    from analytics import maps as M
     from analytics import overview
     from analytics.dissection import OVERALL, default_comparison, difference_from_reference, dissect, group_names
     from analytics.judges import judges_report
@@ -212,6 +214,8 @@ def precompute_views(
         if len(fitted) > 1:  # the Dissection page's comparison with the reference, as it first shows it
             reference, judge = default_comparison(fitted, overview.judge_kinds(con, dataset))
             difference_from_reference(con, dataset, judge, reference)
+        for map_id in M.list_maps(con, dataset)["map_id"]:  # a new version of a mapped dataset: its layers
+            M.regions(con, map_id)
     except ValueError as exc:  # a dataset without judgments or decided pairs has no such views
         if progress:
             progress(f"{dataset}: no precomputed views ({exc})")

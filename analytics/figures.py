@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from analytics.selections import is_among
+
 TEMPLATE = "prefatlas"
 VERDICT_COLORS = {"A": "#3b6ea8", "B": "#d9822b", "tie": "#9aa5b1", "unparsed": "#c23030"}
 
@@ -362,7 +364,7 @@ def map_figure(
             marker=dict(size=5, color=values, colorscale="Viridis", showscale=True, colorbar=dict(title=dict(text=""))),
         )
     if selected is not None:
-        sel = shown[shown["item_id"].isin(selected)]
+        sel = shown[is_among(shown["item_id"], selected)]
         fig.add_scattergl(
             x=sel["x"],
             y=sel["y"],
@@ -373,8 +375,8 @@ def map_figure(
         )
     # label positions from the drawn points (a million points' medians cost a second, a sample's the same place)
     named = shown[shown["cluster"] >= 0].groupby(["cluster", "cluster_name"])[["x", "y"]].median().reset_index()
-    for row in named.itertuples():
-        fig.add_annotation(
+    labels = [  # set at once: add_annotation copies every earlier one (quadratic in the clusters)
+        dict(
             x=row.x,
             y=row.y,
             text=row.cluster_name.replace("<", "‹")[:30],
@@ -382,7 +384,10 @@ def map_figure(
             font=dict(size=11, color="#1f2933"),
             bgcolor="rgba(255,255,255,0.6)",
         )
+        for row in named.itertuples()
+    ]
     fig.update_layout(
+        annotations=labels,
         template=TEMPLATE,
         height=640,
         dragmode="lasso",

@@ -333,6 +333,9 @@ def build_map(
         ensure_tables(writer)
         _write_map(writer, map_id, dataset, reference, space, embed_settings, settings, len(items), points, names)
     _save_reducer(map_id, reducer)
+    say("regions")
+    with access.read() as reader:
+        regions(reader, map_id)  # and the dataset's layers: the page's first visitor reads them from the cache
     return map_id
 
 

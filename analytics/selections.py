@@ -7,6 +7,11 @@ import os
 import re
 import tempfile
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from analytics.cache import cache_key
 from analytics.catalog import default_cache
 
@@ -36,3 +41,10 @@ def load_selection(sid: str) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
+
+
+def is_among(item_ids: pd.Series, wanted: set[str] | list[str]) -> np.ndarray:
+    """Which of the item ids are among `wanted`, in Arrow (a million ids against a selection of hundreds of
+    thousands in milliseconds, where pandas' isin on a Python set takes seconds)."""
+    found = pc.is_in(pa.array(item_ids, pa.string()), value_set=pa.array(list(wanted), pa.string()))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)

@@ -48,7 +48,7 @@ class _Relations:
 
     judgments: str
     keys: str
-    pairs: str
+    pairs: str  # may name {positions}: the pairs in scope (read only their texts' lengths)
     judges: str
 
 
@@ -60,7 +60,8 @@ _STORE = _Relations(
     pairs="""SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
                     length(ra.text) AS len_a, length(rb.text) AS len_b, p.response_a_id, p.response_b_id
              FROM pairs p JOIN responses ra ON ra.response_id = p.response_a_id
-             JOIN responses rb ON rb.response_id = p.response_b_id WHERE p.dataset = $d""",
+             JOIN responses rb ON rb.response_id = p.response_b_id
+             WHERE p.dataset = $d AND p.pair_id IN (SELECT pair_id FROM {positions})""",
     judges="SELECT name AS judge, kind, model, family FROM judges",
 )
 
@@ -203,7 +204,8 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rel: _Relations, params: dict) ->
         pair_params = {k: v for k, v in params.items() if f"${k}" in rel.pairs}
         pairs = con.sql(
             f"""SELECT d.pair_id, {", ".join(f"d.{c}" for c in _PAIR_COLUMNS)}
-                FROM ({rel.pairs}) d JOIN {positions} t USING (pair_id) ORDER BY t.pos""",
+                FROM ({rel.pairs.replace("{positions}", positions)}) d JOIN {positions} t USING (pair_id)
+                ORDER BY t.pos""",
             params=pair_params,
         ).to_arrow_table()
         names = sorted(r[0] for r in con.execute(f"SELECT judge FROM ({rel.judges})").fetchall())

@@ -145,6 +145,26 @@ def change_control(page, label: str, option: str | None) -> tuple[float, float] 
     return wait_for_run(page, start)
 
 
+def lasso(page) -> tuple[float, float]:
+    """A lasso over the middle of the map with the mouse; timed from the release to the end of the rerun that
+    opens the selection (the page reruns twice: once for the event, once with the selection in the link)."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()
+    cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
+    page.mouse.move(cx - 0.3 * w, cy - 0.3 * h)
+    page.mouse.down()
+    for x, y in ((cx + 0.3 * w, cy - 0.3 * h), (cx + 0.3 * w, cy + 0.3 * h), (cx - 0.3 * w, cy + 0.3 * h)):
+        page.mouse.move(x, y, steps=6)
+    page.mouse.move(cx - 0.3 * w, cy - 0.29 * h, steps=6)
+    start = time.perf_counter()
+    page.mouse.up()
+    import re
+
+    expect(page.get_by_text(re.compile(r"points selected on the map"))).to_be_visible(timeout=900_000)
+    return wait_for_run(page, start)
+
+
 def measure_pages(url: str, dataset: str, pages: list[str]) -> list[dict]:
     """Per page: first load (a new browser: nothing cached, server caches cold), a control change, and a fresh
     session (a new tab of a browser that has used prefatlas before: a colleague opening a shared link)."""
@@ -168,11 +188,15 @@ def measure_pages(url: str, dataset: str, pages: list[str]) -> list[dict]:
                 context.close()
                 continue
             change = change_control(page, label, option)
+            note = ""
+            if name == "Map":
+                selected = lasso(page)
+                note = f"lasso: {fmt(selected)} s"
             page.close()
             fresh_page, fresh = open_page(context, link)
             fresh_page.close()
             context.close()
-            rows.append({"page": name, "first": first, "change": change, "fresh": fresh, "note": ""})
+            rows.append({"page": name, "first": first, "change": change, "fresh": fresh, "note": note})
         browser.close()
     return rows
 

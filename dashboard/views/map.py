@@ -13,7 +13,7 @@ from analytics import maps as M
 from analytics import overview
 from analytics.dissection import OVERALL, Settings, dissect
 from analytics.figures import dissection_figure, map_figure
-from analytics.selections import load_selection, save_selection
+from analytics.selections import is_among, load_selection, save_selection
 from dashboard.builds import default_maps_build, map_build, start_map_build
 from dashboard.db import page_start
 from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox
@@ -197,7 +197,7 @@ if selected is not None:
     st.subheader("In the selection")
     st.caption(plain(reason, 400))
     in_dataset = points["source"] == "dataset"
-    items = points.loc[in_dataset & points["item_id"].isin(selected), "item_id"].tolist()
+    items = points.loc[in_dataset & is_among(points["item_id"], selected), "item_id"].tolist()
     pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
