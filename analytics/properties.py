@@ -57,7 +57,14 @@ SLANG = (
 )
 # Tokens are Unicode: `\w+|[^\w\s]` as Python reads it, and the same classes in RE2's spelling
 TOKEN = r"\w+|[^\w\s]"
-TOKEN_RE2 = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_\t\n\x0b\x0c\r\x1c-\x1f \x{85}\p{Z}]"
+# In SQL, counted without a list of matches: each run of word characters ([\p{L}\p{N}_], Python's \w) becomes one
+# 'w', then the characters left that are not whitespace (Python's \s: ASCII's, \x85 and \p{Z}) are counted
+WORD_RUN_RE2 = r"[\p{L}\p{N}_]+"
+TOKEN_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000")
+)
 HAS_WORD = r"[A-Za-z0-9]"
 
 
@@ -239,7 +246,8 @@ def _n(pattern: str, column: str = "prose") -> str:
 _BULK_SELECT = f"""
     SELECT response_id,
       len(text_words)::DOUBLE AS {COLUMNS["length (words)"]},
-      {_n(TOKEN_RE2, "text")} AS {COLUMNS["length (tokens)"]},
+      length(translate(regexp_replace(text, {_lit(WORD_RUN_RE2)}, 'w', 'g'), {_lit(TOKEN_SPACE)}, ''))::DOUBLE
+          AS {COLUMNS["length (tokens)"]},
       {_n(HEADER)} AS {COLUMNS["headers"]},
       {_n(LIST_ITEM)} AS {COLUMNS["list items"]},
       {_n(BOLD)} AS {COLUMNS["bold"]},
@@ -253,9 +261,9 @@ _BULK_SELECT = f"""
       ({_n(URL)} + {_n(CITATION)}) AS {COLUMNS["cites sources"]},
       {_n(SLANG)} AS {COLUMNS["informal register"]},
       -- trigrams compared by a 64-bit hash of their three words (a collision within one text: odds ~ 1e-15)
-      CASE WHEN len(text_words) < 3 THEN 0.0 ELSE 1.0 - len(list_distinct(list_transform(
+      CASE WHEN len(text_words) < 3 THEN 0.0 ELSE 1.0 - list_unique(list_transform(
           range(1, len(text_words) - 1),
-          lambda i: hash(text_words[i], text_words[i + 1], text_words[i + 2]))))::DOUBLE
+          lambda i: hash(text_words[i], text_words[i + 1], text_words[i + 2])))::DOUBLE
           / (len(text_words) - 2) END AS {COLUMNS["repetition"]},
       CASE WHEN len(prose_words) = 0 THEN NULL ELSE
           206.835 - 1.015 * len(prose_words) / greatest(1, len(list_filter(sentences,

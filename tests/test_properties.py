@@ -142,6 +142,19 @@ def test_the_bulk_sql_path_equals_the_python_reference_on_edge_cases():
     pd.testing.assert_frame_equal(bulk_compute(texts), compute_properties(texts), rtol=1e-9, atol=1e-9)
 
 
+def test_token_counts_agree_on_random_mixes_of_every_character_class():
+    """Tokens (Python's \\w+|[^\\w\\s]) against the SQL count (word runs collapsed, whitespace removed): random
+    strings of letters and digits of several scripts, combining marks, underscores, punctuation, emoji and every
+    kind of whitespace Python knows."""
+    from analytics.properties import bulk_compute
+
+    spaces = [c for c in map(chr, range(0x3001)) if c.isspace()]
+    pool = spaces + list("aZé_9٣Ⅻ²-.,!?'’`|#") + ["\u0301", "\u0903", "😀", "👍🏽", "\u200b", "\ufeff", "漢", "ß"]
+    rng = np.random.default_rng(7)
+    texts = pd.Series(["".join(rng.choice(pool, size=int(rng.integers(0, 40)))) for _ in range(400)])
+    assert bulk_compute(texts)["length (tokens)"].tolist() == compute_properties(texts)["length (tokens)"].tolist()
+
+
 @pytest.mark.mirror
 def test_the_bulk_sql_path_equals_the_python_reference_on_real_responses(mirror):
     """Every response of PandaLM, LLMBar and JudgeBench: the two implementations give the same values."""
