@@ -240,7 +240,7 @@ def design(
     con: duckdb.DuckDBPyConnection, dataset: str, settings: Settings = Settings(), subset: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(features per pair, verdicts wide per pair x judge, pair table) for a dataset."""
-    verdicts = J.load_verdicts(con, dataset, subset)
+    verdicts = J.load_verdicts(con, dataset, subset, lengths=False)  # the properties hold the lengths
     sides = (verdicts.responses.column(side) for side in ("response_a_id", "response_b_id"))
     features = _features(con, *sides, verdicts.pairs.index, settings)
     return features, verdicts.wide, verdicts.pairs

@@ -90,7 +90,7 @@ def preference_vectors(
     con: duckdb.DuckDBPyConnection, dataset: str, settings: EmbedSettings, reference: str | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Per decided pair: unit vector along embedding(preferred) - embedding(other), by the reference verdict."""
-    verdicts = J.load_verdicts(con, dataset)
+    verdicts = J.load_verdicts(con, dataset, lengths=False)
     wide = verdicts.wide
     _, ref = J.reference_verdicts(wide, verdicts.kinds(), reference)
     if ref is None:

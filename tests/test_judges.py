@@ -327,6 +327,12 @@ def test_verdicts_from_the_store_equal_the_long_frame_rules(tmp_path):
     con = connect(tmp_path / "s.duckdb")
     write_batch(con, llmbar.load(write_llmbar(tmp_path / "l")))
     stored = J.load_verdicts(con, "llmbar")
+    without_lengths = J.load_verdicts(con, "llmbar", lengths=False)  # the same, the texts never read
+    assert np.array_equal(without_lengths.codes, stored.codes, equal_nan=True)
+    assert without_lengths.pairs["len_a"].isna().all() and stored.pairs["len_a"].gt(0).all()
+    pd.testing.assert_frame_equal(
+        without_lengths.pairs.drop(columns=["len_a", "len_b"]), stored.pairs.drop(columns=["len_a", "len_b"])
+    )
     long = con.execute(
         """SELECT x.pair_id, j.name AS judge, j.kind, x.verdict, x.shown_order, x.prob_b FROM judgments x
            JOIN judges j USING (judge_id) JOIN pairs p USING (pair_id) ORDER BY p.source_row, x.rowid"""

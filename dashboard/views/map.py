@@ -92,6 +92,21 @@ def drawn(_con, map_id: str, version: str) -> pd.DataFrame:
     return M.drawn_points(_con, load(_con, map_id, version)[0], info["space"])
 
 
+@st.cache_data(max_entries=16, show_spinner="Comparing the judges on the selection…")
+def selection_agreement(_con, version: str, map_id: str, scope: str, _pair_ids: list[str]) -> pd.DataFrame:
+    """Each two judges' agreement and κ on the selected pairs, kept while they are paged; `scope` names the
+    selection (a hundred thousand ids would take Streamlit a second to hash on every rerun)."""
+    wide = J.load_verdicts(_con, dataset, pair_ids=_pair_ids, lengths=False).wide
+    if wide.shape[1] < 2:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        [
+            {"judges": f"{a.judge_1} ~ {a.judge_2}", "agreement": a.with_ties.fmt(True), "Cohen's κ": a.kappa.fmt()}
+            for a in J.agreement_matrix(wide, boot=200)
+        ]
+    )
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def search(_con, map_id: str, version: str, text: str) -> set[str]:
     return M.search_items(_con, map_id, info["space"], text)
@@ -201,18 +216,9 @@ if selected is not None:
     pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
-        subset_wide = J.load_verdicts(con, dataset, pair_ids=pair_ids).wide
-        if subset_wide.shape[1] >= 2:
-            agree = pd.DataFrame(
-                [
-                    {
-                        "judges": f"{a.judge_1} ~ {a.judge_2}",
-                        "agreement": a.with_ties.fmt(True),
-                        "Cohen's κ": a.kappa.fmt(),
-                    }
-                    for a in J.agreement_matrix(subset_wide, boot=200)
-                ]
-            )
+        scope = f"{st.query_params.get('sel', '')}|{region}|{query}"
+        agree = selection_agreement(con, version, map_id, scope, pair_ids)
+        if not agree.empty:
             st.dataframe(agree, hide_index=True)
         if len(pair_ids) >= Settings().min_pairs:
             with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
