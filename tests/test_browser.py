@@ -310,6 +310,11 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     fresh.goto(selected_link)
     wait_for_run(fresh)
     expect(fresh.get_by_text(re.compile(r"points selected on the map"))).to_be_visible()
+    # clearing it stays cleared: the lasso the chart still holds is not taken again
+    page.get_by_role("button", name="Clear the selection").click()
+    wait_for_run(page)
+    expect(page).not_to_have_url(re.compile(r"sel="))
+    expect(page.get_by_text(re.compile(r"points selected on the map"))).to_have_count(0)
 
 
 def open_real(server, browser, path: str, why: str) -> tuple[str, object]:

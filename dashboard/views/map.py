@@ -118,7 +118,26 @@ color_options = [c for c in COLORS if reference is not None or c not in ("densit
 with controls[1]:
     color = url_selectbox("Colour by", color_options, "color", format_func=COLORS.get)
 
+
 # --- selection state: a lasso / box (saved under a short id), a region, a search, or the neighbours of one item ----
+def take_new_selection() -> None:
+    """A lasso, box or click made on the map since the last run becomes the link's selection at once, in this
+    run: the chart's state is read before the chart is drawn (a second run would send the whole figure again).
+    A lasso or box selects every point inside it, drawn or not; a click, the points clicked. A selection the
+    chart merely keeps from earlier is not taken again (it would undo "Clear the selection")."""
+    state = st.session_state.get("map_chart")
+    drawn_selection = state["selection"] if state and "selection" in state else None
+    marker = repr(drawn_selection)
+    if not drawn_selection or st.session_state.get("_seen_map_selection") == marker:
+        return
+    st.session_state["_seen_map_selection"] = marker
+    picked = M.items_in_shapes(points, drawn_selection)
+    picked = M.row_ids_from_selection(drawn_selection) if picked is None else picked
+    if picked:
+        st.query_params["sel"] = save_selection(picked, {"map": map_id})
+
+
+take_new_selection()
 selection = load_selection(st.query_params.get("sel", ""))
 if st.query_params.get("sel") and selection is None:
     st.warning("The selection in the link is not available here; showing the whole map.")
@@ -152,16 +171,9 @@ if query:
 # --- the map ---------------------------------------------------------------------------------------------------------
 shown = drawn(con, map_id, version)
 fig = map_figure(shown, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
-event = chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 if len(shown) < len(points):
     st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts below use all points.")
-drawn_selection = getattr(event, "selection", None) if event is not None else None
-# a lasso or box selects every point inside it, drawn or not; a click, the points clicked
-picked = M.items_in_shapes(points, drawn_selection)
-picked = M.row_ids_from_selection(drawn_selection) if picked is None else picked
-if picked and (selection is None or set(picked) != set(selection["items"])):
-    st.query_params["sel"] = save_selection(picked, {"map": map_id})
-    st.rerun()
 if selection is not None and st.button("Clear the selection"):
     del st.query_params["sel"]
     st.rerun()
