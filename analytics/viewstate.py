@@ -89,7 +89,8 @@ PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
         ),
     ),
 }
-PATH_TO_PAGE = {path: page for page, (path, _) in PAGES.items()}
+# every page by its path; the Overview (served at "/") also by its own name, the path the dashboard's alias takes
+PATH_TO_PAGE = {path: page for page, (path, _) in PAGES.items()} | {"overview": "overview"}
 
 
 class LinkError(ValueError):

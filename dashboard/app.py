@@ -57,11 +57,16 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
         )
 
     pages = [
-        st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="overview", default=True),
+        # the default page answers at "/" whatever its url_path (this one only reserves a name nobody links to);
+        # its own path, "/overview", opens it through the hidden alias below
+        st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="home", default=True),
         st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
         st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
         st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
         st.Page("views/pairs.py", title="Pairs", icon=":material/compare_arrows:", url_path="pairs"),
+        st.Page(
+            "views/overview.py", title="Overview", icon=":material/table:", url_path="overview", visibility="hidden"
+        ),
     ]
     page = st.navigation(pages)
     refresh_link = share_panel(page.url_path or "") if not presenting() else None

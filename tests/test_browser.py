@@ -188,6 +188,27 @@ def test_changing_the_dataset_changes_the_url(server, browser, shots):
     shot(page, shots, "overview")
 
 
+def test_every_page_opens_under_its_own_path(server, browser):
+    """/overview (the Overview's own name, which its links once carried) opens the Overview like "/", with no
+    "Page not found"; its sidebar link is the canonical one, and the menu lists each page once."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    for path in ("overview", "judges", "pairs"):
+        page.goto(f"{url}/{path}?dataset=pandalm")
+        wait_for_run(page)
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        expect(page).to_have_url(re.compile(rf"/{path}\?"))
+    page.goto(f"{url}/overview?dataset=pandalm")
+    wait_for_run(page)
+    expect(page.get_by_test_id("stMain").get_by_text("Datasets in this store")).to_be_visible()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert link.startswith(f"{url}/?") and "dataset=pandalm" in link
+    menu = page.get_by_test_id("stSidebarNav").inner_text()
+    assert menu.count("Overview") == 1
+
+
 def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     from playwright.sync_api import expect
 

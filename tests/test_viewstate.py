@@ -52,6 +52,7 @@ def test_overview_is_served_at_the_root():
     link = page_link("overview", {"dataset": "d", "sample": 3}, "http://h/")
     assert link == f"http://h/?dataset=d&sample=3&v={VERSION}"
     assert parse_link(link) == ("overview", {"dataset": "d", "sample": "3"})
+    assert parse_link("http://h/overview?dataset=d&sample=3") == ("overview", {"dataset": "d", "sample": "3"})
 
 
 def test_bad_links():
