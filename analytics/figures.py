@@ -10,6 +10,22 @@ from analytics.selections import is_among
 
 TEMPLATE = "prefatlas"
 VERDICT_COLORS = {"A": "#3b6ea8", "B": "#d9822b", "tie": "#9aa5b1", "unparsed": "#c23030"}
+GAP_COLORS = {"coverage gap": "#c23030", "under-represented": "#d9822b", "covered": "#9aa5b1"}
+UNCLUSTERED = "#b8c0c8"
+
+
+def _distinct_palette() -> list[str]:
+    """Plotly's Dark24, Light24 and Alphabet without repeats: 74 colours, so the clusters of a map (a few dozen)
+    never share one (the template's eight would repeat from the ninth)."""
+    import plotly.colors
+
+    out: list[str] = []
+    for name in ("Dark24", "Light24", "Alphabet"):
+        out += [c for c in getattr(plotly.colors.qualitative, name) if c.upper() not in {o.upper() for o in out}]
+    return out
+
+
+CATEGORY_PALETTE = _distinct_palette()
 
 pio.templates[TEMPLATE] = go.layout.Template(
     layout=go.Layout(
@@ -340,8 +356,12 @@ def map_figure(
             key = shown["cluster_name"]
         else:
             key = shown[color].astype(object).fillna("–").astype(str)
-        for value in sorted(key.unique(), key=lambda v: (v == "unclustered", v)):
+        values = sorted(key.unique(), key=lambda v: (v == "unclustered", v))
+        fixed = {"verdict": VERDICT_COLORS, "gap": GAP_COLORS}.get(color, {})
+        palette = iter(CATEGORY_PALETTE * (1 + len(values) // len(CATEGORY_PALETTE)))
+        for value in values:
             part = key == value
+            shade = fixed.get(value) or (UNCLUSTERED if value == "unclustered" else next(palette))
             fig.add_scattergl(
                 x=shown.loc[part, "x"],
                 y=shown.loc[part, "y"],
@@ -350,7 +370,7 @@ def map_figure(
                 customdata=shown.loc[part, ["item_id"]].to_numpy(),
                 text=hover[part],
                 hovertemplate="%{text}<extra>" + str(value)[:40].replace("<", "‹") + "</extra>",
-                marker=dict(size=5, opacity=0.75 if value != "unclustered" else 0.3),
+                marker=dict(size=5, color=shade, opacity=0.75 if value != "unclustered" else 0.3),
             )
     else:
         values = shown[color].astype(float) if color != "density_ratio" else shown["density_ratio"].clip(upper=4)
@@ -361,7 +381,13 @@ def map_figure(
             customdata=shown[["item_id"]].to_numpy(),
             text=hover,
             hovertemplate="%{text}<br>" + color_label + ": %{marker.color:.2f}<extra></extra>",
-            marker=dict(size=5, color=values, colorscale="Viridis", showscale=True, colorbar=dict(title=dict(text=""))),
+            marker=dict(
+                size=5,
+                color=values,
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title=dict(text=color_label.replace("<", "‹")[:40], side="right")),
+            ),
         )
     if selected is not None:
         sel = shown[is_among(shown["item_id"], selected)]

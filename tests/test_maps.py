@@ -282,3 +282,31 @@ def test_layers_and_likely_flips_at_scale_equal_the_reference_rules(tmp_path, mo
     for cluster in range(3):
         members = points["cluster"].to_numpy() == cluster
         assert regions.at[cluster, "likely_flips"] == expected[members].sum()
+
+
+def test_map_colours_never_repeat_among_clusters_and_scales_are_named():
+    from analytics.figures import CATEGORY_PALETTE, GAP_COLORS, map_figure
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    clusters = rng.integers(-1, 60, size=n)  # 60 clusters and noise: the template's eight colours would repeat
+    shown = pd.DataFrame(
+        {
+            "item_id": [f"i{k}" for k in range(n)],
+            "x": rng.normal(size=n),
+            "y": rng.normal(size=n),
+            "cluster": clusters,
+            "cluster_name": [f"topic {c}" if c >= 0 else "unclustered" for c in clusters],
+            "rarity": rng.random(n),
+            "text": "a prompt",
+        }
+    )
+    regions = pd.DataFrame({"cluster": [0, 1], "coverage_gap": [True, False], "under_represented": [False, True]})
+    fig = map_figure(shown, "cluster", "cluster", regions, None, "t")
+    named = [t for t in fig.data if t.name != "unclustered"]
+    colours = [t.marker.color for t in named]
+    assert len(named) == 60 and len(set(colours)) == 60 and set(colours) <= set(CATEGORY_PALETTE)
+    gap = map_figure(shown, "gap", "gap", regions, None, "t")
+    assert {t.name: t.marker.color for t in gap.data} == GAP_COLORS  # a legend entry per state, fixed colours
+    rarity = map_figure(shown, "rarity", "rarity (k-distance vs neighbours)", regions, None, "t")
+    assert rarity.data[0].marker.colorbar.title.text.startswith("rarity")
