@@ -188,3 +188,39 @@ def pair_judgments(con: duckdb.DuckDBPyConnection, pair_ids: list[str]) -> pd.Da
         """,
         {"ids": pair_ids},
     ).df()
+
+
+REFERENCE_FIRST = {"gold": 0, "human": 1, "crowd": 2}  # reference labels lead a pair's verdict table
+ORDER_COLUMNS = {None: "verdict (order not recorded)", "AB": "A shown first", "BA": "B shown first"}
+NOT_GIVEN = "–"  # a cell the judge left empty (Streamlit would print None)
+
+
+def verdict_table(judgments: pd.DataFrame, model_a: object, model_b: object) -> pd.DataFrame:
+    """One pair's verdicts as a table: one row per judge (gold, human and crowd labels first), one column per
+    order it was shown in ('verdict (order not recorded)' for labels given without an order, such as gold), the
+    preferred response named by its generator, and 'flipped' where the judge preferred different responses in the
+    two orders (first verdict of each). Scores, when a judge gave them, in their own columns. `judgments`: the
+    pair's rows of pair_judgments()."""
+    if judgments.empty:
+        return pd.DataFrame(columns=["judge", "kind"])
+    rows = []
+    for (judge, kind), runs in judgments.groupby(["judge", "kind"], sort=False, dropna=False):
+        row: dict[str, object] = {"judge": judge, "kind": kind}
+        for order, column in ORDER_COLUMNS.items():
+            given = runs[runs["shown_order"].isna()] if order is None else runs[runs["shown_order"] == order]
+            if len(given):
+                row[column] = " / ".join(verdict_label(v, model_a, model_b) for v in given["verdict"])
+        first = {o: runs.loc[runs["shown_order"] == o, "verdict"] for o in ("AB", "BA")}
+        if all(len(v) for v in first.values()):
+            ab, ba = first["AB"].iloc[0], first["BA"].iloc[0]
+            row["flipped"] = "yes" if {ab, ba} == {"A", "B"} else "no"
+        scored = runs.dropna(subset=["score_a"])
+        if len(scored):
+            row["score A"], row["score B"] = (f"{scored[c].iloc[0]:.4g}" for c in ("score_a", "score_b"))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table = table.sort_values(
+        ["kind", "judge"], key=lambda c: c.map(REFERENCE_FIRST).fillna(9) if c.name == "kind" else c
+    )
+    columns = ["judge", "kind", *ORDER_COLUMNS.values(), "flipped", "score A", "score B"]
+    return table[[c for c in columns if c in table.columns]].fillna(NOT_GIVEN).reset_index(drop=True)

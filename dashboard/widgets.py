@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics.overview import verdict_label
+from analytics.overview import verdict_table
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&\"'])")
 # GFM turns bare addresses into links after parsing, whatever was escaped: a word joiner (invisible) breaks them up
@@ -223,14 +223,6 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
                 + (f" · {len(text):,} characters" if text else " · :orange[empty: the model answered nothing]")
             )
             col.code(text, language=None, wrap_lines=True, height=260 if text else 40)
-        mine = verdicts[verdicts["pair_id"] == pair["pair_id"]]
-        shown = mine.assign(
-            preferred=[verdict_label(v, pair["model_a"], pair["model_b"]) for v in mine["verdict"]],
-            order=mine["shown_order"].map({"AB": "A shown first", "BA": "B shown first"}).fillna("order unknown"),
-        )
-        # one row per judge, one column per presentation order
-        table = shown.pivot_table(index=["judge", "kind"], columns="order", values="preferred", aggfunc=" / ".join)
-        scores = shown.dropna(subset=["score_a"]).groupby("judge")[["score_a", "score_b"]].first()
-        table = table.reset_index().merge(scores, how="left", left_on="judge", right_index=True)
-        st.dataframe(table.dropna(axis=1, how="all"), hide_index=True)
+        table = verdict_table(verdicts[verdicts["pair_id"] == pair["pair_id"]], pair["model_a"], pair["model_b"])
+        st.dataframe(table, hide_index=True)
         st.caption(f"pair {plain(pair['pair_id'])} · {plain(pair['source_file'])} row {plain(pair['source_row'])}")

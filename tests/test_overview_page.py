@@ -75,3 +75,34 @@ def test_missing_store_explains(monkeypatch, tmp_path):
     at = app(monkeypatch, tmp_path / "none.duckdb")
     assert not at.exception
     assert any("prefatlas demo" in e.value for e in at.error)
+
+
+def test_a_pairs_verdict_table_names_generators_puts_gold_first_and_marks_flips():
+    import pandas as pd
+
+    from analytics.overview import verdict_table
+
+    runs = pd.DataFrame(
+        [
+            # verdicts in the pair's frame: the same letter in both orders is a consistent judge
+            ("p", "gpt-4", "llm", "A", "AB", None, None),
+            ("p", "gpt-4", "llm", "A", "BA", None, None),
+            ("p", "claude", "llm", "A", "AB", None, None),  # whichever response was shown first: flipped
+            ("p", "claude", "llm", "B", "BA", None, None),
+            ("p", "rm", "reward_model", "B", None, 0.2, 0.9),
+            ("p", "gold", "gold", "A", None, None, None),
+        ],
+        columns=["pair_id", "judge", "kind", "verdict", "shown_order", "score_a", "score_b"],
+    )
+    table = verdict_table(runs, "llama", "mistral")
+    assert table["judge"].tolist()[0] == "gold"  # the reference label leads
+    gold = table.set_index("judge").loc["gold"]
+    assert gold["verdict (order not recorded)"] == "llama (A)" and gold["A shown first"] == "–"
+    assert table.set_index("judge").loc["gpt-4", "A shown first"] == "llama (A)"
+    flips = table.set_index("judge")["flipped"]
+    assert flips["gpt-4"] == "no" and flips["claude"] == "yes"
+    assert (flips[["gold", "rm"]] == "–").all()  # one order or none: no flip to tell
+    assert table.set_index("judge").loc["rm", ["score A", "score B"]].tolist() == ["0.2", "0.9"]
+    assert table.notna().all().all()  # empty cells say "–", not None
+    unnamed = verdict_table(runs, None, None)  # generators unknown: slots by letter
+    assert unnamed.set_index("judge").loc["claude", "B shown first"] == "B"
