@@ -32,7 +32,7 @@ from analytics.cache import cached
 from analytics.overview import dataset_summary, dataset_version
 from analytics.properties import PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
 from analytics.stats import random_orientation
-from analytics.verdicts import COMBINED_VERDICT_SQL
+from analytics.verdicts import COMBINED_VERDICT_SQL, SOURCE_ORDER
 
 DEFAULT_FEATURES = [n for n in PROPERTIES if n != "length (tokens)"]  # words and tokens together are collinear
 OVERALL = "All pairs"  # one fit over every pair
@@ -263,7 +263,7 @@ def decided_pair(con: duckdb.DuckDBPyConnection, dataset: str, judge: str, numbe
                 SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s FROM judgments x JOIN judges j USING (judge_id)
                 WHERE x.dataset = $d AND j.name = $j GROUP BY x.pair_id HAVING s <> 0)
             SELECT p.pair_id, d.s, count(*) OVER () FROM decided d JOIN pairs p USING (pair_id)
-            WHERE p.dataset = $d ORDER BY p.source_file, p.source_row, p.pair_id LIMIT 1 OFFSET $k""",
+            WHERE p.dataset = $d ORDER BY {SOURCE_ORDER} LIMIT 1 OFFSET $k""",
         {"d": dataset, "j": judge, "k": max(0, number - 1)},
     ).fetchone()
     if row is None:
@@ -298,11 +298,15 @@ def reference_candidates(fitted_judges: list[str], kinds: dict[str, str]) -> lis
     return [j for j in fitted_judges if kinds.get(j) in ("gold", "human", "crowd")] or fitted_judges
 
 
+def judges_to_compare(fitted_judges: list[str], reference: str) -> list[str]:
+    """The judges a comparison with `reference` may take (the first is the default)."""
+    return [j for j in fitted_judges if j != reference] or fitted_judges
+
+
 def default_comparison(fitted_judges: list[str], kinds: dict[str, str]) -> tuple[str, str]:
     """(reference, judge) the page shows first."""
     reference = reference_candidates(fitted_judges, kinds)[0]
-    others = [j for j in fitted_judges if j != reference] or fitted_judges
-    return reference, others[0]
+    return reference, judges_to_compare(fitted_judges, reference)[0]
 
 
 def _fit_one(

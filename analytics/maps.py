@@ -434,12 +434,13 @@ def list_maps(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> pd.
     ).df()
 
 
-def map_choices(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
+def map_choices(con: duckdb.DuckDBPyConnection, dataset: str, maps: pd.DataFrame | None = None) -> dict[str, str]:
     """A dataset's maps as the Map page names them (its `map` link parameter) -> map id, in the page's order: the
-    first is the page's default."""
+    first is the page's default. `maps`: list_maps(con, dataset) when the caller holds it."""
+    maps = list_maps(con, dataset) if maps is None else maps
     return {
         row.space + (f" vs {row.reference} (reference)" if isinstance(row.reference, str) else ""): row.map_id
-        for row in list_maps(con, dataset).itertuples()
+        for row in maps.itertuples()
     }
 
 
@@ -564,7 +565,7 @@ def items_in_shapes(layout: pd.DataFrame, selection: dict | None) -> list[str] |
 
 
 def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
-    """Points with their text, cluster name and the pair-level layers (judge disagreement, winner share, lengths)."""
+    """Every stored column of a map's points with their cluster name and text (map_layout is what the page reads)."""
     info = con.execute("SELECT dataset, reference, space FROM maps WHERE map_id = $m", {"m": map_id}).fetchone()
     if info is None:
         raise LookupError(f"no map {map_id}")
@@ -605,11 +606,7 @@ def _generator_labels(pairs: pd.DataFrame) -> pd.Categorical:
     combos, inverse = np.unique((code_a + 1) * width + (code_b + 1), return_inverse=True)
     name = np.array(["?", *map(str, names)], dtype=object)
     labels = [f"{name[c // width]} vs {name[c % width]}" for c in combos]
-    return (
-        pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(labels).unique())
-        if labels
-        else (pd.Categorical([]))
-    )
+    return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(labels, dtype=object))
 
 
 def _pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
@@ -683,10 +680,11 @@ def _flips(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame, al
     pseudo-neighbours at the map's overall rate; a neighbour that is not a dataset item stands for the item
     itself). In DuckDB over the stored neighbour lists: a million items' 30 neighbours never become Python
     objects. `layers`: pair_layers (item_id, judges_disagree)."""
-    _layer_values = pa.Table.from_pandas(  # read by name below; NaN becomes NULL (an unknown rate)
+    values = pa.Table.from_pandas(  # NaN becomes NULL (an unknown rate)
         layers[["item_id", "judges_disagree"]].rename(columns={"judges_disagree": "value"}), preserve_index=False
     )
-    flags = con.execute(
+    flags = arrow_rows(
+        con,
         """WITH items AS (SELECT item_id, knn_ids FROM map_points WHERE map_id = $m AND source = 'dataset'),
                 v AS (SELECT i.item_id, l.value FROM items i LEFT JOIN _layer_values l USING (item_id)),
                 overall AS (SELECT coalesce(avg(value), 0) AS rate FROM v),
@@ -700,7 +698,8 @@ def _flips(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame, al
                       / (coalesce(a.known, 0) + $alpha)) > 0.5 AS flip
            FROM v LEFT JOIN around a USING (item_id) CROSS JOIN overall""",
         {"m": map_id, "alpha": alpha},
-    ).df()
+        {"_layer_values": values},
+    ).to_pandas()
     return pd.Series(flags["flip"].to_numpy(dtype=bool), index=flags["item_id"].to_numpy())
 
 

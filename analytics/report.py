@@ -136,7 +136,7 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
         from analytics import maps as M
 
         maps = M.list_maps(con, dataset)
-        choices = M.map_choices(con, dataset)
+        choices = M.map_choices(con, dataset, maps)
         if not choices:
             raise ValueError(f"no map of {dataset} in this store")
         map_id = choices.get(str(params.get("map")), next(iter(choices.values())))

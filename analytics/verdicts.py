@@ -33,6 +33,7 @@ ORDERS = ("AB", "BA")
 COMBINED_VERDICT_SQL = (
     "sign(sum(CASE verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END) FILTER (WHERE verdict <> 'unparsed'))"
 )
+SOURCE_ORDER = "source_file, source_row, pair_id"  # a dataset's pairs in the order of its files (the pairs table's)
 _ORDER_CODE_SQL = "CASE verdict WHEN 'A' THEN 0 WHEN 'tie' THEN 1 WHEN 'B' THEN 2 ELSE 3 END"
 _P_B_SQL = (
     "avg(coalesce(prob_b, CASE verdict WHEN 'B' THEN 1.0 WHEN 'tie' THEN 0.5 WHEN 'A' THEN 0.0 END)) "
@@ -55,8 +56,8 @@ class _Relations:
 _STORE = _Relations(
     judgments="""SELECT x.pair_id, j.name AS judge, x.verdict, x.shown_order, x.prob_b, x.rowid AS seq
                   FROM judgments x JOIN judges j USING (judge_id) WHERE x.dataset = $d""",
-    keys="""SELECT pair_id, row_number() OVER (ORDER BY source_file, source_row, pair_id) AS ord FROM pairs
-            WHERE dataset = $d AND ($s IS NULL OR subset = $s) {restrict}""",
+    keys=f"""SELECT pair_id, row_number() OVER (ORDER BY {SOURCE_ORDER}) AS ord FROM pairs
+            WHERE dataset = $d AND ($s IS NULL OR subset = $s) {{restrict}}""",
     pairs="""SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
                     {lengths}, p.response_a_id, p.response_b_id
              FROM pairs p JOIN responses ra ON ra.response_id = p.response_a_id

@@ -26,9 +26,10 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analytics import figures
 from analytics import maps as M
 from analytics.embed import EmbedSettings, ensure_tables, text_id
-from analytics.store import DatasetMeta, IngestBatch, connect, transaction, write_batch
+from analytics.store import DatasetMeta, IngestBatch, arrow_rows, connect, transaction, write_batch
 
 
 def clustered(n: int, seed: int, dim: int = 384, topics: int = 60) -> np.ndarray:
@@ -102,11 +103,8 @@ def write_layout(store: Path, dataset: str, clusters: int = 60, k: int = 30, see
     rng = np.random.default_rng(seed)
     con = connect(store)
     try:
-        ids = (
-            con.execute("SELECT pair_id FROM pairs WHERE dataset = $d ORDER BY pair_id", {"d": dataset})
-            .to_arrow_table()["pair_id"]
-            .combine_chunks()
-        )
+        ids = arrow_rows(con, "SELECT pair_id FROM pairs WHERE dataset = $d ORDER BY pair_id", {"d": dataset})
+        ids = ids["pair_id"].combine_chunks()
         n = len(ids)
         label = rng.choice(clusters, size=n, p=rng.dirichlet(np.ones(clusters)))
         centre = rng.uniform(-12, 12, size=(clusters, 2))
@@ -191,14 +189,10 @@ def main() -> None:
             start = time.perf_counter()
             map_id = M.build_map(con, "data", reference="ref", settings=M.MapSettings(seed=None))
             built = time.perf_counter() - start
-            start = time.perf_counter()
-            layers = M.pair_layers(con, "data", "prompts")
-            points = M.map_points(con, map_id).merge(layers, on="item_id", how="left")
-            M.regions(con, map_id, layers)
-            shown = M.sample_for_display(points)
-            import plotly.graph_objects as go
-
-            go.Figure(go.Scattergl(x=shown["x"], y=shown["y"], mode="markers")).to_json()
+            start = time.perf_counter()  # the page's own path (its layers and regions cached by the build)
+            points, regions = M.map_view(con, map_id)
+            shown = M.drawn_points(con, points, "prompts")
+            figures.map_figure(shown, "cluster", "cluster", regions, None, "map").to_json()
             served = time.perf_counter() - start
             print(f"{n:>8} {built:>12.1f} {served:>14.1f} {len(shown):>8}", flush=True)
 

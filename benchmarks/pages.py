@@ -147,7 +147,7 @@ def change_control(page, label: str, option: str | None) -> tuple[float, float] 
 
 def lasso(page) -> tuple[float, float]:
     """A lasso over the middle of the map with the mouse; timed from the release to the end of the rerun that
-    opens the selection (the page reruns twice: once for the event, once with the selection in the link)."""
+    shows the selection."""
     from playwright.sync_api import expect
 
     box = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()

@@ -53,21 +53,25 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     return event
 
 
+def is_new(key: str, selection: Any) -> bool:
+    """Whether a widget's selection differs from the one seen on the last call for `key` (and remember it): a
+    chart or table keeps its selection across reruns, and a kept one must not undo what the user did since (a
+    control changed, a selection cleared)."""
+    seen = repr(selection)
+    if st.session_state.get(f"_seen_{key}") == seen:
+        return False
+    st.session_state[f"_seen_{key}"] = seen
+    return True
+
+
 def selected_points(event: Any, key: str | None = None) -> list[dict]:
     """The points of a plotly chart's selection event (a click or a lasso), whichever shape Streamlit returns. With
-    `key`, only a selection not seen before: a chart keeps its selection across reruns, and an old click must not
-    undo a control the user changed since."""
+    `key`, only a selection not seen before (is_new)."""
     if isinstance(event, dict):
         points = (event or {}).get("selection", {}).get("points", [])
     else:
         points = list(getattr(getattr(event, "selection", None), "points", []) or [])
-    if key is None:
-        return points
-    seen = repr(points)
-    if st.session_state.get(f"_seen_{key}") == seen:
-        return []
-    st.session_state[f"_seen_{key}"] = seen
-    return points
+    return points if key is None or is_new(key, points) else []
 
 
 def _seed(key: str, default: Any, parse: Callable[[str], Any], label: str) -> None:

@@ -18,6 +18,7 @@ from analytics.dissection import (
     dissect,
     features_of_pair,
     group_names,
+    judges_to_compare,
     reference_candidates,
 )
 from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
@@ -138,8 +139,7 @@ c1, c2 = st.columns(2)
 with c1:
     reference = url_selectbox("Reference", reference_candidates(fitted_judges, kinds), "ref")
 with c2:
-    others = [j for j in fitted_judges if j != reference] or fitted_judges
-    judge = url_selectbox("Judge", others, "judge")
+    judge = url_selectbox("Judge", judges_to_compare(fitted_judges, reference), "judge")
 if judge != reference:
     diff = attack_surface(con, version, dataset, judge, reference, shown_group, mode)
     if diff.empty:

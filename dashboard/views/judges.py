@@ -9,7 +9,7 @@ from analytics import overview
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
 from analytics.stats import format_estimate
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, plain, selected_points, url_number, url_selectbox, url_toggle
+from dashboard.widgets import chart, is_new, pair_card, plain, selected_points, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 10
 ALL = "(all)"
@@ -104,8 +104,7 @@ st.subheader("How each judge is biased")
 bias = J.bias_table(rep)
 selected = st.dataframe(bias, hide_index=True, key="bias_table", on_select="rerun", selection_mode="single-row")
 sel_rows = list(selected.selection.rows) if selected is not None else []
-if sel_rows and st.session_state.get("_seen_bias_table") != sel_rows:  # a new row click, not a kept selection
-    st.session_state["_seen_bias_table"] = sel_rows
+if sel_rows and is_new("bias_table", sel_rows):  # a new row click, not a kept selection
     st.session_state["cell"] = bias.iloc[sel_rows[0]]["judge"]
 
 # --- group disagreement ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from analytics.figures import dissection_figure, map_figure
 from analytics.selections import is_among, load_selection, save_selection
 from dashboard.builds import default_maps_build, map_build, start_map_build
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, plain, url_number, url_selectbox
+from dashboard.widgets import chart, is_new, pair_card, plain, url_number, url_selectbox
 
 PAGE_SIZE = 10
 LARGE_SELECTION = 20_000  # pairs
@@ -71,7 +71,7 @@ if maps.empty:
     build_status(dataset, time.time())
     st.stop()
 
-by_label = M.map_choices(con, dataset)
+by_label = M.map_choices(con, dataset, maps)
 controls = st.columns(4)
 with controls[0]:
     choice = url_selectbox("Map", list(by_label), "map")
@@ -87,7 +87,7 @@ def load(_con, map_id: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return M.map_view(_con, map_id)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared, never copied (60,000 rows with texts); read-only
 def drawn(_con, map_id: str, version: str) -> pd.DataFrame:
     return M.drawn_points(_con, load(_con, map_id, version)[0], info["space"])
 
@@ -127,10 +127,8 @@ def take_new_selection() -> None:
     chart merely keeps from earlier is not taken again (it would undo "Clear the selection")."""
     state = st.session_state.get("map_chart")
     drawn_selection = state["selection"] if state and "selection" in state else None
-    marker = repr(drawn_selection)
-    if not drawn_selection or st.session_state.get("_seen_map_selection") == marker:
+    if not drawn_selection or not is_new("map_chart", drawn_selection):
         return
-    st.session_state["_seen_map_selection"] = marker
     picked = M.items_in_shapes(points, drawn_selection)
     picked = M.row_ids_from_selection(drawn_selection) if picked is None else picked
     if picked:
