@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from analytics import judges as J
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.explorer import PairFilters, find_pairs
-from analytics.maps import likely_flips, map_choices, pairs_of_items, regions
+from analytics.maps import likely_flips, map_choices, pairs_of_items, regions, search_items
 from analytics.selections import load_selection
 from analytics.stats import share_estimate
 from analytics.viewstate import parse_link
@@ -613,18 +613,10 @@ def _map_scope(con: duckdb.DuckDBPyConnection, dataset: str, params: dict, link:
         cluster = int(str(params["region"]).split(":")[0])
         chosen &= set(items.loc[items["cluster"] == cluster, "item_id"])
         parts.append(f"region {params['region']}")
-    ids = pairs_of_items(con, dataset, space, sorted(chosen))
-    if params.get("q"):
-        _wanted = pa.table({"pair_id": pa.array(ids, pa.string())})
-        ids = [
-            r[0]
-            for r in con.execute(
-                "SELECT pair_id FROM _wanted JOIN pairs USING (pair_id) JOIN prompts q USING (prompt_id) "
-                "WHERE contains(lower(q.text), $q) ORDER BY pair_id",
-                {"q": str(params["q"]).lower()},
-            ).fetchall()
-        ]
+    if params.get("q"):  # the page's own search, so an export holds what the page listed
+        chosen &= search_items(con, map_id, space, str(params["q"]))
         parts.append(f"search “{params['q']}”")
+    ids = pairs_of_items(con, dataset, space, sorted(chosen))
     return Scope(dataset, ids, f"the map's {' · '.join(parts)} ({len(ids):,} pairs)", link)
 
 

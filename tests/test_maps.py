@@ -310,3 +310,19 @@ def test_map_colours_never_repeat_among_clusters_and_scales_are_named():
     assert {t.name: t.marker.color for t in gap.data} == GAP_COLORS  # a legend entry per state, fixed colours
     rarity = map_figure(shown, "rarity", "rarity (k-distance vs neighbours)", regions, None, "t")
     assert rarity.data[0].marker.colorbar.title.text.startswith("rarity")
+
+
+def test_a_map_search_link_exports_the_pairs_the_page_finds(tmp_path, monkeypatch):
+    """A map link's search (`q`) selects, for an export, exactly what the Map page's search lists: the same
+    case-insensitive literal match."""
+    from analytics import curation as C
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con, _ = _store_with_a_written_map(tmp_path)
+    prompt_of = dict(con.execute("SELECT p.pair_id, q.text FROM pairs p JOIN prompts q USING (prompt_id)").fetchall())
+    expected = {p for p, text in prompt_of.items() if "prompt 1" in text}  # prompt 1, 10-19, 100-119
+    assert len(expected) == 31
+    for query in ("prompt 1", "PROMPT 1"):
+        assert M.search_items(con, "m1", "preference", query) == expected
+        scope = C.scope_of_link(con, f"http://h/map?dataset=toy&map=preference&q={query.replace(' ', '+')}")
+        assert set(scope.pair_ids) == expected and scope.pair_ids == sorted(expected)
