@@ -20,6 +20,7 @@ import duckdb
 from analytics.adapters import ADAPTERS
 from analytics.adapters.base import IngestError
 from analytics.store import IngestSummary, write_batch
+from analytics.verdicts import ACCURACY_CONVENTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_PATH = REPO_ROOT / "data" / "catalog.toml"
@@ -44,6 +45,8 @@ class CatalogEntry:
     default: bool = True
     licence_note: str | None = None
     pairs: int | None = None  # how many pairs the catalog's commit holds: far fewer means a truncated file
+    accuracy_convention: str = "combined"  # how upstream scores a judge against the reference (judges.CONVENTIONS)
+    official_judge: str | None = None  # the evaluator upstream ranks its generator leaderboard with
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> dict[str, CatalogEntry]:
@@ -63,11 +66,28 @@ def load_catalog(path: Path = CATALOG_PATH) -> dict[str, CatalogEntry]:
             default=d.get("default", True),
             licence_note=d.get("licence_note"),
             pairs=d.get("pairs"),
+            accuracy_convention=d.get("accuracy_convention", "combined"),
+            official_judge=d.get("official_judge"),
         )
         if entry.adapter not in ADAPTERS:
             raise ValueError(f"catalog {path}: dataset {entry.name} names unknown adapter {entry.adapter}")
+        if entry.accuracy_convention not in ACCURACY_CONVENTIONS:
+            raise ValueError(
+                f"catalog {path}: dataset {entry.name} names unknown accuracy_convention {entry.accuracy_convention}; "
+                f"one of {', '.join(ACCURACY_CONVENTIONS)}"
+            )
         entries[entry.name] = entry
     return entries
+
+
+def entry_of_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> CatalogEntry | None:
+    """The catalog entry a stored dataset came from: by its name, else by its adapter (an upstream folder ingested
+    under another name); None for a dataset read through a mapping or from Hugging Face."""
+    entries = load_catalog()
+    if dataset in entries:
+        return entries[dataset]
+    row = con.execute("SELECT adapter FROM datasets WHERE name = $d", {"d": dataset}).fetchone()
+    return next((e for e in entries.values() if row and e.adapter == row[0]), None)
 
 
 def default_plan(path: Path = CATALOG_PATH) -> dict:

@@ -224,8 +224,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_judges(args: argparse.Namespace) -> int:
-    from analytics.judges import judges_report
+    from analytics.judges import ACCURACY_CONVENTIONS, GROUP_MARK, headline_accuracy, judges_report
 
+    if args.subset_group:
+        if args.subset:
+            raise SystemExit("prefatlas judges: give --subset or --subset-group, not both")
+        args.subset = args.subset_group.rstrip("/*") + GROUP_MARK
     report = _read_store(
         args,
         lambda con: judges_report(
@@ -243,16 +247,25 @@ def cmd_judges(args: argparse.Namespace) -> int:
         return 0
     from analytics.stats import format_estimate as fmt
 
+    convention = args.convention or report["accuracy_convention"]
     print(
         f"{report['dataset']}{' / ' + report['subset'] if report['subset'] else ''}: {report['pairs']} pairs; "
-        f"reference: {report['reference'] or 'none'}"
+        f"reference: {report['reference'] or 'none'}; accuracy: {ACCURACY_CONVENTIONS[convention][1]}"
     )
     print("\nper judge: accuracy vs reference | swap consistency | P(first shown wins) | P(longer preferred)")
     for j in report["judges"]:
         print(
-            f"  {j['judge']:<40} {fmt(j.get('accuracy')):<28} {fmt(j['position'].get('swap_consistency')):<28} "
+            f"  {j['judge']:<40} {fmt(headline_accuracy(j, convention)[0]):<28} "
+            f"{fmt(j['position'].get('swap_consistency')):<28} "
             f"{fmt(j['position']['p_first_shown_wins']):<28} {fmt(j['length']['p_longer_preferred'])}"
         )
+    if any("subset_mean" in j for j in report["judges"]):
+        print("\nper judge and subset (accuracy; then the unweighted mean over the subsets)")
+        for j in report["judges"]:
+            if "by_subset" in j:
+                cells = [f"{s}: {fmt(headline_accuracy(v, convention)[0])}" for s, v in j["by_subset"].items()]
+                mean = fmt(headline_accuracy(j["subset_mean"], convention)[0])
+                print(f"  {j['judge']:<40} " + " | ".join(cells) + f" | mean {mean}")
     print("\nagreement (with ties | without ties | Cohen's kappa)")
     for a in report["agreement"]:
         print(
@@ -538,6 +551,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from analytics.verdicts import ACCURACY_CONVENTIONS
+
     parser = argparse.ArgumentParser(prog="prefatlas", description="Explore LLM preference datasets and their judges.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -592,7 +607,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--dataset", required=True)
     p.add_argument("--reference", help="reference judge name, or 'human majority' (default: gold, else humans)")
-    p.add_argument("--subset", help="restrict to one subset")
+    p.add_argument("--subset", help="restrict to one subset (or a group: 'LLMBar/Adversarial/*')")
+    p.add_argument(
+        "--subset-group",
+        help="pool the subsets under a prefix (e.g. LLMBar/Adversarial): pooled, per subset, and their mean",
+    )
+    p.add_argument(
+        "--convention",
+        choices=list(ACCURACY_CONVENTIONS),
+        help="accuracy convention of the printed table (default: the dataset's upstream one; --json has them all)",
+    )
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for intervals (default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-leaderboards", action="store_true", help="skip generator leaderboards (faster)")

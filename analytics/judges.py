@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.cache import cached
+from analytics.catalog import entry_of_dataset
 from analytics.families import model_family
 from analytics.overview import dataset_version
 from analytics.properties import PROPERTIES, response_properties
@@ -41,10 +42,24 @@ from analytics.stats import (
     mean_estimate,
     random_orientation,
     share_estimate,
+    unweighted_mean_estimate,
 )
-from analytics.verdicts import CODE, COMBINED_VERDICT_SQL, LABELS, ORDERS, SCORE, Verdicts, load_verdicts, verdicts_of
+from analytics.verdicts import (
+    ACCURACY_CONVENTIONS,
+    CODE,
+    COMBINED_VERDICT_SQL,
+    GROUP_MARK,
+    LABELS,
+    ORDERS,
+    SCORE,
+    SUBSET_SQL,
+    Verdicts,
+    load_verdicts,
+    verdicts_of,
+)
 
 HUMAN_MAJORITY = "human majority"
+REPORT_FORMAT = 2  # part of the report's cache key: bump when its content changes
 REGRESSION_BOOT = 200
 
 CONVENTIONS = {
@@ -59,7 +74,12 @@ CONVENTIONS = {
     "fleiss": "Fleiss' kappa over pairs every judge decided (statsmodels' formula).",
     "krippendorff": "Krippendorff's alpha with missing values; nominal and ordinal with A=0, tie=1, B=2.",
     "accuracy": "Pairs the reference decided; a judge's tie or missing verdict counts wrong. With the human "
-    "majority as reference, each human is scored against the majority of the other humans.",
+    "majority as reference, each human is scored against the majority of the other humans. Conventions (each "
+    "dataset shows its upstream's by default, the others a choice away): "
+    + "; ".join(f"{name}: {label}" for name, (_, label) in ACCURACY_CONVENTIONS.items())
+    + ". A judge seen in one order only has no per-order figure: its combined accuracy stands in.",
+    "subset_mean": "For a group of subsets: each subset's accuracy and their unweighted mean (how LLMBar reports "
+    "'Adversarial'), its interval from resampling each subset within itself; 'pooled' counts every pair once.",
     "swap_consistency": "Share of pairs judged in both orders with equal verdicts (two unparsed count as equal, "
     "as LLMBar's and JudgeBench's code count them).",
     "first_slot": "P(first shown wins) over judgments with a known order and an A/B verdict.",
@@ -330,28 +350,83 @@ def _order_codes(verdicts: Verdicts, judge: str) -> tuple[np.ndarray, np.ndarray
     return both[:, 0], both[:, 1]
 
 
+def accuracy_outcomes(verdicts: Verdicts, judge: str, ref: pd.Series) -> dict[str, np.ndarray]:
+    """Per pair, the judge's accuracy outcome under each convention (ACCURACY_CONVENTIONS' fields, plus each shown
+    order's): 1 right, 0 wrong, 0.5 right in one of its two orders (the mean over orders), NaN where the pair does
+    not count — the reference did not decide it, the judge did not judge it, or (per-order conventions) it was not
+    judged in that order / in both. A tie or unparsed answer is wrong, except that 'unparsed as tie' reads a pair
+    whose every answer was unparsed as a tie."""
+    column = verdicts.column(judge)
+    ref_codes = aligned(ref, verdicts.pairs.index).map(CODE).to_numpy(dtype=float)
+    decided = ~np.isnan(ref_codes)
+    counted = verdicts.judged[:, column] & decided
+    combined = verdicts.codes[:, column].astype(float)
+    as_tie = np.where(np.isnan(combined), CODE["tie"], combined)
+    out = {
+        "accuracy": np.where(counted, combined == ref_codes, np.nan),
+        "accuracy_unparsed_as_tie": np.where(counted, as_tie == ref_codes, np.nan),
+    }
+    by_order = {}
+    for order, codes in zip(ORDERS, _order_codes(verdicts, judge), strict=True):
+        if not np.isnan(codes).all():
+            seen = ~np.isnan(codes) & decided
+            by_order[order] = (seen, codes == ref_codes)
+            out[f"accuracy_{order}"] = np.where(seen, by_order[order][1], np.nan)
+    if len(by_order) == 2:
+        both = by_order["AB"][0] & by_order["BA"][0]
+        hits = by_order["AB"][1].astype(int) + by_order["BA"][1].astype(int)  # 0, 1 or 2 orders right
+        out["accuracy_average"] = np.where(both, hits / 2, np.nan)
+        out["accuracy_both_orders"] = np.where(both, hits == 2, np.nan)
+    return out
+
+
+def accuracy_estimates(
+    outcomes: dict[str, np.ndarray], rows: np.ndarray | None = None, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
+) -> dict[str, dict]:
+    """Each outcome column's mean with its interval (optionally over some rows: one subset of a group)."""
+    out = {}
+    for field, values in outcomes.items():
+        values = values if rows is None else values[rows]
+        out[field] = mean_estimate(values[~np.isnan(values)], boot, seed).as_dict()
+    return out
+
+
 def accuracy_by_order(
     verdicts: Verdicts, judge: str, ref: pd.Series, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
 ) -> dict[str, dict]:
     """LLMBar's figures: accuracy in each shown order (unparsed counts wrong), their average, and both correct."""
-    by_order = dict(zip(ORDERS, _order_codes(verdicts, judge), strict=True))
-    ref_codes = aligned(ref, verdicts.pairs.index).map(CODE).to_numpy(dtype=float)
-    out = {}
-    correct = {}
-    for order, codes in by_order.items():
-        seen = ~np.isnan(codes) & ~np.isnan(ref_codes)
-        if np.isnan(codes).all():
-            continue
-        hit = seen & (codes == ref_codes)
-        correct[order] = (seen, hit)
-        out[f"accuracy_{order}"] = share_estimate(int(hit.sum()), int(seen.sum()), boot, seed).as_dict()
-    if len(correct) == 2:
-        both = correct["AB"][0] & correct["BA"][0]
-        hits = correct["AB"][1].astype(int) + correct["BA"][1].astype(int)  # 0, 1 or 2 orders right
-        out["accuracy_average"] = mean_estimate(hits[both] / 2, boot, seed).as_dict()
-        both_right = share_estimate(int((hits[both] == 2).sum()), int(both.sum()), boot, seed)
-        out["accuracy_both_orders"] = both_right.as_dict()
-    return out
+    estimates = accuracy_estimates(accuracy_outcomes(verdicts, judge, ref), boot=boot, seed=seed)
+    return {k: v for k, v in estimates.items() if k.startswith("accuracy_") and k != "accuracy_unparsed_as_tie"}
+
+
+def headline_accuracy(entry: dict, convention: str) -> tuple[dict | None, str]:
+    """A judge entry's accuracy under a convention, and the convention it is really under: a judge seen in one
+    order only has no mean over orders, so its combined accuracy (that order's) stands in."""
+    field = ACCURACY_CONVENTIONS[convention][0]
+    if field in entry:
+        return entry[field], convention
+    return entry.get("accuracy"), "combined"
+
+
+def accuracy_convention(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
+    """The convention a dataset's upstream scores judges by (its catalog entry's), else the combined verdict."""
+    entry = entry_of_dataset(con, dataset)
+    return entry.accuracy_convention if entry else "combined"
+
+
+def is_subset_group(subset: str | None) -> bool:
+    return bool(subset) and subset.endswith(GROUP_MARK)
+
+
+def subset_groups(subsets: list[str]) -> dict[str, list[str]]:
+    """Groups of path-like subset names: each 'prefix/*' that two or more subsets fall under ('LLMBar/Adversarial/*'
+    holds LLMBar's four adversarial subsets), broadest first."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(subsets):
+        parts = name.split("/")
+        for k in range(1, len(parts)):
+            groups.setdefault("/".join(parts[:k]) + GROUP_MARK, []).append(name)
+    return {g: members for g, members in sorted(groups.items()) if len(members) >= 2}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -661,7 +736,7 @@ def pairs_behind(
         args["j2"] = judge_2
         first, second = _COMBINED.format(judge="$j1"), _COMBINED.format(judge="$j2")
         differs = f"SELECT a.pair_id, a.s <> b.s AS differs FROM ({first}) a JOIN ({second}) b USING (pair_id)"
-    where = ["($s IS NULL OR p.subset = $s)"]
+    where = [SUBSET_SQL.format(column="p.subset")]
     if group_by in GROUP_SQL and group is not None:
         where.append(f"({GROUP_SQL[group_by]}) = $g")
         args["g"] = group
@@ -736,7 +811,7 @@ def judges_report(
     """All judge analytics of a dataset as plain data (what `prefatlas judges --json` prints). Computed once per
     dataset version and arguments, then read from the disk cache (the CLI, every dashboard process and the ingest
     that precomputes it share one copy)."""
-    key = ("judges", dataset_version(con, dataset), dataset, reference, subset, boot, seed, leaderboards)
+    key = ("judges", REPORT_FORMAT, dataset_version(con, dataset), dataset, reference, subset, boot, seed, leaderboards)
     return cached(key, lambda: _judges_report(con, dataset, reference, subset, boot, seed, leaderboards))
 
 
@@ -779,9 +854,16 @@ def _judges_report(
                 others = [h for h, k in kinds.items() if k == "human" and h != judge and h in wide]
                 judge_ref = majority(wide[others])
                 entry["reference"] = "majority of the other humans"
-            judged = verdicts.judged[:, verdicts.column(judge)]
-            entry["accuracy"] = accuracy(wide[judge], judge_ref, judged, boot, seed).as_dict()
-            entry.update(accuracy_by_order(verdicts, judge, judge_ref, boot, seed))
+            outcomes = accuracy_outcomes(verdicts, judge, judge_ref)
+            entry.update(accuracy_estimates(outcomes, boot=boot, seed=seed))
+            if is_subset_group(subset):  # each subset's figures, and their unweighted mean (the papers' average)
+                members = sorted(pairs["subset"].dropna().unique())
+                rows = {m: (pairs["subset"] == m).to_numpy() for m in members}
+                entry["by_subset"] = {m: accuracy_estimates(outcomes, rows[m], boot, seed) for m in members}
+                entry["subset_mean"] = {
+                    field: unweighted_mean_estimate([v[rows[m] & ~np.isnan(v)] for m in members], boot, seed).as_dict()
+                    for field, v in outcomes.items()
+                }
         entry["position"] = position_bias(verdicts, judge, boot, seed)
         entry["length"] = length_bias(wide[judge], pairs, boot, seed)
         entry["style"] = style_bias(wide[judge], style, seed)
@@ -796,6 +878,7 @@ def _judges_report(
         "dataset": dataset,
         "subset": subset,
         "reference": ref_name,
+        "accuracy_convention": accuracy_convention(con, dataset),
         "pairs": len(pairs),
         "conventions": CONVENTIONS,
         "judges": judges,
@@ -843,34 +926,62 @@ def _judges_report(
     return report
 
 
-def bias_table(report: dict) -> pd.DataFrame:
-    """One row per judge of a judges_report: accuracy, position, length, style and self-preference, as text with
-    intervals (what the Judges page and the report show)."""
+def accuracy_column(report: dict, convention: str | None = None) -> str:
+    """The bias table's accuracy header: it names the convention its figures follow."""
+    convention = convention or report.get("accuracy_convention", "combined")
+    return f"accuracy vs reference ({ACCURACY_CONVENTIONS[convention][1]})"
+
+
+SUBSET_MEAN_COLUMN = "mean over the subsets"
+
+
+def bias_table(report: dict, convention: str | None = None) -> pd.DataFrame:
+    """One row per judge of a judges_report: accuracy (under `convention`, default the dataset's own), position,
+    length, style and self-preference, as text with intervals (what the Judges page and the report show). A judge
+    whose accuracy falls back to another convention (seen in one order only) says so in its cell; for a subset
+    group, the unweighted mean over its subsets follows (the papers' "average")."""
     fmt = format_estimate
+    convention = convention or report.get("accuracy_convention", "combined")
+    header = accuracy_column(report, convention)
     rows = []
     for j in report["judges"]:
         pos, length, style, selfp = j["position"], j["length"], j["style"], j["self_preference"]
         swap = pos.get("swap_consistency")
-        rows.append(
-            {
-                "judge": j["judge"],
-                "kind": j["kind"],
-                "pairs": j["pairs"],
-                "accuracy vs reference": fmt(j.get("accuracy")),
-                "swap consistency": fmt(swap)
-                if swap
-                else ("one order only" if pos["orders_seen"] else "order unknown"),
-                "inconsistent → first / second": (
-                    f"{pos['inconsistent_favour_first']:.0%} / {pos['inconsistent_favour_second']:.0%}"
-                    if pos.get("inconsistent_favour_first") is not None
-                    else "–"
-                ),
-                "P(first shown wins)": fmt(pos["p_first_shown_wins"]),
-                "P(longer preferred)": fmt(length["p_longer_preferred"]),
-                "length coef.": fmt(length["length_coefficient"], False),
-                **{f"style: {k}": fmt(v, False) for k, v in style.items()},
-                "self-preference (DBG)": fmt(selfp.get("dbg")) if "dbg" in selfp else selfp.get("note", "–"),
-                "unparsed": j["unparsed"],
-            }
-        )
+        estimate, used = headline_accuracy(j, convention)
+        row = {"judge": j["judge"], "kind": j["kind"], "pairs": j["pairs"]}
+        row[header] = fmt(estimate) + ("" if used == convention or not estimate else " (one order: combined)")
+        if "subset_mean" in j:
+            row[SUBSET_MEAN_COLUMN] = fmt(headline_accuracy(j["subset_mean"], convention)[0])
+        row |= {
+            "swap consistency": fmt(swap) if swap else ("one order only" if pos["orders_seen"] else "order unknown"),
+            "inconsistent → first / second": (
+                f"{pos['inconsistent_favour_first']:.0%} / {pos['inconsistent_favour_second']:.0%}"
+                if pos.get("inconsistent_favour_first") is not None
+                else "–"
+            ),
+            "P(first shown wins)": fmt(pos["p_first_shown_wins"]),
+            "P(longer preferred)": fmt(length["p_longer_preferred"]),
+            "length coef.": fmt(length["length_coefficient"], False),
+            **{f"style: {k}": fmt(v, False) for k, v in style.items()},
+            "self-preference (DBG)": fmt(selfp.get("dbg")) if "dbg" in selfp else selfp.get("note", "–"),
+            "unparsed": j["unparsed"],
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def subset_accuracy_table(report: dict, convention: str | None = None) -> pd.DataFrame:
+    """For a subset group: judges × subsets accuracy under the convention, then the unweighted mean and the pooled
+    figure (LLMBar's table layout). Empty for a single subset or the whole dataset."""
+    convention = convention or report.get("accuracy_convention", "combined")
+    rows = []
+    for j in report["judges"]:
+        if "by_subset" not in j:
+            continue
+        row = {"judge": j["judge"]}
+        for subset, figures in j["by_subset"].items():
+            row[subset] = format_estimate(headline_accuracy(figures, convention)[0])
+        row[SUBSET_MEAN_COLUMN] = format_estimate(headline_accuracy(j["subset_mean"], convention)[0])
+        row["pooled"] = format_estimate(headline_accuracy(j, convention)[0])
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -97,10 +97,14 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
         ref = params.get("ref") if params.get("ref") not in (None, "(automatic)") else None
         rep = J.judges_report(con, dataset, ref, subset)
         names = [j["judge"] for j in rep["judges"]]
+        convention = params.get("conv") if params.get("conv") in J.ACCURACY_CONVENTIONS else None
         out: list[tuple[str, object]] = [
             ("Agreement", figures.agreement_heatmap(rep["agreement"], names, str(params.get("metric", "agreement")))),
-            ("Biases per judge", J.bias_table(rep)),
+            ("Biases per judge", J.bias_table(rep, convention)),
         ]
+        by_subset = J.subset_accuracy_table(rep, convention)
+        if not by_subset.empty:
+            out.append(("Accuracy in each subset", by_subset))
         group = params.get("group")
         if group and group in rep["disagreement_by_group"]:
             out.append(

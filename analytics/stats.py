@@ -135,6 +135,22 @@ def mean_estimate(values: np.ndarray, boot: int = DEFAULT_BOOT, seed: int = DEFA
     return Estimate(float(values.mean()), float(low), float(high), n)
 
 
+def unweighted_mean_estimate(groups: list[np.ndarray], boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> Estimate:
+    """The unweighted mean of several groups' means (a paper's "average over its subsets"), with a bootstrap interval
+    that resamples each group within itself (a multinomial draw of its distinct values' counts, as mean_estimate
+    does) and averages the replicates. n: the units of all groups."""
+    groups = [np.asarray(g, dtype=float) for g in groups if len(g)]
+    if not groups:
+        return NAN_ESTIMATE
+    replicates = []
+    for k, values in enumerate(groups):
+        distinct, counts = np.unique(values, return_counts=True)
+        replicates.append(resample_counts(counts, boot, seed + k) @ distinct / len(values))
+    low, high = np.percentile(np.mean(replicates, axis=0), [2.5, 97.5])
+    value = float(np.mean([values.mean() for values in groups]))
+    return Estimate(value, float(low), float(high), int(sum(len(values) for values in groups)))
+
+
 def bootstrap_many(
     stat: Callable[[np.ndarray], np.ndarray], n: int, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
 ) -> list[Estimate]:

@@ -33,6 +33,18 @@ ORDERS = ("AB", "BA")
 COMBINED_VERDICT_SQL = (
     "sign(sum(CASE verdict WHEN 'A' THEN 1 WHEN 'B' THEN -1 ELSE 0 END) FILTER (WHERE verdict <> 'unparsed'))"
 )
+# How a judge's accuracy against the reference is counted: name -> (field of a judges report's judge entry, label).
+# Each catalog dataset names its upstream's (catalog `accuracy_convention`); the pages offer the others.
+ACCURACY_CONVENTIONS = {
+    "combined": ("accuracy", "both orders combined by JudgeBench's rule"),
+    "mean_over_orders": ("accuracy_average", "mean of the two orders' accuracies (LLMBar)"),
+    "both_orders": ("accuracy_both_orders", "right in both orders"),
+    "unparsed_as_tie": ("accuracy_unparsed_as_tie", "an unparsed answer counted as a tie (PandaLM's code)"),
+}
+# A subset group, 'prefix/*', is every subset whose name starts with 'prefix/' (LLMBar/Adversarial/* pools its four
+# adversarial subsets). The SQL condition on a pairs column, for the parameter $s (NULL: every pair).
+GROUP_MARK = "/*"
+SUBSET_SQL = "($s IS NULL OR {column} = $s OR (suffix($s, '/*') AND starts_with({column}, rtrim($s, '*'))))"
 SOURCE_ORDER = "source_file, source_row, pair_id"  # a dataset's pairs in the order of its files (the pairs table's)
 _ORDER_CODE_SQL = "CASE verdict WHEN 'A' THEN 0 WHEN 'tie' THEN 1 WHEN 'B' THEN 2 ELSE 3 END"
 _P_B_SQL = (
@@ -57,7 +69,7 @@ _STORE = _Relations(
     judgments="""SELECT x.pair_id, j.name AS judge, x.verdict, x.shown_order, x.prob_b, x.rowid AS seq
                   FROM judgments x JOIN judges j USING (judge_id) WHERE x.dataset = $d""",
     keys=f"""SELECT pair_id, row_number() OVER (ORDER BY {SOURCE_ORDER}) AS ord FROM pairs
-            WHERE dataset = $d AND ($s IS NULL OR subset = $s) {{restrict}}""",
+            WHERE dataset = $d AND {SUBSET_SQL.format(column="subset")} {{restrict}}""",
     pairs="""SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
                     {lengths}, p.response_a_id, p.response_b_id
              FROM pairs p JOIN responses ra ON ra.response_id = p.response_a_id

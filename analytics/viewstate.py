@@ -35,6 +35,7 @@ PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
         (
             Param("subset", "(all)"),
             Param("ref", "(automatic)"),
+            Param("conv"),  # accuracy convention; default: the dataset's upstream one
             Param("metric", "agreement"),
             Param("group"),
             Param("with_ref", True, "bool"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
 
 from analytics import judges as J
-from analytics.stats import logistic_fit, mean_estimate
+from analytics.stats import logistic_fit, mean_estimate, unweighted_mean_estimate
+from analytics.verdicts import SUBSET_SQL
 
 
 def long(rows):
@@ -384,3 +386,55 @@ def test_mean_of_many_distinct_values_on_many_pairs_has_the_normal_interval():
     assert (est.low, est.high) == pytest.approx((values.mean() - 1.96 * se, values.mean() + 1.96 * se))
     draws = [values[np.random.default_rng(k).integers(0, len(values), len(values))].mean() for k in range(200)]
     assert np.percentile(draws, 2.5) == pytest.approx(est.low, abs=0.3 * se)
+
+
+def test_accuracy_under_each_convention():
+    judgments = long(
+        [
+            ("p1", "x", "A", "AB"),
+            ("p1", "x", "A", "BA"),  # right in both orders
+            ("p2", "x", "A", "AB"),
+            ("p2", "x", "B", "BA"),  # right in one order: combined says tie (wrong), the mean over orders 0.5
+            ("p3", "x", "unparsed", "AB"),
+            ("p3", "x", "unparsed", "BA"),  # never parsed; the reference says tie
+            ("p4", "x", "unparsed", "AB"),
+            ("p4", "x", "B", "BA"),  # combined B (the unparsed run left out): right
+        ]
+    )
+    ref = pd.Series({"p1": "A", "p2": "B", "p3": "tie", "p4": "B"})
+    verdicts = J.verdicts_of(judgments)
+    outcomes = J.accuracy_outcomes(verdicts, "x", ref)
+    np.testing.assert_array_equal(outcomes["accuracy"], [1, 0, 0, 1])
+    np.testing.assert_array_equal(outcomes["accuracy_unparsed_as_tie"], [1, 0, 1, 1])
+    np.testing.assert_array_equal(outcomes["accuracy_average"], [1, 0.5, 0, 0.5])
+    np.testing.assert_array_equal(outcomes["accuracy_both_orders"], [1, 0, 0, 0])
+    entry = J.accuracy_estimates(outcomes)
+    assert J.headline_accuracy(entry, "mean_over_orders") == (entry["accuracy_average"], "mean_over_orders")
+    assert entry["accuracy_average"]["value"] == pytest.approx(0.5)
+    one_order = {k: v for k, v in entry.items() if k in ("accuracy", "accuracy_unparsed_as_tie")}
+    assert J.headline_accuracy(one_order, "mean_over_orders") == (entry["accuracy"], "combined")
+
+
+def test_subset_groups_and_their_unweighted_mean():
+    names = ["LLMBar/Natural", "LLMBar/Adversarial/GPTInst", "LLMBar/Adversarial/Manual", "Processed/MT-Bench", "x"]
+    assert J.subset_groups(names) == {
+        "LLMBar/*": ["LLMBar/Adversarial/GPTInst", "LLMBar/Adversarial/Manual", "LLMBar/Natural"],
+        "LLMBar/Adversarial/*": ["LLMBar/Adversarial/GPTInst", "LLMBar/Adversarial/Manual"],
+    }
+    big, small = np.r_[np.ones(90), np.zeros(10)], np.r_[np.ones(1), np.zeros(9)]
+    mean = unweighted_mean_estimate([big, small])
+    assert mean.value == pytest.approx((0.9 + 0.1) / 2) and mean.n == 110  # pooled would be 91/110
+    assert mean.low < mean.value < mean.high
+
+
+def test_a_subset_group_selects_every_subset_under_its_prefix():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('A/x'), ('A/y'), ('A/y/z'), ('AB/x'), ('B')) v(subset)")
+
+    def chosen(s):
+        sql = f"SELECT subset FROM t WHERE {SUBSET_SQL.format(column='subset')} ORDER BY subset"
+        return [r[0] for r in con.execute(sql, {"s": s}).fetchall()]
+
+    assert chosen("A/*") == ["A/x", "A/y", "A/y/z"]  # not AB/x
+    assert chosen("A/y") == ["A/y"]
+    assert len(chosen(None)) == 5

@@ -135,3 +135,19 @@ def test_bias_table_lists_every_judge(monkeypatch, store):
     assert list(table["judge"]) == ["gold", "Falcon", "GPT-4"]
     assert table.set_index("judge").loc["Falcon", "swap consistency"].startswith("0.0%")
     assert table.set_index("judge").loc["GPT-4", "swap consistency"].startswith("66.7%")
+
+
+def test_accuracy_follows_the_datasets_convention_and_the_choice_in_the_link(monkeypatch, store):
+    # fixture GPT-4 on LLMBar: right in both orders on pairs 1-2; on pair 3 right when shown AB, unparsed when BA
+    at = judges_page(monkeypatch, store, dataset="llmbar")
+    assert at.selectbox(key="conv").value == "mean_over_orders"  # LLMBar's tables: the mean of the two orders
+    assert "conv" not in at.query_params
+    table = at.dataframe[0].value.set_index("judge")
+    column = next(c for c in table.columns if c.startswith("accuracy vs reference"))
+    assert "mean of the two orders" in column
+    assert table.loc["GPT-4", column].startswith("83.3%")
+    at = judges_page(monkeypatch, store, dataset="llmbar", conv="combined")
+    table = at.dataframe[0].value.set_index("judge")
+    column = next(c for c in table.columns if c.startswith("accuracy vs reference"))
+    assert "JudgeBench" in column and table.loc["GPT-4", column].startswith("100.0%")  # (A, unparsed) -> A
+    assert at.query_params["conv"] == "combined"

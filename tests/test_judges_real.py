@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import pandas as pd
 import pytest
 
@@ -118,3 +121,47 @@ def test_pandalm_agreement_with_human_majority(con):
     ]
     assert len(humans) == 3 and all(a["agreement_with_ties"]["n"] == 999 for a in humans)
     assert "flip_rate_from_two_labels" in report
+
+
+def _llmbar_mean_over_orders(mirror, subset: str, judge: str) -> float:
+    """LLMBar's accuracy of a judge on a subset, straight from the raw files: the mean of its two orders'
+    accuracies (each order's winner is already in the original frame; a missing winner is wrong)."""
+    path = mirror / "llmbar" / "Dataset" / subset / "evaluators" / judge / "Vanilla_NoRules" / "result.json.gz"
+    rows = json.loads(gzip.decompress(path.read_bytes()))
+    right = sum(
+        str(r["results"][0][order].get("winner")) == str(r["label"])
+        for r in rows
+        for order in ("swap = False", "swap = True")
+    )
+    return right / (2 * len(rows))
+
+
+def test_llmbar_shows_the_papers_figures_by_default(con, mirror):
+    natural = J.judges_report(con, "llmbar", subset="LLMBar/Natural")
+    assert natural["accuracy_convention"] == "mean_over_orders"  # the catalog's: LLMBar's tables
+    gpt4 = next(j for j in natural["judges"] if j["judge"] == "GPT-4")
+    assert J.headline_accuracy(gpt4, natural["accuracy_convention"])[0]["value"] == pytest.approx(0.935)
+    assert J.bias_table(natural).set_index("judge").iloc[:, 2]["GPT-4"].startswith("93.5%")
+    assert gpt4["accuracy"]["value"] == pytest.approx(0.92)  # the combined rule's figure stays a choice away
+
+    members = ["Neighbor", "GPTInst", "GPTOut", "Manual"]
+    pooled = J.judges_report(con, "llmbar", subset="LLMBar/Adversarial/*")
+    assert pooled["pairs"] == 134 + 92 + 47 + 46
+    for judge in ("GPT-4", "ChatGPT", "PaLM2"):
+        entry = next(j for j in pooled["judges"] if j["judge"] == judge)
+        raw = [_llmbar_mean_over_orders(mirror, f"LLMBar/Adversarial/{m}", judge) for m in members]
+        for m, value in zip(members, raw, strict=True):
+            assert entry["by_subset"][f"LLMBar/Adversarial/{m}"]["accuracy_average"]["value"] == pytest.approx(value)
+        assert entry["subset_mean"]["accuracy_average"]["value"] == pytest.approx(sum(raw) / 4)
+    gpt4 = next(j for j in pooled["judges"] if j["judge"] == "GPT-4")
+    assert round(gpt4["subset_mean"]["accuracy_average"]["value"] * 100, 1) == 73.1  # the paper's Adversarial avg
+
+
+def test_pandalm_counts_garbage_as_a_tie_by_default_as_upstream_does(con):
+    report = J.judges_report(con, "pandalm")
+    assert report["accuracy_convention"] == "unparsed_as_tie"
+    got = {j["judge"]: J.headline_accuracy(j, "unparsed_as_tie")[0]["value"] for j in report["judges"]}
+    assert round(got["gpt-3.5-turbo"] * 100, 2) == 71.07  # upstream data/compute_metrics.py prints 71.07 %
+    assert round(got["PandaLM-7B"] * 100, 2) == 66.77
+    strict = {j["judge"]: j["accuracy"]["value"] for j in report["judges"] if "accuracy" in j}
+    assert round(strict["gpt-3.5-turbo"] * 100, 1) == 69.8  # its 25 garbage answers counted wrong

@@ -107,6 +107,7 @@ NON_DEFAULT = {
     "views/judges.py": {
         "subset": "gpt-4o",
         "ref": "o1-mini (arena_hard)",
+        "conv": "both_orders",
         "metric": "kappa",
         "group": "category",
         "with_ref": "false",

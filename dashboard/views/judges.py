@@ -8,6 +8,7 @@ from analytics import judges as J
 from analytics import overview
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
 from analytics.stats import format_estimate
+from analytics.verdicts import ACCURACY_CONVENTIONS
 from dashboard.db import page_start
 from dashboard.widgets import chart, is_new, pair_card, plain, selected_points, url_number, url_selectbox, url_toggle
 
@@ -45,10 +46,23 @@ if sum(k == "human" for k in kinds.values()) >= 2:
     references.insert(1, J.HUMAN_MAJORITY)
 metrics = list(AGREEMENT_METRICS)
 
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 with c1:
     named = [x for x in subsets if x not in (ALL, "(none)")]
-    subset_choice = url_selectbox("Subset", [ALL, *named], "subset") if named else ALL
+    groups_of_subsets = J.subset_groups(named)
+    subset_choice = (
+        url_selectbox(
+            "Subset",
+            [ALL, *groups_of_subsets, *named],
+            "subset",
+            format_func=lambda s: (
+                f"{s[:-2]} · {len(groups_of_subsets[s])} subsets pooled" if s in groups_of_subsets else s
+            ),
+            help="A group pools its subsets; the table then shows each subset and their unweighted mean too.",
+        )
+        if named
+        else ALL
+    )
 with c2:
     ref_choice = url_selectbox(
         "Reference",
@@ -58,6 +72,17 @@ with c2:
         "human majority, else the human or crowd label.",
     )
 with c3:
+    own_convention = J.accuracy_convention(con, dataset)
+    convention = url_selectbox(
+        "Accuracy convention",
+        list(ACCURACY_CONVENTIONS),
+        "conv",
+        default=own_convention,
+        format_func=lambda c: ACCURACY_CONVENTIONS[c][1] + (" · this dataset's" if c == own_convention else ""),
+        help="How a judge's verdicts count against the reference. The default is the one this dataset's upstream "
+        "paper or code uses.",
+    )
+with c4:
     metric = url_selectbox("Agreement metric", metrics, "metric", format_func=lambda m: AGREEMENT_METRICS[m][1])
 subset = None if subset_choice == ALL else subset_choice
 reference = None if ref_choice == AUTO else ref_choice
@@ -101,11 +126,27 @@ else:
 
 # --- bias table --------------------------------------------------------------------------------------------------
 st.subheader("How each judge is biased")
-bias = J.bias_table(rep)
-selected = st.dataframe(bias, hide_index=True, key="bias_table", on_select="rerun", selection_mode="single-row")
+bias = J.bias_table(rep, convention)
+selected = st.dataframe(
+    bias,
+    hide_index=True,
+    key="bias_table",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={"judge": st.column_config.TextColumn(pinned=True)},
+)
 sel_rows = list(selected.selection.rows) if selected is not None else []
 if sel_rows and is_new("bias_table", sel_rows):  # a new row click, not a kept selection
     st.session_state["cell"] = bias.iloc[sel_rows[0]]["judge"]
+
+by_subset = J.subset_accuracy_table(rep, convention)
+if not by_subset.empty:
+    st.markdown(f"**Accuracy in each subset** ({ACCURACY_CONVENTIONS[convention][1]})")
+    st.dataframe(by_subset, hide_index=True, column_config={"judge": st.column_config.TextColumn(pinned=True)})
+    st.caption(
+        f"{J.SUBSET_MEAN_COLUMN}: the unweighted mean of the subsets' accuracies, as papers average them "
+        "(interval: each subset resampled within itself); pooled: every pair of the group counted once."
+    )
 
 # --- group disagreement ------------------------------------------------------------------------------------------
 groups = rep["disagreement_by_group"]  # computed with the report, per group column
