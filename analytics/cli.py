@@ -279,6 +279,19 @@ def cmd_judges(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_judge(args: argparse.Namespace) -> int:
+    from analytics.judgecard import card_table, judge_card
+
+    card = _read_store(args, lambda con: judge_card(con, args.name, args.family))
+    if args.json:
+        print(json.dumps(card, indent=2, default=str))
+        return 0
+    table = card_table(card)
+    print(f"{args.name}{' (family: ' + ', '.join(card['judges']) + ')' if args.family else ''}: {len(table)} rows")
+    print(table.to_string(index=False) if not table.empty else "no decided pair in this store")
+    return 0
+
+
 def cmd_dissect(args: argparse.Namespace) -> int:
     from analytics.dissection import Settings, dissect
 
@@ -622,6 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-leaderboards", action="store_true", help="skip generator leaderboards (faster)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)
+
+    p = sub.add_parser("judge", help="a judge card: one judge (or model family) across every dataset and subset")
+    _common(p)
+    p.add_argument("name", help="judge name (or, with --family, a model family such as gpt-4)")
+    p.add_argument("--family", action="store_true", help="every judge of the model family NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judge)
 
     p = sub.add_parser("dissect", help="Preference Dissection: what each judge rewards, per group, with intervals")
     _common(p)

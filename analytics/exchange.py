@@ -26,10 +26,11 @@ DATASET_TABLES = {
     "properties": f"subject_id IN {_RESPONSES_OF} OR subject_id IN "
     "(SELECT pair_id FROM pairs WHERE dataset IN (SELECT unnest($d)))",
 }
+OPTIONAL_TABLES = {"published": "dataset IN (SELECT unnest($d))"}  # files written before it existed lack it
 EMBEDDING_TABLES = ("embedding_models", "embeddings")  # keyed by text hash and model: exported whole
 # the order rows go in: what others point at first
 IMPORT_ORDER = ("prompts", "responses", "judges", "pairs", "judgments", "builtin_properties", "properties",
-                "embedding_models", "embeddings", "datasets")  # fmt: skip
+                "published", "embedding_models", "embeddings", "datasets")  # fmt: skip
 MANIFEST = "manifest.json"
 
 
@@ -46,7 +47,7 @@ def export_store(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
-    tables = dict(DATASET_TABLES)
+    tables = DATASET_TABLES | OPTIONAL_TABLES
     if embeddings:
         tables.update({t: "true" for t in EMBEDDING_TABLES if has_table(con, t)})
     for table, where in tables.items():

@@ -186,26 +186,90 @@ def group_heatmap(records: list[dict], title: str) -> go.Figure:
     return fig
 
 
-def leaderboard_figure(rows: list[dict], title: str, percent: bool = True) -> go.Figure:
-    """Dots with 95% interval whiskers, best first."""
-    rows = sorted((r for r in rows if r["value"] is not None), key=lambda r: r["value"])
-    scale = 100 if percent else 1
-    fig = go.Figure(
-        go.Scatter(
-            x=[r["value"] * scale for r in rows],
-            y=[r["name"] for r in rows],
+def leaderboard_ranks(table: pd.DataFrame, rankings: dict[str, tuple], title: str) -> go.Figure:
+    """Rank-change (slope) chart of a leaderboard (analytics.judges.leaderboard_table): one line per generator
+    across the rankings (raw, LC, style-controlled), rank 1 on top; hover gives each value with its interval. A
+    generator's points carry its name (customdata), so a click names it."""
+    shown = [k for k in rankings if table[f"{k}_value"].notna().any()]
+    labels = [rankings[k][0] for k in shown]
+    fig = go.Figure()
+    for i, row in enumerate(table.itertuples(index=False)):
+        ranks = [getattr(row, f"{k}_rank") for k in shown]
+        hover = [
+            f"{row.generator}<br>{rankings[k][0]}: #{int(getattr(row, f'{k}_rank'))} · "
+            f"{getattr(row, f'{k}_value'):.1f} [{getattr(row, f'{k}_low'):.1f}, {getattr(row, f'{k}_high'):.1f}]"
+            if pd.notna(getattr(row, f"{k}_rank"))
+            else f"{row.generator}: –"
+            for k in shown
+        ]
+        fig.add_scatter(
+            x=labels,
+            y=ranks,
+            mode="lines+markers+text",
+            text=[""] * (len(shown) - 1) + [f"  {row.generator}"],
+            textposition="middle right",
+            name=str(row.generator),
+            line=dict(color=CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]),
+            marker=dict(size=11),
+            customdata=[[row.generator, k] for k in shown],
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        showlegend=False,
+        height=160 + 30 * len(table),
+        yaxis=dict(range=[len(table) + 0.5, 0.5], title="rank (1 = best)", dtick=1),  # fixed: rank 1 on top
+        xaxis=dict(range=[-0.3, len(shown) - 0.2]),
+        margin=dict(r=180),
+    )
+    return fig
+
+
+def judge_card_figure(rows: list[dict], metrics: dict[str, tuple[str, bool]], title: str) -> go.Figure:
+    """A judge card's rows (analytics.judgecard) as dots with 95% whiskers, one panel per metric, one line per
+    judge × dataset × subset (sharing the vertical axis); a panel's 50 % is dashed (chance, or no position or length
+    preference)."""
+    from plotly.subplots import make_subplots
+
+    shown = [k for k in metrics if any(r[k] for r in rows)]
+    labels = [f"{r['judge']} · {r['dataset']} · {r['subset']}" for r in rows]
+    fig = make_subplots(
+        rows=1, cols=max(1, len(shown)), shared_yaxes=True, subplot_titles=[metrics[k][0] for k in shown]
+    )
+    for col, key in enumerate(shown, start=1):
+        points = [
+            (label, r[key]) for label, r in zip(labels, rows, strict=True) if r[key] and r[key]["value"] is not None
+        ]
+        scale = 100 if metrics[key][1] else 1
+        fig.add_scatter(
+            x=[e["value"] * scale for _, e in points],
+            y=[label for label, _ in points],
             mode="markers",
+            marker=dict(size=9, color=CATEGORY_PALETTE[col - 1]),
             error_x=dict(
                 type="data",
                 symmetric=False,
-                array=[(r["high"] - r["value"]) * scale if r["high"] is not None else 0 for r in rows],
-                arrayminus=[(r["value"] - r["low"]) * scale if r["low"] is not None else 0 for r in rows],
+                array=[((e["high"] if e["high"] is not None else e["value"]) - e["value"]) * scale for _, e in points],
+                arrayminus=[
+                    (e["value"] - (e["low"] if e["low"] is not None else e["value"])) * scale for _, e in points
+                ],
             ),
-            customdata=[r["n"] for r in rows],
+            customdata=[e["n"] for _, e in points],
             hovertemplate="%{y}: %{x:.1f} (n=%{customdata})<extra></extra>",
+            row=1,
+            col=col,
         )
+        if key != "self_preference":
+            fig.add_vline(x=50, line_dash="dot", line_color="#9aa5b1", row=1, col=col)
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        showlegend=False,
+        height=160 + 24 * len(rows),
+        yaxis=dict(automargin=True, autorange="reversed", categoryorder="array", categoryarray=labels),
     )
-    fig.update_layout(template=TEMPLATE, title=title, height=140 + 26 * len(rows), yaxis=dict(automargin=True))
     return fig
 
 

@@ -22,6 +22,7 @@ from typing import TypeVar
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from analytics.cache import cached
 from analytics.catalog import entry_of_dataset
@@ -44,6 +45,7 @@ from analytics.stats import (
     share_estimate,
     unweighted_mean_estimate,
 )
+from analytics.store import has_table
 from analytics.verdicts import (
     ACCURACY_CONVENTIONS,
     CODE,
@@ -59,8 +61,9 @@ from analytics.verdicts import (
 )
 
 HUMAN_MAJORITY = "human majority"
-REPORT_FORMAT = 2  # part of the report's cache key: bump when its content changes
+REPORT_FORMAT = 3  # part of the report's cache key: bump when its content changes
 REGRESSION_BOOT = 200
+LC_RIDGE = 1.0  # the joint difficulty fit's penalty: a N(0, 1) prior on each coefficient (logit scale)
 
 CONVENTIONS = {
     "frame": "A and B are the pair's own responses, whatever order a judge saw them in.",
@@ -91,7 +94,15 @@ CONVENTIONS = {
     "self_preference": "DBG = judge's win rate for its own model family minus the reference's on the same pairs "
     "(pairs where exactly one response is from the judge's family); a tie counts 0.5.",
     "win_rate": "A generator's win rate: mean of P(it is preferred), with P = prob_b for judges that give a "
-    "probability, else 1 / 0.5 / 0 for win / tie / loss (AlpacaEval's convention).",
+    "probability, else 1 / 0.5 / 0 for win / tie / loss (AlpacaEval's convention); a null (unparsed) preference "
+    "is left out of the denominator. A generator in every pair a judge decided (AlpacaEval's baseline) is left "
+    "out of the rankings.",
+    "lc_win_rate": "AlpacaEval's length-controlled win rate: per model, logit P(beats the baseline) = theta + "
+    "phi * tanh(dlen / sd) + psi * gamma_x (dlen in characters), LC = mean sigmoid(theta + psi * gamma_x). The "
+    "instruction difficulty gamma_x is fitted jointly over every generator the judge compared with the baseline "
+    f"(ridge {LC_RIDGE}); upstream fits it over its whole leaderboard and also regularises toward the baseline "
+    "with 'gamed' baseline outputs the files do not hold, so small differences from the published LC remain "
+    "(shown beside it).",
     "intervals": f"95% seeded bootstrap over pairs ({DEFAULT_BOOT} resamples; {REGRESSION_BOOT} for regressions), "
     f"seed {DEFAULT_SEED}. Statistics of a table of counts (agreement, kappa, Fleiss, Krippendorff, shares) resample "
     "the table (a multinomial draw, the same distribution as resampling pairs); regressions on more than "
@@ -414,6 +425,12 @@ def accuracy_convention(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
     return entry.accuracy_convention if entry else "combined"
 
 
+def official_judge(con: duckdb.DuckDBPyConnection, dataset: str, judges: list[str]) -> str | None:
+    """The evaluator upstream ranks its leaderboard with (catalog `official_judge`) when it judged here."""
+    entry = entry_of_dataset(con, dataset)
+    return entry.official_judge if entry and entry.official_judge in judges else None
+
+
 def is_subset_group(subset: str | None) -> bool:
     return bool(subset) and subset.endswith(GROUP_MARK)
 
@@ -577,36 +594,117 @@ def _with_probabilities(p_b: pd.Series, pairs: pd.DataFrame) -> tuple[pd.DataFra
     return aligned(pairs, p_b.index)[known], p_b.to_numpy(dtype=float)[known], known
 
 
-def lc_win_rates(p_b: pd.Series, pairs: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict:
-    """AlpacaEval-style length-controlled win rate of each model against the baseline on side A (the 'minimal' GLM:
-    logit P = theta + phi * tanh(dlen / sd(dlen)); LC = 100 * sigmoid(theta)), with soft labels."""
-    rows, p_all, _ = _with_probabilities(p_b, pairs)
+def instruction_difficulty(
+    p: np.ndarray, model_code: np.ndarray, tanh_length: np.ndarray, prompt_code: np.ndarray
+) -> np.ndarray:
+    """AlpacaEval's instruction difficulty gamma_x, fitted jointly over every generator compared with the baseline:
+    logit P(model m beats the baseline on x) = theta_m + phi_m * tanh_length + gamma_x, soft labels p, a ridge of
+    LC_RIDGE on every coefficient (upstream fits gamma once over its whole leaderboard; here, over the generators the
+    data holds). One value per prompt code, centred at 0. A sparse design: a million pairs and their prompts fit in
+    seconds (scikit-learn's L-BFGS; soft labels as two rows weighted p and 1 - p, as alpaca_eval does)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    n = len(p)
+    models, prompts = int(model_code.max()) + 1, int(prompt_code.max()) + 1
+    rows = np.arange(n)
+    x = sparse.csr_matrix(
+        (
+            np.concatenate([np.ones(n), tanh_length, np.ones(n)]),
+            (np.tile(rows, 3), np.concatenate([model_code, models + model_code, 2 * models + prompt_code])),
+        ),
+        shape=(n, 2 * models + prompts),
+    )
+    fit = LogisticRegression(C=1 / LC_RIDGE, fit_intercept=False, max_iter=2000, tol=1e-8)
+    fit.fit(sparse.vstack([x, x]), np.r_[np.ones(n), np.zeros(n)], sample_weight=np.r_[p, 1 - p])
+    gamma = fit.coef_[0, 2 * models :]
+    return gamma - gamma.mean()
+
+
+def lc_win_rates(
+    p_b: pd.Series, pairs: pd.DataFrame, seed: int = DEFAULT_SEED, prompts: np.ndarray | None = None
+) -> dict:
+    """AlpacaEval's length-controlled win rate of each model against the baseline on side A, with soft labels:
+    logit P = theta + phi * tanh(dlen / sd(dlen)) [+ psi * gamma_x], LC = 100 * mean over the model's instructions of
+    sigmoid(theta + psi * gamma_x) (the length term set to 0). With `prompts` (each pair's prompt id, aligned with
+    p_b) and two or more models, gamma_x is the instruction difficulty fitted jointly over them
+    (instruction_difficulty); without, the 'minimal' GLM (no difficulty term). dlen in characters."""
+    rows, p_all, known = _with_probabilities(p_b, pairs)
     code_a, code_b, models = generator_codes(rows)
     baselines = np.unique(code_a[code_a >= 0])
     if len(baselines) != 1:
         return {}
-    out = {}
+    compared = (code_b >= 0) & (code_b != baselines[0])
+    ranked = np.unique(code_b[compared])
     dlen_all = (rows["len_b"] - rows["len_a"]).to_numpy(dtype=float)
-    for k in np.unique(code_b[code_b >= 0]):
-        if k == baselines[0]:
-            continue
-        model, positions = models[k], np.flatnonzero(code_b == k)
-        p, dlen = p_all[positions], dlen_all[positions]
-        sd = dlen.std() or 1.0
-        x = np.column_stack([np.ones(len(p)), np.tanh(dlen / sd)])
+    tanh_all = np.zeros(len(p_all))
+    for k in ranked:
+        mine = code_b == k
+        tanh_all[mine] = np.tanh(dlen_all[mine] / (dlen_all[mine].std() or 1.0))
+    gamma_all = None
+    if prompts is not None and len(ranked) >= 2:
+        prompt_code = pd.factorize(np.asarray(prompts, dtype=object)[known][compared])[0]
+        gamma = instruction_difficulty(p_all[compared], code_b[compared], tanh_all[compared], prompt_code)
+        gamma_all = np.zeros(len(p_all))
+        gamma_all[compared] = gamma[prompt_code]
+    out = {}
+    for k in ranked:
+        positions = np.flatnonzero(code_b == k)
+        p = p_all[positions]
+        columns = [np.ones(len(p)), tanh_all[positions]]
+        if gamma_all is not None:
+            columns.append(gamma_all[positions])
+        x = np.column_stack(columns)
+        without_length = x.copy()
+        without_length[:, 1] = 0.0
 
-        def fit(idx: np.ndarray, x: np.ndarray = x, p: np.ndarray = p) -> float:
+        def lc(idx: np.ndarray, x: np.ndarray = x, p: np.ndarray = p, x0: np.ndarray = without_length) -> float:
             # soft labels: the log-likelihood with y = p equals alpaca_eval's two weighted rows per item
-            theta = logistic_fit(x[idx], p[idx])[0]
-            return float(1 / (1 + math.exp(-theta)))
+            beta = logistic_fit(x[idx], p[idx])
+            return float(expit(x0[idx] @ beta).mean())
 
         if len(p) <= WALD_ABOVE:
-            out[str(model)] = bootstrap(fit, len(p), REGRESSION_BOOT, seed).as_dict()
-        else:  # the Wald interval of theta, through the sigmoid (see stats.logistic_estimates)
-            theta = logistic_estimates(x, p, REGRESSION_BOOT, seed)[0]
-            out[str(model)] = Estimate(
-                *(float(1 / (1 + math.exp(-t))) for t in (theta.value, theta.low, theta.high)), len(p)
-            ).as_dict()
+            out[str(models[k])] = bootstrap(lc, len(p), REGRESSION_BOOT, seed).as_dict()
+        else:  # the delta method on the Wald covariance: one fit, not one per resample
+            beta = logistic_fit(x, p)
+            fitted = expit(x @ beta)
+            covariance = np.linalg.pinv((x * (fitted * (1 - fitted))[:, None]).T @ x + 1e-3 * np.eye(x.shape[1]))
+            shown = expit(without_length @ beta)
+            gradient = ((shown * (1 - shown))[:, None] * without_length).mean(axis=0)
+            value, se = float(shown.mean()), float(np.sqrt(max(gradient @ covariance @ gradient, 0.0)))
+            out[str(models[k])] = Estimate(value, value - 1.96 * se, value + 1.96 * se, len(p)).as_dict()
+    return out
+
+
+def baseline_of(pairs: pd.DataFrame) -> str | None:
+    """The generator every one of these pairs compares with (AlpacaEval's baseline, compared with each model in
+    turn): the one always on side A, else the one generator in every pair. A leaderboard leaves it out, as its win
+    rate only mirrors the others'. None when there is no such single generator."""
+    code_a, code_b, models = generator_codes(pairs)
+    if len(code_a) == 0:
+        return None
+    if code_a[0] >= 0 and (code_a == code_a[0]).all() and (code_b != code_a[0]).any():
+        return str(models[code_a[0]])
+    everywhere = [k for k in {code_a[0], code_b[0]} if k >= 0 and ((code_a == k) | (code_b == k)).all()]
+    return str(models[everywhere[0]]) if len(everywhere) == 1 else None
+
+
+def published_figures(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, dict[str, dict[str, dict]]]:
+    """Upstream's published figures of a dataset (store table `published`): judge -> generator -> metric ->
+    {value, standard_error, source}."""
+    if not has_table(con, "published"):  # a store written before the table existed
+        return {}
+    out: dict = {}
+    rows = con.execute(
+        "SELECT judge, generator, metric, value, standard_error, source FROM published WHERE dataset = $d",
+        {"d": dataset},
+    ).fetchall()
+    for judge, generator, metric, value, se, source in rows:
+        out.setdefault(judge, {}).setdefault(generator, {})[metric] = {
+            "value": value,
+            "standard_error": se,
+            "source": source,
+        }
     return out
 
 
@@ -665,6 +763,70 @@ def bradley_terry(
     return out
 
 
+# the leaderboard's rankings, in the order they are shown: board key -> (label, scale of the shown value, short name)
+RANKINGS = {
+    "raw_win_rate": ("raw win rate (%)", 100.0, "raw"),
+    "lc_win_rate": ("LC win rate (%)", 100.0, "LC"),
+    "bradley_terry_style": ("BT rating, style-controlled", 1.0, "BT"),
+}
+
+
+def leaderboard_table(board: dict) -> pd.DataFrame:
+    """One row per generator of a judge's leaderboard, the baseline left out: for each ranking (RANKINGS) its value,
+    interval and rank (1 = best), then upstream's published raw and LC win rates and our LC minus theirs (points).
+    Sorted by the LC rank where there is one, else the raw."""
+    estimates = {
+        "raw_win_rate": board.get("raw_win_rate") or {},
+        "lc_win_rate": board.get("lc_win_rate") or {},
+        "bradley_terry_style": (board.get("bradley_terry_style") or {}).get("ratings", {}),
+    }
+    generators = sorted(set().union(*estimates.values()) - {board.get("baseline")})
+    table = pd.DataFrame({"generator": generators})
+    for key, (_, scale, _) in RANKINGS.items():
+        for part in ("value", "low", "high"):
+            values = [(estimates[key].get(g) or {}).get(part) for g in generators]
+            table[f"{key}_{part}"] = np.array([np.nan if v is None else v for v in values], dtype=float) * scale
+        table[f"{key}_rank"] = table[f"{key}_value"].rank(ascending=False, method="min")
+    published = board.get("published") or {}
+    for metric in ("raw_win_rate", "lc_win_rate"):
+        table[f"published_{metric}"] = [
+            100 * published[g][metric]["value"] if metric in published.get(g, {}) else np.nan for g in generators
+        ]
+    table["lc_minus_published"] = table["lc_win_rate_value"] - table["published_lc_win_rate"]
+    order = "lc_win_rate_rank" if table["lc_win_rate_rank"].notna().any() else "raw_win_rate_rank"
+    return table.sort_values([order, "generator"]).reset_index(drop=True)
+
+
+def leaderboard_display(table: pd.DataFrame) -> pd.DataFrame:
+    """leaderboard_table as the page and the report show it: 'value [low, high]' and '#rank' per ranking, the
+    published values and the difference in points; '–' where a figure is missing."""
+
+    def cell(value: float, low: float, high: float, digits: int) -> str:
+        if np.isnan(value):
+            return "–"
+        return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+    out = pd.DataFrame({"generator": table["generator"]})
+    for key, (label, _, short) in RANKINGS.items():
+        if table[f"{key}_value"].isna().all():
+            continue
+        digits = 0 if key == "bradley_terry_style" else 1
+        out[label] = [
+            cell(v, lo, hi, digits)
+            for v, lo, hi in zip(table[f"{key}_value"], table[f"{key}_low"], table[f"{key}_high"], strict=True)
+        ]
+        out[f"rank {short}"] = [("–" if np.isnan(r) else f"#{int(r)}") for r in table[f"{key}_rank"]]
+    for column, label in (
+        ("published_raw_win_rate", "published raw (%)"),
+        ("published_lc_win_rate", "published LC (%)"),
+    ):
+        if table[column].notna().any():
+            out[label] = [("–" if np.isnan(v) else f"{v:.1f}") for v in table[column]]
+    if table["lc_minus_published"].notna().any():
+        out["LC − published (points)"] = [("–" if np.isnan(v) else f"{v:+.1f}") for v in table["lc_minus_published"]]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # groups and per-pair strength
 
@@ -718,14 +880,22 @@ def pairs_behind(
     group_by: str | None = None,
     group: str | None = None,
     only_disagreements: bool = True,
+    generator: str | None = None,
 ) -> list[str]:
     """Pair ids behind a figure, in source order: with two judges, the pairs both decided (their verdicts combined
     over runs by JudgeBench's rule), those where they differ first (or only those); with one judge, its pairs
-    judged in both orders whose verdicts differ (or all its pairs judged with a known order, differing first).
-    Optionally within a subset and one group of a group column (GROUP_SQL). One SQL query: nothing of the dataset
-    is loaded into memory."""
+    judged in both orders whose verdicts differ (or all its pairs judged with a known order, differing first);
+    with one judge and a generator (a leaderboard's point), the pairs of that generator the judge decided, those
+    it lost first (or only those). Optionally within a subset and one group of a group column (GROUP_SQL). One SQL
+    query: nothing of the dataset is loaded into memory."""
     args: dict = {"d": dataset, "j1": judge_1, "s": subset}  # DuckDB refuses parameters a query does not use
-    if judge_2 is None:
+    where = [SUBSET_SQL.format(column="p.subset")]
+    if generator is not None:  # 'differs' reads: the judge preferred the other response
+        args["gen"] = generator
+        differs = f"SELECT pair_id, s FROM ({_COMBINED.format(judge='$j1')}) c"
+        where.append("(ra.generator = $gen OR rb.generator = $gen)")
+        flag = "CASE WHEN ra.generator = $gen THEN v.s < 0 ELSE v.s > 0 END"
+    elif judge_2 is None:
         differs = """SELECT x.pair_id,
                             count(DISTINCT x.shown_order) = 2 AND
                             first(x.verdict) FILTER (WHERE x.shown_order = 'AB')
@@ -736,18 +906,19 @@ def pairs_behind(
         args["j2"] = judge_2
         first, second = _COMBINED.format(judge="$j1"), _COMBINED.format(judge="$j2")
         differs = f"SELECT a.pair_id, a.s <> b.s AS differs FROM ({first}) a JOIN ({second}) b USING (pair_id)"
-    where = [SUBSET_SQL.format(column="p.subset")]
+    if generator is None:
+        flag = "v.differs"
     if group_by in GROUP_SQL and group is not None:
         where.append(f"({GROUP_SQL[group_by]}) = $g")
         args["g"] = group
     if only_disagreements:
-        where.append("v.differs")
+        where.append(flag)
     rows = con.execute(
         f"""SELECT v.pair_id FROM ({differs}) v JOIN pairs p USING (pair_id)
             JOIN responses ra ON ra.response_id = p.response_a_id
             JOIN responses rb ON rb.response_id = p.response_b_id
             WHERE {" AND ".join(where)}
-            ORDER BY v.differs DESC, p.source_row, p.pair_id""",
+            ORDER BY {flag} DESC, p.source_row, p.pair_id""",
         args,
     ).fetchall()
     return [r[0] for r in rows]
@@ -913,16 +1084,21 @@ def _judges_report(
         report["flip_rate_from_two_labels"] = two_label
     if leaderboards and pairs["model_a"].notna().any() and (pairs["model_a"] != pairs["model_b"]).any():
         boards = {}
+        published = published_figures(con, dataset)
+        prompts = verdicts.responses.column("prompt_id").to_numpy(zero_copy_only=False)
         for judge in wide.columns:
             if kinds[judge] == "gold":
                 continue
             p_b = pd.Series(verdicts.p_b[:, verdicts.column(judge)], index=pairs.index)
             boards[judge] = {
+                "baseline": baseline_of(pairs[p_b.notna().to_numpy()]),
                 "raw_win_rate": raw_win_rates(p_b, pairs, boot, seed),
-                "lc_win_rate": lc_win_rates(p_b, pairs, seed),
+                "lc_win_rate": lc_win_rates(p_b, pairs, seed, prompts),
                 "bradley_terry_style": bradley_terry(p_b, pairs, style, boot=50, seed=seed),
+                "published": published.get(judge, {}),
             }
         report["leaderboards"] = boards
+        report["official_judge"] = official_judge(con, dataset, list(boards))
     return report
 
 

@@ -105,6 +105,14 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
         by_subset = J.subset_accuracy_table(rep, convention)
         if not by_subset.empty:
             out.append(("Accuracy in each subset", by_subset))
+        boards = rep.get("leaderboards") or {}
+        judge = params.get("board") if params.get("board") in boards else rep.get("official_judge")
+        judge = judge or next(iter(boards), None)
+        table = J.leaderboard_table(boards[judge]) if judge else pd.DataFrame()
+        if not table.empty:
+            title = f"Leaderboard judged by {judge}"
+            out.append((title, figures.leaderboard_ranks(table, J.RANKINGS, f"{title}: raw → LC → style-controlled")))
+            out.append((f"{title}: values", J.leaderboard_display(table)))
         group = params.get("group")
         if group and group in rep["disagreement_by_group"]:
             out.append(
@@ -157,6 +165,19 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
 
         found = find_pairs(con, dataset, PairFilters.from_params(params), limit=60)
         return [("Pairs", found.drop(columns=["matches"]))]
+    if page == "judge":
+        from analytics import judgecard as C
+
+        by_family = str(params.get("family", "false")) == "true"
+        name = params.get("name")
+        if not name:
+            first = con.execute("SELECT min(family) FROM judges" if by_family else "SELECT min(name) FROM judges")
+            name = first.fetchone()[0]
+        card = C.judge_card(con, str(name), by_family)
+        return [
+            (f"{name} across datasets", figures.judge_card_figure(card["rows"], C.METRICS, f"{name} across datasets")),
+            ("Figures", C.card_table(card)),
+        ]
     raise ValueError(f"no report for page {page}")
 
 

@@ -97,6 +97,17 @@ CREATE TABLE IF NOT EXISTS judgments (
     source_file VARCHAR,
     source_row BIGINT
 );
+-- figures the dataset's upstream publishes (e.g. AlpacaEval's leaderboard), shown beside prefatlas's own
+CREATE TABLE IF NOT EXISTS published (
+    dataset VARCHAR NOT NULL,
+    judge VARCHAR NOT NULL,
+    generator VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    value DOUBLE,
+    standard_error DOUBLE,
+    source VARCHAR,
+    PRIMARY KEY (dataset, judge, generator, metric)
+);
 CREATE TABLE IF NOT EXISTS properties (
     subject_id VARCHAR NOT NULL,
     subject_kind VARCHAR NOT NULL CHECK (subject_kind IN ('response', 'pair')),
@@ -322,6 +333,9 @@ class Skipped:
     reason: str
 
 
+PUBLISHED_COLUMNS = ["judge", "generator", "metric", "value", "standard_error", "source"]
+
+
 @dataclass
 class IngestBatch:
     """What an adapter hands to the store: canonical pairs, judgments (pointing at pairs by row position) and judges."""
@@ -333,6 +347,7 @@ class IngestBatch:
     rows_read: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     properties: pd.DataFrame | None = None  # imported per-response values: pair_row, side ('a'/'b'), name, value
+    published: pd.DataFrame | None = None  # upstream's own figures: PUBLISHED_COLUMNS (shown beside prefatlas's)
 
 
 @dataclass
@@ -548,6 +563,16 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
     con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
 
 
+def _insert_published(con: duckdb.DuckDBPyConnection, dataset: str, published: pd.DataFrame) -> None:
+    """Upstream's figures for a dataset; a batch's figures of a judge replace those stored (an appended shard)."""
+    frame = published[PUBLISHED_COLUMNS].assign(dataset=dataset)
+    con.execute(
+        "DELETE FROM published WHERE dataset = $d AND judge IN (SELECT unnest($j))",
+        {"d": dataset, "j": sorted(set(frame["judge"]))},
+    )
+    _insert(con, "published", frame)
+
+
 def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Remove a dataset's pairs and judgments, and prompts/responses no other dataset uses.
 
@@ -555,6 +580,7 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("DELETE FROM judgments WHERE dataset = $d", {"d": name})
     con.execute("DELETE FROM pairs WHERE dataset = $d", {"d": name})
     con.execute("DELETE FROM datasets WHERE name = $d", {"d": name})
+    con.execute("DELETE FROM published WHERE dataset = $d", {"d": name})
     # anti-joins on equalities (an OR of two columns would make DuckDB loop over every pair for every response)
     con.execute(
         "DELETE FROM responses WHERE response_id NOT IN "
@@ -668,6 +694,8 @@ def write_batches(
                     _insert(con, table, frames[table])
             # the builtin properties are part of the unit (never pairs without them); batch by batch, memory is bounded
             insert_properties_of(con, frames["responses"])
+            if batch.published is not None and not batch.published.empty:
+                _insert_published(con, meta.name, batch.published)
             rows_read += batch.rows_read
             skipped += batch.skipped
             del frames

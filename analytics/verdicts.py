@@ -71,15 +71,18 @@ _STORE = _Relations(
     keys=f"""SELECT pair_id, row_number() OVER (ORDER BY {SOURCE_ORDER}) AS ord FROM pairs
             WHERE dataset = $d AND {SUBSET_SQL.format(column="subset")} {{restrict}}""",
     pairs="""SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
-                    {lengths}, p.response_a_id, p.response_b_id
+                    {lengths}, p.response_a_id, p.response_b_id, p.prompt_id
              FROM pairs p JOIN responses ra ON ra.response_id = p.response_a_id
              JOIN responses rb ON rb.response_id = p.response_b_id
              WHERE p.dataset = $d AND p.pair_id IN (SELECT pair_id FROM {positions})""",
     judges="SELECT name AS judge, kind, model, family FROM judges",
 )
 
-_PAIR_COLUMNS = ("subset", "category", "model_a", "model_b", "len_a", "len_b", "response_a_id", "response_b_id")
-_FRAME_COLUMNS = _PAIR_COLUMNS[:6]  # Verdicts.pairs; the response ids stay in Arrow (Verdicts.responses)
+_PAIR_COLUMNS = (
+    *("subset", "category", "model_a", "model_b", "len_a", "len_b"),
+    *("response_a_id", "response_b_id", "prompt_id"),
+)
+_FRAME_COLUMNS = _PAIR_COLUMNS[:6]  # Verdicts.pairs; the ids stay in Arrow (Verdicts.responses)
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Verdicts:
     the judges (`judges.index`, sorted by name). Codes are 0 A, 1 tie, 2 B (3 unparsed in a shown order), NaN none."""
 
     pairs: pd.DataFrame  # subset, category, model_a, model_b, len_a, len_b
-    responses: pa.Table  # response_a_id, response_b_id of each pair (Arrow strings: two million at a million pairs)
+    responses: pa.Table  # response_a_id, response_b_id, prompt_id of each pair (Arrow strings: millions at 1M pairs)
     judges: pd.DataFrame  # kind, model, family, pairs, judgments, unparsed, first_wins, first_decisive
     codes: np.ndarray  # (pairs, judges) combined verdict
     judged: np.ndarray  # (pairs, judges) bool: the judge gave any judgment (unparsed included)
@@ -196,7 +199,7 @@ def verdicts_of(judgments: pd.DataFrame) -> Verdicts:
     frame["len_a"], frame["len_b"] = frame["len_a"].astype(float), frame["len_b"].astype(float)
     for column in ("pair_id", "judge", "verdict", "shown_order", "kind", "judge_model", "judge_family"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    for column in ("subset", "category", "model_a", "model_b", "response_a_id", "response_b_id"):
+    for column in ("subset", "category", "model_a", "model_b", "response_a_id", "response_b_id", "prompt_id"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     con = duckdb.connect()
     try:
@@ -291,7 +294,7 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rel: _Relations, params: dict) ->
     frame["model_a"], frame["model_b"] = _generators(pairs.column("model_a"), pairs.column("model_b"), index)
     for column in ("len_a", "len_b"):
         frame[column] = pairs.column(column).to_numpy()
-    responses = pairs.select(["response_a_id", "response_b_id"]).filter(pa.array(keep_rows))
+    responses = pairs.select(["response_a_id", "response_b_id", "prompt_id"]).filter(pa.array(keep_rows))
     return Verdicts(
         frame[keep_rows],
         responses,

@@ -89,6 +89,7 @@ PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
             Param("open", ""),
         ),
     ),
+    "judge": ("judge", (Param("name"), Param("family", False, "bool"))),
 }
 # every page by its path; the Overview (served at "/") also by its own name, the path the dashboard's alias takes
 PATH_TO_PAGE = {path: page for page, (path, _) in PAGES.items()} | {"overview": "overview"}

@@ -64,6 +64,7 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
         st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
         st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
         st.Page("views/pairs.py", title="Pairs", icon=":material/compare_arrows:", url_path="pairs"),
+        st.Page("views/judge.py", title="Judge card", icon=":material/badge:", url_path="judge"),
         st.Page(
             "views/overview.py", title="Overview", icon=":material/table:", url_path="overview", visibility="hidden"
         ),

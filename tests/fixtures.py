@@ -149,7 +149,9 @@ def write_judgebench(root: Path) -> Path:
     return root
 
 
-def write_alpaca_eval(root: Path) -> Path:
+def write_alpaca_eval(root: Path, leaderboard: bool = False) -> Path:
+    """Two evaluators on four instructions (baseline gpt4_1106_preview vs tiny-model); with `leaderboard`, upstream's
+    AlpacaEval 2 leaderboard file too (published win rates: tiny-model 40 % raw, 45 % LC)."""
     base = {"generator_1": "gpt4_1106_preview", "generator_2": "tiny-model", "dataset": "koala"}
     texts = [
         ("I1", "base 1", "model 1"),
@@ -164,6 +166,13 @@ def write_alpaca_eval(root: Path) -> Path:
             for (i, o1, o2), p in zip(texts, values, strict=True)
         ]
         _write(root / "results" / "tiny-model" / evaluator / "annotations.json", rows, gz=True)
+    if leaderboard:
+        board = root / "src/alpaca_eval/leaderboards/data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv"
+        board.parent.mkdir(parents=True, exist_ok=True)
+        board.write_text(
+            ",win_rate,standard_error,length_controlled_winrate,lc_standard_error\n"
+            "gpt4_1106_preview,50.0,0.0,50.0,0.0\ntiny-model,40.0,2.5,45.0,1.5\nnot-in-the-data,70.0,1.0,60.0,1.0\n"
+        )
     return root
 
 

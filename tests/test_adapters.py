@@ -10,7 +10,7 @@ import pytest
 from analytics.adapters import alpaca_eval, hh_rlhf, judgebench, llmbar, pandalm
 from analytics.adapters.alpaca_eval import preference_to_verdict
 from analytics.adapters.hh_rlhf import pair_from_transcripts
-from analytics.store import connect, write_batch
+from analytics.store import connect, delete_dataset, transaction, write_batch
 
 from fixtures import write_alpaca_eval, write_hh, write_judgebench, write_llmbar, write_pandalm
 
@@ -103,6 +103,23 @@ def test_alpaca_eval_evaluators_share_pairs(tmp_path):
     w = _judgments(batch, "weighted_alpaca_eval_gpt4_turbo")
     assert list(w["prob_b"].round(3)) == [0.2, 0.9, 0.5, 0.0]
     assert batch.judgments["shown_order"].isna().all()
+
+
+def test_alpaca_eval_keeps_upstreams_leaderboard_for_the_generators_it_holds(tmp_path):
+    assert alpaca_eval.load(write_alpaca_eval(tmp_path / "plain")).published.empty  # no leaderboard file: nothing
+    batch = alpaca_eval.load(write_alpaca_eval(tmp_path / "board", leaderboard=True))
+    got = batch.published.set_index(["generator", "metric"])
+    assert got.loc[("tiny-model", "lc_win_rate"), "value"] == pytest.approx(0.45)
+    assert got.loc[("tiny-model", "raw_win_rate"), "standard_error"] == pytest.approx(0.025)
+    assert set(batch.published["judge"]) == {"weighted_alpaca_eval_gpt4_turbo"}
+    assert "not-in-the-data" not in set(batch.published["generator"])  # only generators the data holds
+    store = connect(tmp_path / "store.duckdb")
+    write_batch(store, batch)
+    rows = store.execute("SELECT count(*) FROM published WHERE dataset = 'alpaca_eval'").fetchone()[0]
+    assert rows == len(batch.published) == 4
+    with transaction(store):
+        delete_dataset(store, "alpaca_eval")
+    assert store.execute("SELECT count(*) FROM published").fetchone()[0] == 0  # leaves with its dataset
 
 
 def test_hh_split_context_and_final_turns(tmp_path):

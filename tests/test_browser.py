@@ -284,6 +284,36 @@ def test_a_click_on_a_heatmap_cell_opens_its_pairs_and_the_sidebar_link_follows(
     expect(fresh.get_by_role("combobox", name="Open")).to_have_value(rows[0])
 
 
+def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, browser, shots):
+    """A real click on a generator's point of the rank chart opens the pairs its judge decided, losses first; the
+    link follows and reopens the same view."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/judges?dataset=pandalm")
+    wait_for_run(page)
+    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="Ranks judged by").first
+    area = chart.locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    name, x, y = chart.locator(".js-plotly-plot").first.evaluate(
+        "g => [g.data[0].name, g._fullLayout.xaxis.l2p(0), g._fullLayout.yaxis.l2p(g.data[0].y[0])]"
+    )
+    box = area.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)  # the first generator's point in the first ranking
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile(r"cell=gen%3A|cell=gen:"))
+    expect(page.get_by_role("combobox", name="Open")).to_have_value(re.compile(rf"^{re.escape(name)} · its pairs"))
+    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs$"))).to_be_visible()
+    shot(page, shots, "judges-leaderboard-click")
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "cell=gen" in link
+    fresh = browser.new_page(viewport={"width": 1440, "height": 1000})
+    fresh.goto(link.strip())
+    wait_for_run(fresh)
+    expect(fresh.get_by_role("combobox", name="Open")).to_have_value(re.compile(rf"^{re.escape(name)} · its pairs"))
+
+
 def test_screenshots_of_the_analysis_pages(server, browser, shots):
     url, real = server
     dataset = "llmbar" if real else "pandalm"

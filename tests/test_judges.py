@@ -438,3 +438,45 @@ def test_a_subset_group_selects_every_subset_under_its_prefix():
     assert chosen("A/*") == ["A/x", "A/y", "A/y/z"]  # not AB/x
     assert chosen("A/y") == ["A/y"]
     assert len(chosen(None)) == 5
+
+
+def test_instruction_difficulty_recovers_simulated_difficulties():
+    rng = np.random.default_rng(3)
+    models, prompts = 6, 300
+    theta, gamma = rng.normal(0, 1, models), rng.normal(0, 1.5, prompts)
+    m, x = np.repeat(np.arange(models), prompts), np.tile(np.arange(prompts), models)
+    tanh_len = np.tanh(rng.normal(0, 1, len(m)))
+    p = 1 / (1 + np.exp(-(theta[m] + 0.8 * tanh_len + gamma[x])))
+    got = J.instruction_difficulty(p, m, tanh_len, x)
+    assert abs(got.mean()) < 1e-9  # centred
+    assert np.corrcoef(got, gamma)[0, 1] > 0.97
+
+
+def test_leaderboard_leaves_the_baseline_out_and_ranks_each_way():
+    pairs = pd.DataFrame(
+        {"model_a": ["base"] * 6, "model_b": ["m1", "m1", "m2", "m2", "m3", "m3"], "len_a": 10.0, "len_b": 10.0},
+        index=[f"p{k}" for k in range(6)],
+    )
+    assert J.baseline_of(pairs) == "base"
+    assert J.baseline_of(pairs.assign(model_a=["base"] * 5 + ["other"])) is None
+    assert J.baseline_of(pairs.iloc[:2]) == "base"  # always on side A
+    mixed = pairs.iloc[:2].assign(model_a=["base", "m1"], model_b=["m1", "base"])
+    assert J.baseline_of(mixed) is None  # two generators in every pair, on either side: neither is the baseline
+
+    def est(v):
+        return {"value": v, "low": v - 0.05, "high": v + 0.05, "n": 2}
+
+    board = {
+        "baseline": "base",
+        "raw_win_rate": {"base": est(0.6), "m1": est(0.3), "m2": est(0.5), "m3": est(0.4)},
+        "lc_win_rate": {"m1": est(0.45), "m2": est(0.35), "m3": est(0.4)},
+        "bradley_terry_style": {},
+        "published": {"m1": {"lc_win_rate": {"value": 0.4}}},
+    }
+    table = J.leaderboard_table(board)
+    assert list(table["generator"]) == ["m1", "m3", "m2"]  # by LC rank
+    assert list(table["raw_win_rate_rank"]) == [3, 2, 1]
+    assert table["lc_minus_published"].iloc[0] == pytest.approx(5.0)  # points
+    shown = J.leaderboard_display(table)
+    assert "base" not in set(shown["generator"]) and "BT rating, style-controlled" not in shown
+    assert list(shown["LC − published (points)"]) == ["+5.0", "–", "–"]

@@ -7,12 +7,14 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.adapters import judgebench, llmbar, pandalm
+from analytics import judges as J
+from analytics import overview
+from analytics.adapters import alpaca_eval, judgebench, llmbar, pandalm
 from analytics.store import connect, write_batch
 from dashboard.widgets import plain
 
 from conftest import ROOT
-from fixtures import write_judgebench, write_llmbar, write_pandalm
+from fixtures import write_alpaca_eval, write_judgebench, write_llmbar, write_pandalm
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -151,3 +153,43 @@ def test_accuracy_follows_the_datasets_convention_and_the_choice_in_the_link(mon
     column = next(c for c in table.columns if c.startswith("accuracy vs reference"))
     assert "JudgeBench" in column and table.loc["GPT-4", column].startswith("100.0%")  # (A, unparsed) -> A
     assert at.query_params["conv"] == "combined"
+
+
+def test_leaderboard_opens_on_the_official_evaluator_without_the_baseline(monkeypatch, tmp_path):
+    path = tmp_path / "store.duckdb"
+    con = connect(path)
+    write_batch(con, alpaca_eval.load(write_alpaca_eval(tmp_path / "ae", leaderboard=True)))
+    con.close()
+    at = judges_page(monkeypatch, path, dataset="alpaca_eval")
+    assert not at.exception
+    # alphabetically alpaca_eval_gpt4_turbo_fn comes first; the catalog names AlpacaEval 2's official evaluator
+    assert at.selectbox(key="board").value == "weighted_alpaca_eval_gpt4_turbo"
+    assert "board" not in at.query_params
+    board = next(d.value for d in at.dataframe if "generator" in d.value.columns)
+    assert list(board["generator"]) == ["tiny-model"]  # gpt4_1106_preview, the baseline, is not ranked
+    assert board.loc[0, "published LC (%)"] == "45.0"
+    assert any("Baseline" in c.value and "gpt4" in c.value for c in at.caption)
+    ranks = next(c for c in at.get("plotly_chart") if "Ranks" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert json.loads(ranks.proto.spec)["data"][0]["name"] == "tiny-model"
+
+
+def test_a_generator_opens_the_pairs_its_judge_decided_against_it(monkeypatch, tmp_path):
+    path = tmp_path / "store.duckdb"
+    con = connect(path)
+    write_batch(con, alpaca_eval.load(write_alpaca_eval(tmp_path / "ae", leaderboard=True)))
+    con.close()
+    # weighted evaluator on tiny-model's four pairs: P(B) 0.2, 0.9, 0.5, 0.0 -> it lost the first and the last
+    at = judges_page(monkeypatch, path, dataset="alpaca_eval", cell="gen:tiny-model")
+    assert not at.exception
+    assert any(c.value == "2 pairs" for c in at.caption)
+    assert at.toggle(key="only").label == "Only the pairs it lost"
+    at = judges_page(monkeypatch, path, dataset="alpaca_eval", cell="gen:tiny-model", only="false")
+    assert any(c.value == "4 pairs" for c in at.caption)
+    assert len([m for m in at.markdown if m.value.startswith("**Prompt**")]) == 4
+    con = connect(path, read_only=True)
+    ids = J.pairs_behind(
+        con, "alpaca_eval", "weighted_alpaca_eval_gpt4_turbo", only_disagreements=False, generator="tiny-model"
+    )
+    prompts = [overview.pairs_by_id(con, [i])["prompt"].iloc[0] for i in ids]
+    con.close()
+    assert prompts == ["I1", "I4", "I2", "I3"]  # its losses first, then in source order

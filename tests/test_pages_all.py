@@ -14,7 +14,10 @@ from conftest import ROOT
 from fixtures import write_judgebench, write_llmbar, write_pandalm
 
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES = ["views/overview.py", "views/judges.py", "views/dissection.py", "views/map.py", "views/pairs.py"]
+PAGES = [
+    *("views/overview.py", "views/judges.py", "views/dissection.py", "views/map.py", "views/pairs.py"),
+    "views/judge.py",
+]
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +139,7 @@ NON_DEFAULT = {
         "page": "1",
         "item": "2",
     },
+    "views/judge.py": {"name": "rm/x", "family": "true"},
     "views/pairs.py": {
         "category": "Math/livebench-math",
         "generator": "gpt-4o",

@@ -7,11 +7,11 @@ import shutil
 import pytest
 
 from analytics import cli
-from analytics.adapters import judgebench, pandalm
+from analytics.adapters import alpaca_eval, judgebench, pandalm
 from analytics.report import build_report, figure_html, html_to_pdf
 from analytics.store import connect, write_batch
 
-from fixtures import write_judgebench, write_pandalm
+from fixtures import write_alpaca_eval, write_judgebench, write_pandalm
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -24,6 +24,7 @@ def store(tmp_path_factory):
     jb = judgebench.load(write_judgebench(root / "j"))
     jb.judges.loc[jb.judges["name"] == "gold", "protocol"] = HOSTILE
     write_batch(con, jb)
+    write_batch(con, alpaca_eval.load(write_alpaca_eval(root / "a", leaderboard=True)))
     con.close()
     return root / "s.duckdb"
 
@@ -47,6 +48,16 @@ def test_report_of_each_page(store, link, tmp_path, monkeypatch):
     assert HOSTILE not in document  # dataset text is escaped
     if "judges" in link or link.endswith("pandalm"):
         assert 'class="plotly-graph-div"' in document
+
+
+def test_a_judges_report_holds_the_leaderboard_and_the_subset_table(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    con = connect(store, read_only=True)
+    document = build_report(con, "http://h/judges?dataset=alpaca_eval")
+    assert "Leaderboard judged by weighted_alpaca_eval_gpt4_turbo" in document  # the official evaluator by default
+    assert "published LC (%)" in document and "45.0" in document
+    document = build_report(con, "http://h/judges?dataset=alpaca_eval&board=alpaca_eval_gpt4_turbo_fn")
+    assert "Leaderboard judged by alpaca_eval_gpt4_turbo_fn" in document
 
 
 def test_report_command_writes_html_and_rejects_bad_links(store, tmp_path, capsys):

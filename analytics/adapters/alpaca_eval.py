@@ -10,12 +10,24 @@ upstream and not recorded, so shown_order is NULL.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
-from analytics.adapters.base import BatchBuilder, IngestError, files_version, find, logical_name, read_records, require
+import pandas as pd
+
+from analytics.adapters.base import (
+    BatchBuilder,
+    IngestError,
+    files_version,
+    find,
+    logical_name,
+    open_bytes,
+    read_records,
+    require,
+)
 from analytics.families import model_family
-from analytics.store import DatasetMeta, IngestBatch
+from analytics.store import PUBLISHED_COLUMNS, DatasetMeta, IngestBatch
 
 # evaluator config -> judge model (from alpaca_eval's evaluators_configs)
 EVALUATOR_MODELS = {
@@ -28,6 +40,17 @@ EVALUATOR_MODELS = {
     "claude": "claude-v1",
 }
 BASELINE_SUBSETS = {"gpt4_1106_preview": "AlpacaEval 2", "text_davinci_003": "AlpacaEval 1"}
+# evaluator -> the leaderboard upstream publishes with it (win rates and, for AlpacaEval 2, LC win rates, in %)
+LEADERBOARDS = {
+    "weighted_alpaca_eval_gpt4_turbo": "src/alpaca_eval/leaderboards/data_AlpacaEval_2/"
+    "weighted_alpaca_eval_gpt4_turbo_leaderboard.csv",
+    "alpaca_eval_gpt4": "src/alpaca_eval/leaderboards/data_AlpacaEval/alpaca_eval_gpt4_leaderboard.csv",
+}
+# leaderboard column -> (metric, its standard error's column)
+LEADERBOARD_METRICS = {
+    "win_rate": ("raw_win_rate", "standard_error"),
+    "length_controlled_winrate": ("lc_win_rate", "lc_standard_error"),
+}
 
 
 def preference_to_verdict(value: object) -> tuple[str, float | None]:
@@ -94,7 +117,45 @@ def load(root: Path, name: str = "alpaca_eval") -> IngestBatch:
                 source_file=label,
                 source_row=i,
             )
+    generators = {str(p["model_a"]) for p in bb.pairs} | {str(p["model_b"]) for p in bb.pairs}
+    boards = [b for b in (find(root, rel) for rel in LEADERBOARDS.values()) if b]
+    published = published_figures(root, generators)
+    read = files + [b[0] for b in boards]
     meta = DatasetMeta(
-        name=name, version=files_version(files), adapter="alpaca_eval", files=[logical_name(p, root) for p in files]
+        name=name, version=files_version(read), adapter="alpaca_eval", files=[logical_name(p, root) for p in read]
     )
-    return bb.build(meta)
+    batch = bb.build(meta)
+    batch.published = published
+    return batch
+
+
+def published_figures(root: Path, generators: set[str]) -> pd.DataFrame:
+    """The leaderboards' win rates (as shares) of the generators in the data, for each evaluator whose
+    leaderboard is under root; an absent or unreadable leaderboard gives nothing (it is only shown beside ours)."""
+    rows = []
+    for judge, rel in LEADERBOARDS.items():
+        found = find(root, rel)
+        if not found:
+            continue
+        label = logical_name(found[0], root)
+        try:
+            board = pd.read_csv(io.BytesIO(open_bytes(found[0])), index_col=0)
+        except (ValueError, OSError) as exc:
+            raise IngestError(f"unreadable leaderboard ({exc})", file=label) from None
+        for column, (metric, se_column) in LEADERBOARD_METRICS.items():
+            if column not in board:
+                continue
+            for generator, value in board[column].items():
+                if str(generator) in generators and pd.notna(value):
+                    se = board.at[generator, se_column] if se_column in board else None
+                    rows.append(
+                        {
+                            "judge": judge,
+                            "generator": str(generator),
+                            "metric": metric,
+                            "value": float(value) / 100,
+                            "standard_error": None if se is None or pd.isna(se) else float(se) / 100,
+                            "source": label,
+                        }
+                    )
+    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)

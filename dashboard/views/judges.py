@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from analytics import judges as J
 from analytics import overview
-from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_figure
+from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_ranks
 from analytics.stats import format_estimate
 from analytics.verdicts import ACCURACY_CONVENTIONS
 from dashboard.db import page_start
 from dashboard.widgets import chart, is_new, pair_card, plain, selected_points, url_number, url_selectbox, url_toggle
 
 PAGE_SIZE = 10
+GENERATOR_MARK = "gen:"  # a generator's pairs in the 'Open' choice (and the link's cell=gen:NAME)
 ALL = "(all)"
 AUTO = "(automatic)"
 
@@ -127,13 +130,18 @@ else:
 # --- bias table --------------------------------------------------------------------------------------------------
 st.subheader("How each judge is biased")
 bias = J.bias_table(rep, convention)
+# each judge's card (the judge across every dataset of the store), a relative link: it keeps any base path
+bias.insert(1, "card", [f"judge?{urlencode({'dataset': dataset, 'name': j})}" for j in bias["judge"]])
 selected = st.dataframe(
     bias,
     hide_index=True,
     key="bias_table",
     on_select="rerun",
     selection_mode="single-row",
-    column_config={"judge": st.column_config.TextColumn(pinned=True)},
+    column_config={
+        "judge": st.column_config.TextColumn(pinned=True),
+        "card": st.column_config.LinkColumn("card", display_text="across datasets ↗", help="The judge card"),
+    },
 )
 sel_rows = list(selected.selection.rows) if selected is not None else []
 if sel_rows and is_new("bias_table", sel_rows):  # a new row click, not a kept selection
@@ -174,63 +182,95 @@ else:
 
 # --- leaderboards ------------------------------------------------------------------------------------------------
 boards = rep.get("leaderboards") or {}
+ranked: list[str] = []  # the shown leaderboard's generators: a click on one opens its pairs below
+board_judge = None
 if boards:
     st.subheader("Generator leaderboards")
     board_judges = list(boards)
-    board_judge = url_selectbox("Judged by", board_judges, "board")
+    official = rep.get("official_judge")
+    board_judge = url_selectbox(
+        "Judged by",
+        board_judges,
+        "board",
+        default=official or board_judges[0],
+        format_func=lambda j: f"{j} · upstream's official evaluator" if j == official else j,
+    )
     board = boards[board_judge]
-    left, right = st.columns(2)
-    with left:
-        chart(
-            leaderboard_figure([dict(v, name=k) for k, v in board["raw_win_rate"].items()], "Raw win rate (%)"),
-            key="raw_board",
+    table = J.leaderboard_table(board)
+    if table.empty:
+        st.info(f"{plain(board_judge)} compared no two generators here.")
+    else:
+        ranked = list(table["generator"])
+        ranks_event = chart(
+            leaderboard_ranks(table, J.RANKINGS, f"Ranks judged by {board_judge}: raw → LC → style-controlled"),
+            key="ranks_chart",
+            on_select="rerun",
+            selection_mode="points",
         )
-    if board["lc_win_rate"]:
-        with right:
-            chart(
-                leaderboard_figure(
-                    [dict(v, name=k) for k, v in board["lc_win_rate"].items()],
-                    "Length-controlled win rate vs the baseline (%)",
-                ),
-                key="lc_board",
+        clicked = selected_points(ranks_event, "ranks_chart")
+        if clicked and (clicked[0].get("customdata") or [None])[0] in ranked:
+            st.session_state["cell"] = GENERATOR_MARK + clicked[0]["customdata"][0]
+        st.dataframe(
+            J.leaderboard_display(table),
+            hide_index=True,
+            column_config={"generator": st.column_config.TextColumn(pinned=True)},
+        )
+        notes = []
+        if board.get("baseline"):
+            notes.append(
+                f"Baseline **{plain(board['baseline'])}** (in every pair this judge decided) is left out of the "
+                "ranking."
             )
-    bt = board.get("bradley_terry_style") or {}
-    if bt.get("ratings"):
-        chart(
-            leaderboard_figure(
-                [dict(v, name=k) for k, v in bt["ratings"].items()],
-                "Bradley–Terry rating with style control",
-                percent=False,
-            ),
-            key="bt_board",
-        )
-        st.caption(
-            "Style coefficients: "
-            + ", ".join(f"{plain(k)} {fmt(v, False)}" for k, v in bt.get("style_coefficients", {}).items())
-        )
+        if table["lc_minus_published"].notna().any():
+            worst = table.loc[table["lc_minus_published"].abs().idxmax()]
+            notes.append(
+                f"Published values: upstream's leaderboard for this evaluator; our LC differs from it by at most "
+                f"{abs(worst['lc_minus_published']):.1f} points ({plain(worst['generator'])}); the LC convention "
+                "below says why."
+            )
+        style = (board.get("bradley_terry_style") or {}).get("style_coefficients", {})
+        if style:
+            notes.append(
+                "Style coefficients of the BT fit (z-scored features): "
+                + ", ".join(f"{plain(k)} {fmt(v, False)}" for k, v in style.items())
+            )
+        for note in notes:
+            st.caption(note)
 
 # --- the pairs behind a number -----------------------------------------------------------------------------------
 st.subheader("The pairs behind a number")
 cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in rep["agreement"]]
-choices = ["(none)", *cells, *judge_names]
+choices = ["(none)", *cells, *judge_names, *(GENERATOR_MARK + g for g in ranked)]
 reversed_cells = {f"{c.partition(' ~ ')[2]} ~ {c.partition(' ~ ')[0]}": c for c in cells}  # either order opens it
+
+
+def cell_label(choice: str) -> str:
+    if choice.startswith(GENERATOR_MARK):
+        return f"{choice.removeprefix(GENERATOR_MARK)} · its pairs judged by {board_judge}"
+    return choice
+
+
 cell = url_selectbox(
     "Open",
     choices,
     "cell",
     aliases=reversed_cells,
+    format_func=cell_label,
     help="A judge pair opens the pairs they decided differently; a single judge opens the pairs "
-    "whose verdict changed when the order was swapped. Clicking a heatmap cell or a table row "
-    "selects it too.",
+    "whose verdict changed when the order was swapped; a generator, its pairs the leaderboard's judge decided. "
+    "Clicking a heatmap cell, a table row or a leaderboard point selects it too.",
 )
 if cell != "(none)":
-    only = url_toggle("Only disagreements", "only", True)
+    generator = cell.removeprefix(GENERATOR_MARK) if cell.startswith(GENERATOR_MARK) else None
+    only = url_toggle("Only the pairs it lost" if generator else "Only disagreements", "only", True)
     group_values = [ALL]
     if group_by:
         group_values += sorted({str(r["group"]) for r in groups[group_by]} - {"(none)"})
     in_group = url_selectbox(f"Within {plain(group_by)}", group_values, "in") if group_by else ALL
-    j1, _, j2 = cell.partition(" ~ ")
-    ids = J.pairs_behind(con, dataset, j1, j2 or None, subset, group_by, None if in_group == ALL else in_group, only)
+    j1, _, j2 = (board_judge, "", "") if generator else cell.partition(" ~ ")
+    ids = J.pairs_behind(
+        con, dataset, j1, j2 or None, subset, group_by, None if in_group == ALL else in_group, only, generator
+    )
     pages = max(1, -(-len(ids) // PAGE_SIZE))
     st.caption(f"{len(ids):,} pairs")
     if ids:
