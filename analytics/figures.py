@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -309,6 +311,72 @@ def dissection_figure(fits: dict[str, dict], title: str) -> go.Figure:
         height=480,
         yaxis=dict(title="P(A preferred) %", automargin=True),
         xaxis=dict(tickangle=-35, automargin=True),
+    )
+    return fig
+
+
+def weights_heatmap(fits: dict[str, dict], title: str, reference: str | None = None) -> go.Figure:
+    """Judges (rows) × properties (columns) of Preference Dissection weights, all judges at once: each cell is
+    100·σ(weight) − 50 (points above or below no effect), '*' where the 95% interval excludes 0. With `reference`,
+    each judge's weight minus the reference's instead (interval: the two posteriors' normal approximations taken as
+    independent). Cells carry [judge, property] so a click names them. Properties sorted by the mean |weight|."""
+    judges = [j for j in fits if j != reference] if reference else list(fits)
+    if not judges:
+        return go.Figure().update_layout(template=TEMPLATE, title=f"{title}: no judge to show")
+    names = sorted(
+        {f for j in judges for f in fits[j]["weights"]},
+        key=lambda f: -sum(abs(fits[j]["weights"].get(f, {}).get("mean", 0.0)) for j in judges),
+    )
+    z, text, custom = [], [], []
+    for judge in judges:
+        z_row, text_row, custom_row = [], [], []
+        for name in names:
+            w = fits[judge]["weights"].get(name)
+            r = fits[reference]["weights"].get(name) if reference else None
+            if w is None or (reference and r is None):
+                z_row.append(None), text_row.append(""), custom_row.append([judge, name, ""])
+                continue
+            if reference:
+                value = w["mean"] - r["mean"]
+                se = math.hypot((w["high"] - w["low"]) / 3.92, (r["high"] - r["low"]) / 3.92)
+                low, high = value - 1.96 * se, value + 1.96 * se
+                shown = 100 * (1 / (1 + math.exp(-value)) - 0.5)
+            else:
+                value, low, high = w["mean"], w["low"], w["high"]
+                shown = 100 * w["p"] - 50
+            excludes = low > 0 or high < 0
+            z_row.append(shown)
+            text_row.append(f"{shown:+.0f}{'*' if excludes else ''}")
+            custom_row.append([judge, name, f"[{low:+.2f}, {high:+.2f}]"])
+        z.append(z_row), text.append(text_row), custom.append(custom_row)
+    limit = max([abs(v) for row in z for v in row if v is not None] + [1.0])
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=judges,
+            text=text,
+            texttemplate="%{text}",
+            customdata=custom,
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            hovertemplate="%{customdata[0]} · %{customdata[1]}: %{z:+.1f} points (weight interval "
+            "%{customdata[2]})<extra></extra>",
+            colorbar=dict(title=dict(text="vs reference" if reference else "100·σ(w) − 50")),
+        )
+    )
+    cells = [(r, c) for r in range(len(judges)) for c in range(len(names)) if z[r][c] is not None]
+    fig.add_trace(
+        click_targets([names[c] for _, c in cells], [judges[r] for r, _ in cells], [custom[r][c] for r, c in cells])
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        height=200 + 40 * len(judges),
+        xaxis=dict(tickangle=-35, automargin=True),
+        yaxis=dict(autorange="reversed", automargin=True),
     )
     return fig
 

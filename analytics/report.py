@@ -130,12 +130,19 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
         shown = str(params.get("g", OVERALL))
         fits = result["results"].get(shown, result["results"][OVERALL])
         chosen = params.get("judges") or list(fits)[:3]
+        reference = params.get("ref") if params.get("ref") in fits else None
+        versus = str(params.get("vs_ref", "false")) == "true" and reference is not None
+        every = f"Beyond {reference}" if versus else "What every judge rewards"
         return [
             (
                 "What each judge rewards",
                 figures.dissection_figure(
                     {j: fits[j] for j in chosen if j in fits}, f"What each judge rewards — {shown}"
                 ),
+            ),
+            (
+                "All judges at once",
+                figures.weights_heatmap(fits, f"{every} — {shown}", reference if versus else None),
             ),
             (
                 "Judge similarity",

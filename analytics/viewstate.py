@@ -55,6 +55,7 @@ PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
             Param("g", "All pairs"),
             Param("sim"),
             Param("ref"),
+            Param("vs_ref", False, "bool"),
             Param("judge"),
             Param("pair", 1, "int"),
         ),

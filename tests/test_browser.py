@@ -314,6 +314,31 @@ def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, brow
     expect(fresh.get_by_role("combobox", name="Open")).to_have_value(re.compile(rf"^{re.escape(name)} · its pairs"))
 
 
+def test_a_click_on_a_judges_cell_in_the_dissection_overview_selects_that_judge(server, browser, shots):
+    from playwright.sync_api import expect
+
+    url, real = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/dissection?dataset={'llmbar' if real else 'pandalm'}")
+    wait_for_run(page)
+    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="What every judge rewards").first
+    area = chart.locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    reference = page.get_by_role("combobox", name="Reference").input_value()
+    before = page.get_by_role("combobox", name="Judge").input_value()
+    plot = chart.locator(".js-plotly-plot").first
+    judges = plot.evaluate("g => g.data[0].y")
+    row = max(k for k, j in enumerate(judges) if j not in (reference, before))  # a judge not shown yet
+    target = judges[row]
+    x, y = plot.evaluate(f"g => [g._fullLayout.xaxis.l2p(0), g._fullLayout.yaxis.l2p({row})]")
+    box = area.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)  # that judge's cell of the first property
+    wait_for_run(page)
+    expect(page.get_by_role("combobox", name="Judge")).to_have_value(target)
+    expect(page).to_have_url(re.compile("judge="))
+    shot(page, shots, "dissection-overview-click")
+
+
 def test_screenshots_of_the_analysis_pages(server, browser, shots):
     url, real = server
     dataset = "llmbar" if real else "pandalm"

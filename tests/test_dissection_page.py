@@ -92,3 +92,21 @@ def test_after_an_ingest_the_default_view_reads_no_design(monkeypatch, store, tm
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any(t.startswith("What coin rewards beyond human") for t in titles)  # the default comparison
     assert any(t.startswith("coin preferred") for t in titles)  # the fifth pair coin decided
+
+
+def test_every_judge_at_once_and_as_a_difference_from_the_reference(monkeypatch, store, tmp_path):
+    at = page(monkeypatch, store, tmp_path)
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    every = next(f for f in specs if "What every judge rewards" in f["layout"]["title"]["text"])
+    judges, properties = every["data"][0]["y"], every["data"][0]["x"]
+    assert set(judges) == {"human", "coin", "long", "short"}
+    assert every["data"][1]["type"] == "scatter"  # click targets over the cells
+    cell = every["data"][0]["text"][judges.index("long")][properties.index("length (words)")]
+    assert cell.startswith("+") and cell.endswith("*")  # the length-loving judge: a clearly positive weight
+    at = page(monkeypatch, store, tmp_path, vs_ref="true")
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    beyond = next(f for f in specs if f["layout"]["title"]["text"].startswith("Beyond "))
+    reference = at.selectbox(key="ref").value
+    assert reference == "human" and set(beyond["data"][0]["y"]) == {"coin", "long", "short"}
+    assert at.query_params["vs_ref"] == "true"

@@ -127,6 +127,7 @@ NON_DEFAULT = {
         "g": "All pairs",
         "sim": "Overall",
         "ref": "gold",
+        "vs_ref": "true",
         "judge": "rm/x",
         "pair": "2",
     },

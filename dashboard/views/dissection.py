@@ -21,9 +21,24 @@ from analytics.dissection import (
     judges_to_compare,
     reference_candidates,
 )
-from analytics.figures import difference_figure, dissection_figure, similarity_heatmap, waterfall_figure
+from analytics.figures import (
+    difference_figure,
+    dissection_figure,
+    similarity_heatmap,
+    waterfall_figure,
+    weights_heatmap,
+)
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, plain, url_multiselect, url_number, url_selectbox
+from dashboard.widgets import (
+    chart,
+    pair_card,
+    plain,
+    selected_points,
+    url_multiselect,
+    url_number,
+    url_selectbox,
+    url_toggle,
+)
 
 NO_GROUP = "(none)"
 
@@ -125,6 +140,34 @@ with st.expander("Property definitions"):
         hide_index=True,
     )
 
+st.subheader("All judges at once")
+c1, c2 = st.columns(2)
+with c1:
+    reference = url_selectbox("Reference", reference_candidates(fitted_judges, kinds), "ref")
+with c2:
+    versus = url_toggle(
+        "As the difference from the reference",
+        "vs_ref",
+        False,
+        help="Each judge's weight minus the reference's: what it rewards beyond (red) or below (blue) it.",
+    )
+weights_event = chart(
+    weights_heatmap(
+        result["results"][shown_group],
+        f"{'Beyond ' + reference if versus else 'What every judge rewards'} — {shown_group} "
+        "(100·σ(w) − 50; * interval excludes 0)",
+        reference if versus else None,
+    ),
+    key="weights_map",
+    on_select="rerun",
+    selection_mode="points",
+)
+clicked = selected_points(weights_event, "weights_map")
+if clicked:  # a click on a judge's cell opens that judge's comparison and pair explanation below
+    picked = (clicked[0].get("customdata") or [None])[0]
+    if picked in judges_to_compare(fitted_judges, reference):
+        st.session_state["judge"] = picked
+
 st.subheader("Judge similarity")
 sim_groups = sorted(result["similarity"], key=lambda g: g != MEAN_OVER_GROUPS)  # the paper's Overall first
 sim_group = url_selectbox("Similarity for", sim_groups, "sim") if len(sim_groups) > 1 else sim_groups[0]
@@ -135,11 +178,9 @@ chart(
 
 # --- attack surface ------------------------------------------------------------------------------------------------
 st.subheader("What a judge rewards that the reference doesn't")
-c1, c2 = st.columns(2)
-with c1:
-    reference = url_selectbox("Reference", reference_candidates(fitted_judges, kinds), "ref")
-with c2:
-    judge = url_selectbox("Judge", judges_to_compare(fitted_judges, reference), "judge")
+judge = url_selectbox(
+    "Judge", judges_to_compare(fitted_judges, reference), "judge", help="Clicking a judge's cell above selects it too."
+)
 if judge != reference:
     diff = attack_surface(con, version, dataset, judge, reference, shown_group, mode)
     if diff.empty:
