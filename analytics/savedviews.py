@@ -1,13 +1,16 @@
-"""Saved views: a title and a note attached to a link, for a meeting's agenda. Kept beside the store's caches (the
-dashboard opens the store read-only), one JSON list, replaced atomically."""
+"""Saved views: a title and a note attached to a link, in order: a meeting's agenda. Kept beside the store's caches
+(the dashboard opens the store read-only), one JSON list, replaced atomically. Each view has an id, so editing,
+moving or deleting one names it, not a position another visitor may have changed meanwhile."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from analytics.catalog import default_cache
 from analytics.viewstate import is_web_link
@@ -29,11 +32,58 @@ def list_views() -> list[dict]:
         return []
     if not isinstance(views, list):
         return []
-    return [
+    kept = [
         v
         for v in views
         if isinstance(v, dict) and isinstance(v.get("title"), str) and is_web_link(str(v.get("link", "")))
     ]
+    for k, view in enumerate(kept):  # a file written before views had ids: a stable one from its content
+        if not isinstance(view.get("id"), str):
+            view["id"] = uuid.uuid5(uuid.NAMESPACE_URL, f"{k}|{view['title']}|{view['link']}").hex[:12]
+    return kept
+
+
+def _write(views: list[dict]) -> None:
+    path = _path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump(views, tmp, indent=1)
+    os.replace(tmp.name, path)
+
+
+def _position(views: list[dict], view_id: str) -> int:
+    for k, view in enumerate(views):
+        if view["id"] == view_id:
+            return k
+    raise ValueError("that saved view is gone (removed by someone else?); reload the page")
+
+
+def edit_view(view_id: str, title: str, note: str) -> dict:
+    """Change a saved view's title and note (the link stays: it is what was saved)."""
+    title = title.strip()[:MAX_TITLE]
+    if not title:
+        raise ValueError("a saved view needs a title")
+    views = list_views()
+    view = views[_position(views, view_id)]
+    view["title"], view["note"] = title, note.strip()[:MAX_NOTE]
+    _write(views)
+    return view
+
+
+def move_view(view_id: str, step: int) -> int:
+    """Move a saved view `step` places (negative: earlier) in the agenda, within its ends; its new position."""
+    views = list_views()
+    k = _position(views, view_id)
+    to = min(max(k + step, 0), len(views) - 1)
+    views.insert(to, views.pop(k))
+    _write(views)
+    return to
+
+
+def delete_view(view_id: str) -> None:
+    views = list_views()
+    views.pop(_position(views, view_id))
+    _write(views)
 
 
 def save_view(title: str, note: str, link: str, saved_by: str | None = None) -> dict:
@@ -47,16 +97,29 @@ def save_view(title: str, note: str, link: str, saved_by: str | None = None) -> 
     if len(views) >= MAX_VIEWS:
         raise ValueError(f"the agenda holds {MAX_VIEWS} saved views already; remove some before saving more")
     view = {
+        "id": uuid.uuid4().hex[:12],
         "title": title,
         "note": note.strip()[:MAX_NOTE],
         "link": link,
         "saved_by": (saved_by or "").strip()[:MAX_NAME] or None,
         "saved_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    views = [*views, view]
-    path = _path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        json.dump(views, tmp, indent=1)
-    os.replace(tmp.name, path)
+    _write([*views, view])
     return view
+
+
+def presenting_link(view: dict) -> str:
+    """A saved view's link in presentation mode, as a step of the agenda (present=true&agenda=ID): the dashboard then
+    shows previous / next / exit around it."""
+    parts = urlsplit(view["link"])
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("present", "agenda")]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("present", "true"), ("agenda", view["id"])])))
+
+
+def agenda_step(view_id: str) -> tuple[int, list[dict]] | None:
+    """(position of the view, the whole agenda) for a presentation's step; None when the view is gone."""
+    views = list_views()
+    try:
+        return _position(views, view_id), views
+    except ValueError:
+        return None

@@ -25,7 +25,8 @@ class Param:
 
 DATASET = Param("dataset", keep=True)
 PRESENT = Param("present", False, "bool")
-COMMON = (DATASET, PRESENT)
+AGENDA = Param("agenda", "")  # presenting a saved view as a step of the agenda: that view's id
+COMMON = (DATASET, PRESENT, AGENDA)
 
 PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
     # page: (url path, parameters)

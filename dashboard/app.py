@@ -16,7 +16,7 @@ from analytics.viewstate import VERSION
 from dashboard.access import gate
 from dashboard.builds import start_default_maps
 from dashboard.db import lease
-from dashboard.share import share_panel
+from dashboard.share import agenda_bar, share_panel
 from dashboard.widgets import presenting, url_selectbox
 
 st.set_page_config(page_title="prefatlas", page_icon="⚖️", layout="wide")
@@ -70,6 +70,8 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
         ),
     ]
     page = st.navigation(pages)
+    if presenting():
+        agenda_bar(page)  # a way out, and on a step of the saved agenda: previous / next
     refresh_link = share_panel(page.url_path or "") if not presenting() else None
     page.run()
     if refresh_link is not None:

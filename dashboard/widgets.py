@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.overview import verdict_table
@@ -38,6 +39,8 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     figure; exports are made only when clicked."""
     from analytics.report import figure_html, figure_image
 
+    if presenting():  # a meeting's screen: the figure's own text as large as the page's (a copy: figures may be cached)
+        fig = go.Figure(fig).update_layout(font=dict(size=20), title_font=dict(size=24))
     event = st.plotly_chart(fig, theme=None, key=key, **kwargs)
     if not presenting():
         exports = (

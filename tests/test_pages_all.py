@@ -94,9 +94,51 @@ def test_saved_views_are_listed_on_the_overview(monkeypatch, store):
     with pytest.raises(ValueError, match="needs a title"):
         save_view("  ", "", "http://h/")
     at = run(monkeypatch, store, "views/overview.py", dataset="llmbar")
-    assert any(s.value == "Saved views" for s in at.subheader)
+    assert any(s.value.startswith("Agenda") for s in at.subheader)
     table = at.dataframe[1].value
     assert "Position bias of Falcon" in set(table["title"])
+
+
+def fresh_agenda(monkeypatch, store) -> None:
+    """An empty agenda in the cache the pages read (run() points them at store/cache)."""
+    monkeypatch.setenv("PREFATLAS_CACHE", str(store / "cache"))
+    (store / "cache" / "saved_views.json").unlink(missing_ok=True)
+
+
+def test_the_agenda_is_edited_reordered_and_trimmed_from_the_overview(monkeypatch, store):
+    fresh_agenda(monkeypatch, store)
+    for title in ("first", "second", "third"):
+        save_view(title, "", f"http://h/judges?dataset=llmbar&cell=Falcon&v=1#{title}")
+    at = run(monkeypatch, store, "views/overview.py", dataset="llmbar")
+    ids = [v["id"] for v in list_views()]
+    at.selectbox(key="agenda_view").set_value(ids[2]).run()
+    at.text_input[0].set_value("third, renamed")
+    at.text_area[0].set_value("what to decide")
+    at.button[0].click().run()  # the form's submit
+    assert [(v["title"], v["note"]) for v in list_views()][2] == ("third, renamed", "what to decide")
+    at.selectbox(key="agenda_view").set_value(ids[2]).run()
+    next(b for b in at.button if b.label == "Move up").click().run()
+    assert [v["title"] for v in list_views()] == ["first", "third, renamed", "second"]
+    at.selectbox(key="agenda_view").set_value(ids[0]).run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert [v["title"] for v in list_views()] == ["third, renamed", "second"]
+    assert not at.exception
+
+
+def test_presenting_a_step_of_the_agenda_shows_where_it_is_and_the_way_on(monkeypatch, store):
+    fresh_agenda(monkeypatch, store)
+    for title in ("one", "two", "three"):
+        save_view(title, f"note {title}", "http://h/judges?dataset=llmbar&metric=kappa&v=1")
+    second = list_views()[1]
+    at = run(monkeypatch, store, "views/judges.py", dataset="llmbar", present="true", agenda=second["id"])
+    assert not at.exception
+    assert any(m.value == "**2 / 3 · two**" for m in at.markdown)
+    links = {p.proto.label: p.proto for p in at.get("page_link")}
+    assert set(links) >= {"◀ Previous", "Next ▶", "Exit"}
+    assert "agenda=" in links["Next ▶"].query_string and "present=true" in links["Next ▶"].query_string
+    assert "present" not in links["Exit"].query_string and "metric=kappa" in links["Exit"].query_string
+    at = run(monkeypatch, store, "views/judges.py", dataset="llmbar", present="true")  # not a step: a way out
+    assert [p.proto.label for p in at.get("page_link")] == ["Exit presentation"]
 
 
 def test_link_from_another_version_is_flagged(monkeypatch, store):

@@ -7,9 +7,9 @@ import streamlit as st
 
 from analytics import overview
 from analytics.figures import verdict_distribution
-from analytics.savedviews import list_views
+from analytics.savedviews import delete_view, edit_view, list_views, move_view, presenting_link
 from dashboard.db import page_start
-from dashboard.widgets import chart, pair_card, plain, url_number
+from dashboard.widgets import chart, pair_card, plain, presenting, url_number
 
 con, dataset = page_start()
 
@@ -40,16 +40,53 @@ st.dataframe(
 
 views = list_views()
 if views:
-    st.subheader("Saved views")
-    st.caption("For a meeting's agenda: each opens the exact view it was saved from.")
+    st.subheader("Agenda: the saved views")
+    st.caption(
+        "For a review meeting: each opens the exact view it was saved from; “present” steps through them in order "
+        "in presentation mode (previous / next / exit)."
+    )
+    st.link_button("Present the agenda", presenting_link(views[0]), icon=":material/slideshow:")
+    agenda = pd.DataFrame(views).reindex(columns=["title", "note", "saved_by", "saved_at", "link"])
+    agenda.insert(0, "#", range(1, len(views) + 1))
+    agenda["present"] = [presenting_link(v) for v in views]
     st.dataframe(
-        pd.DataFrame(views).reindex(columns=["title", "note", "saved_by", "saved_at", "link"]),
+        agenda,
         hide_index=True,
         column_config={
             "link": st.column_config.LinkColumn("link", display_text="open"),
+            "present": st.column_config.LinkColumn("present", display_text="present from here"),
             "saved_by": st.column_config.TextColumn("saved by"),
         },
     )
+    if not presenting():
+        with st.expander("Edit the agenda"):
+            by_id = {v["id"]: v for v in views}
+            chosen = st.selectbox(
+                "View",
+                list(by_id),
+                format_func=lambda i: f"{list(by_id).index(i) + 1}. {by_id[i]['title']}",
+                key="agenda_view",
+            )
+            with st.form("edit_view", border=False):
+                title = st.text_input("Title", by_id[chosen]["title"], max_chars=200)
+                note = st.text_area("Note", by_id[chosen].get("note") or "", max_chars=2000)
+                edited = st.form_submit_button("Save title and note")
+            up, down, remove = st.columns(3)
+            try:
+                if edited:
+                    edit_view(chosen, title, note)
+                    st.rerun()
+                if up.button("Move up", disabled=chosen == views[0]["id"], width="stretch"):
+                    move_view(chosen, -1)
+                    st.rerun()
+                if down.button("Move down", disabled=chosen == views[-1]["id"], width="stretch"):
+                    move_view(chosen, 1)
+                    st.rerun()
+                if remove.button("Delete", width="stretch"):
+                    delete_view(chosen)
+                    st.rerun()
+            except ValueError as exc:
+                st.error(plain(exc, 400))
 
 row = table[table["dataset"] == dataset].iloc[0]
 st.header(plain(row["title"] or dataset))
