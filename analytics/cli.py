@@ -441,9 +441,17 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analytics.report import build_report, html_to_pdf
+    from analytics.report import build_agenda_report, build_report, html_to_pdf
+    from analytics.savedviews import list_views
 
-    document = _read_store(args, lambda con: build_report(con, args.url, args.base_path))
+    if bool(args.url) == bool(args.agenda):
+        raise IngestError("give a link copied from the dashboard, or --agenda for the saved views, not both")
+    layout = {"paper": args.paper, "landscape": not args.portrait}
+    if args.agenda:
+        views = list_views()
+        document = _read_store(args, lambda con: build_agenda_report(con, views, args.base_path, **layout))
+    else:
+        document = _read_store(args, lambda con: build_report(con, args.url, args.base_path, **layout))
     out = Path(args.output)
     if out.suffix.lower() == ".pdf":
         out.write_bytes(html_to_pdf(document))
@@ -695,8 +703,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="a self-contained HTML (or PDF) report of the view a link shows")
     _common(p)
-    p.add_argument("url", help="a link copied from the dashboard")
+    p.add_argument("url", nargs="?", help="a link copied from the dashboard")
+    p.add_argument(
+        "--agenda", action="store_true", help="one document for the meeting: every saved view, in the agenda's order"
+    )
     p.add_argument("-o", "--output", required=True, help="file.html, or file.pdf (needs chromium)")
+    p.add_argument("--paper", choices=["A4", "Letter"], default="A4", help="PDF page size (default A4)")
+    p.add_argument("--portrait", action="store_true", help="portrait pages (default landscape)")
     p.add_argument("--base-path", default="/", help="the server's URL prefix, if it has one")
     p.set_defaults(func=cmd_report)
 

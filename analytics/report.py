@@ -24,6 +24,28 @@ from analytics.viewstate import is_web_link, parse_link
 EXPORT_WIDTH, EXPORT_HEIGHT, EXPORT_SCALE = 1200, 700, 2
 
 
+def with_footer(fig: go.Figure, text: str) -> go.Figure:
+    """A copy of the figure with a footer line (an exported figure says where it comes from: the view's link holds
+    the dataset, subset and filters)."""
+    if not text:
+        return fig
+    out = go.Figure(fig)
+    bottom = (out.layout.margin.b if out.layout.margin.b is not None else 60) + 40
+    out.add_annotation(
+        text=html.escape(text),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=0,
+        yshift=-bottom + 12,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=10, color="#52606d"),
+    )
+    return out.update_layout(margin=dict(b=bottom), height=(out.layout.height or EXPORT_HEIGHT) + 40)
+
+
 def figure_image(fig: go.Figure, fmt: str = "png") -> bytes:
     """PNG or SVG bytes of a figure, drawn by kaleido with the system chromium (never a downloaded browser)."""
     height = fig.layout.height or EXPORT_HEIGHT
@@ -188,9 +210,12 @@ def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[t
     raise ValueError(f"no report for page {page}")
 
 
-def build_report(con: duckdb.DuckDBPyConnection, link: str, base_path: str = "/") -> str:
-    """One self-contained HTML document of the view a link shows: its figures and tables, the filters, the
-    dataset version, the time, and the link back. plotly.js is inlined once, so it opens offline."""
+PAPERS = ("A4", "Letter")
+
+
+def _view_html(con: duckdb.DuckDBPyConnection, link: str, base_path: str, level: int = 1) -> tuple[str, str]:
+    """(title, body HTML) of one view: its heading, when, dataset version, the link back, the filters, then every
+    figure and table. Figures are drawn without plotly's toolbar (a printed page has nothing to click)."""
     page, params = parse_link(link, base_path)
     sections = _sections(con, page, params)
     dataset = str(params["dataset"])
@@ -198,26 +223,83 @@ def build_report(con: duckdb.DuckDBPyConnection, link: str, base_path: str = "/"
     filters = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>" for k, v in sorted(params.items()))
     parts = []
     for heading, item in sections:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(f'<section class="item"><h{level + 1}>{html.escape(heading)}</h{level + 1}>')
         if isinstance(item, go.Figure):
-            parts.append(item.to_html(full_html=False, include_plotlyjs=False))
+            parts.append(item.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False}))
         else:
             parts.append(_table(item))
+        parts.append("</section>")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # only a web link is clickable; a bare path (no server known) is shown as text
     back = f'<a href="{html.escape(link)}">open this view</a>' if is_web_link(link) else f"view {html.escape(link)}"
+    title = f"prefatlas — {page}: {dataset}"
+    body = (
+        f"<h{level}>{html.escape(title)}</h{level}>\n"
+        f'<p class="meta">Made {when} · dataset version <code>{html.escape(version)}</code> · {back}</p>\n'
+        f'<ul class="meta">{filters}</ul>\n' + "".join(parts)
+    )
+    return title, body
+
+
+def _document(title: str, body: str, paper: str = "A4", landscape: bool = True) -> str:
+    """A self-contained HTML document (plotly.js inlined once: it opens offline) that prints well: the page size and
+    orientation for chromium's PDF, and no table row, figure or heading split from what follows it."""
+    if paper not in PAPERS:
+        raise ValueError(f"paper must be one of {', '.join(PAPERS)}")
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>prefatlas — {html.escape(page)} — {html.escape(dataset)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <script>{get_plotlyjs()}</script>
 <style>
+@page {{ size: {paper} {"landscape" if landscape else "portrait"}; margin: 12mm; }}
 body {{ font-family: Inter, Helvetica, Arial, sans-serif; color: #1f2933; margin: 2rem auto; max-width: 1200px; }}
 table {{ border-collapse: collapse; font-size: 12px; margin-bottom: 1.5rem; }}
 th, td {{ border: 1px solid #e4e7eb; padding: 3px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #f5f7fa; }} .meta {{ color: #52606d; font-size: 13px; }}
+@media print {{
+  body {{ margin: 0; max-width: none; }}
+  tr, .js-plotly-plot, .plotly-graph-div {{ break-inside: avoid; page-break-inside: avoid; }}
+  thead {{ display: table-header-group; }}
+  h1, h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
+  .view + .view {{ break-before: page; page-break-before: always; }}
+  .modebar-container {{ display: none !important; }}
+}}
 </style></head><body>
-<h1>prefatlas — {html.escape(page)}: {html.escape(dataset)}</h1>
-<p class="meta">Made {when} · dataset version <code>{html.escape(version)}</code> ·
-{back}</p>
-<ul class="meta">{filters}</ul>
-{"".join(parts)}
+{body}
 </body></html>"""
+
+
+def build_report(
+    con: duckdb.DuckDBPyConnection, link: str, base_path: str = "/", paper: str = "A4", landscape: bool = True
+) -> str:
+    """One self-contained HTML document of the view a link shows: its figures and tables, the filters, the
+    dataset version, the time, and the link back."""
+    title, body = _view_html(con, link, base_path)
+    return _document(title, f'<div class="view">{body}</div>', paper, landscape)
+
+
+def build_agenda_report(
+    con: duckdb.DuckDBPyConnection,
+    views: list[dict],
+    base_path: str = "/",
+    paper: str = "A4",
+    landscape: bool = True,
+) -> str:
+    """One document for a whole meeting: each saved view of the agenda in order, under its title and note, each
+    starting a new printed page. A view this store cannot show (its dataset is gone) says so; the rest stand."""
+    if not views:
+        raise ValueError("the agenda is empty: save views from the dashboard first")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    contents = "".join(f"<li>{html.escape(v['title'])}</li>" for v in views)
+    blocks = [
+        f'<div class="view"><h1>prefatlas — meeting agenda</h1><p class="meta">Made {when}</p><ol>{contents}</ol></div>'
+    ]
+    for k, view in enumerate(views, start=1):
+        head = f"<h1>{k}. {html.escape(view['title'])}</h1>"
+        if view.get("note"):
+            head += f'<p class="note">{html.escape(view["note"])}</p>'
+        try:
+            _, body = _view_html(con, view["link"], base_path, level=2)
+        except ValueError as exc:  # LinkError too: a view whose dataset or page is not here
+            body = f'<p class="meta">This view cannot be shown from this store: {html.escape(str(exc))}</p>'
+        blocks.append(f'<div class="view">{head}{body}</div>')
+    return _document("prefatlas — meeting agenda", "\n".join(blocks), paper, landscape)

@@ -9,13 +9,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import streamlit as st
 
-from analytics.report import build_report, html_to_pdf
-from analytics.savedviews import agenda_step, save_view
+from analytics.report import build_agenda_report, build_report, html_to_pdf
+from analytics.savedviews import agenda_step, list_views, save_view
 from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
 from dashboard.access import visitor_name
 from dashboard.db import StoreBusy, reading
 from dashboard.export import export_button
-from dashboard.widgets import plain
+from dashboard.widgets import VIEW_LINK, plain
 
 
 def current_params(page: str) -> dict[str, object]:
@@ -29,6 +29,33 @@ def base_url(page_path: str) -> str:
     if page_path and url.rstrip("/").endswith("/" + page_path):
         url = url.rstrip("/")[: -len(page_path)]
     return url if url.endswith("/") else url + "/"
+
+
+def _base_path(base: str) -> str:
+    return "/" + base.split("://", 1)[-1].split("/", 1)[-1] if "://" in base else "/"
+
+
+def meeting_document_button() -> None:
+    """A download of the whole agenda as one PDF (each saved view on its own pages, A4 landscape)."""
+    base_path = _base_path(base_url("overview"))  # the Overview answers at / and at /overview
+
+    def document() -> bytes:
+        try:
+            with reading(wait_s=30) as con:
+                return html_to_pdf(build_agenda_report(con, list_views(), base_path))
+        except StoreBusy:
+            return b""
+
+    st.download_button(
+        "Meeting document (PDF)",
+        data=document,
+        file_name="prefatlas-meeting.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        icon=":material/picture_as_pdf:",
+        help="Every saved view in the agenda's order, each with its figures and tables (also: prefatlas report "
+        "--agenda -o meeting.pdf)",
+    )
 
 
 def _report(link: str, base_path: str) -> str:
@@ -51,8 +78,9 @@ def share_panel(page_path: str) -> Callable[[], None]:
         return page_link(page, params, base), params
 
     link, params = current()
-    shown = {"link": link}  # the downloads read it when clicked, after any redraw
-    base_path = "/" + base.split("://", 1)[-1].split("/", 1)[-1] if "://" in base else "/"
+    shown = {"link": link}  # the downloads (and the figures' exports) read it when clicked, after any redraw
+    st.session_state[VIEW_LINK] = shown
+    base_path = _base_path(base)
     with st.sidebar:
         st.divider()
         st.caption("Link to this view (copy with the button at its right)")

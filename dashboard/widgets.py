@@ -29,6 +29,9 @@ def plain(value: object, limit: int = 200) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\u2060", text))
 
 
+VIEW_LINK = "_view_link"  # session key of {"link": ...}: the link of the view on screen (dashboard.share keeps it)
+
+
 def presenting() -> bool:
     """Presentation mode (?present=true): large type, no controls; the view is whatever the link says."""
     return st.query_params.get("present") == "true"
@@ -37,16 +40,21 @@ def presenting() -> bool:
 def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     """A plotly figure as on screen (one template, theme off) with PNG / SVG / HTML exports drawn from the same
     figure; exports are made only when clicked."""
-    from analytics.report import figure_html, figure_image
+    from analytics.report import figure_html, figure_image, with_footer
 
     if presenting():  # a meeting's screen: the figure's own text as large as the page's (a copy: figures may be cached)
         fig = go.Figure(fig).update_layout(font=dict(size=20), title_font=dict(size=24))
     event = st.plotly_chart(fig, theme=None, key=key, **kwargs)
     if not presenting():
+        view = st.session_state.get(VIEW_LINK, {})  # the share panel's: the link on screen when the export is made
+
+        def labelled() -> go.Figure:
+            return with_footer(fig, f"prefatlas · {view['link']}" if view.get("link") else "")
+
         exports = (
-            ("PNG", "png", "image/png", lambda: figure_image(fig, "png")),
-            ("SVG", "svg", "image/svg+xml", lambda: figure_image(fig, "svg")),
-            ("HTML", "html", "text/html", lambda: figure_html(fig)),
+            ("PNG", "png", "image/png", lambda: figure_image(labelled(), "png")),
+            ("SVG", "svg", "image/svg+xml", lambda: figure_image(labelled(), "svg")),
+            ("HTML", "html", "text/html", lambda: figure_html(labelled())),
         )
         with st.popover("Export figure", icon=":material/download:"):
             for label, suffix, mime, make in exports:

@@ -80,3 +80,54 @@ def test_pdf_and_png_exports(store):
     assert figure_image(fig, "png").startswith(b"\x89PNG")
     assert b"<svg" in figure_image(fig, "svg")[:200]
     assert "plotly" in figure_html(fig)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")
+@pytest.mark.parametrize(
+    ("paper", "portrait", "size"), [("A4", False, (842, 595)), ("Letter", False, (792, 612)), ("A4", True, (595, 842))]
+)
+def test_a_printed_report_takes_the_paper_and_orientation_asked_and_no_toolbars(store, tmp_path, paper, portrait, size):
+    import re
+
+    out = tmp_path / "r.pdf"
+    args = ["report", "--store", str(store), "http://h/judges?dataset=pandalm", "-o", str(out), "--paper", paper]
+    assert cli.main(args + (["--portrait"] if portrait else [])) == 0
+    boxes = {
+        tuple(round(float(v)) for v in box.split()[2:])
+        for box in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", out.read_bytes())
+    }
+    assert boxes == {size}  # every page, landscape unless asked otherwise
+    con = connect(store, read_only=True)
+    document = build_report(con, "http://h/judges?dataset=pandalm")
+    assert '"displayModeBar": false' in document  # no toolbar icons on paper
+    assert "tr, .js-plotly-plot" in document and "break-inside: avoid" in document  # rows never split
+
+
+def test_one_document_for_the_whole_agenda(store, tmp_path, monkeypatch, capsys):
+    from analytics.savedviews import save_view
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    out = tmp_path / "meeting.html"
+    assert cli.main(["report", "--store", str(store), "--agenda", "-o", str(out)]) == 2
+    assert "agenda is empty" in capsys.readouterr().err
+    save_view("Who agrees", "start here", "http://h/judges?dataset=pandalm&metric=kappa")
+    save_view("Gone", "", "http://h/judges?dataset=not-here")
+    save_view("The pairs", "", "http://h/pairs?dataset=pandalm")
+    assert cli.main(["report", "--store", str(store), "--agenda", "-o", str(out)]) == 0
+    document = out.read_text()
+    assert document.index("1. Who agrees") < document.index("2. Gone") < document.index("3. The pairs")
+    assert "start here" in document and "cannot be shown from this store" in document
+    assert document.count('<div class="view">') == 4  # the contents, then one per view (each starts a page)
+    assert cli.main(["report", "--store", str(store), "--agenda", "http://h/?dataset=pandalm", "-o", str(out)]) == 2
+
+
+def test_an_exported_figure_names_the_view_it_comes_from():
+    import plotly.graph_objects as go
+
+    from analytics.report import with_footer
+
+    fig = go.Figure(go.Bar(x=[1], y=[2])).update_layout(height=400)
+    labelled = with_footer(fig, "prefatlas · http://h/judges?dataset=x&metric=kappa")
+    assert labelled.layout.annotations[0].text.endswith("metric=kappa")
+    assert labelled.layout.height == 440 and fig.layout.height == 400  # the screen's figure is left as it was
+    assert with_footer(fig, "") is fig

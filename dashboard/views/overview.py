@@ -9,6 +9,7 @@ from analytics import overview
 from analytics.figures import verdict_distribution
 from analytics.savedviews import delete_view, edit_view, list_views, move_view, presenting_link
 from dashboard.db import page_start
+from dashboard.share import meeting_document_button
 from dashboard.widgets import chart, pair_card, plain, presenting, url_number
 
 con, dataset = page_start()
@@ -45,7 +46,11 @@ if views:
         "For a review meeting: each opens the exact view it was saved from; “present” steps through them in order "
         "in presentation mode (previous / next / exit)."
     )
-    st.link_button("Present the agenda", presenting_link(views[0]), icon=":material/slideshow:")
+    present, document = st.columns([1, 3])
+    present.link_button("Present the agenda", presenting_link(views[0]), icon=":material/slideshow:")
+    if not presenting():
+        with document:
+            meeting_document_button()
     agenda = pd.DataFrame(views).reindex(columns=["title", "note", "saved_by", "saved_at", "link"])
     agenda.insert(0, "#", range(1, len(views) + 1))
     agenda["present"] = [presenting_link(v) for v in views]
