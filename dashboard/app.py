@@ -71,7 +71,7 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
     ]
     page = st.navigation(pages)
     if presenting():
-        agenda_bar(page)  # a way out, and on a step of the saved agenda: previous / next
+        agenda_bar()  # a way out, and on a step of the saved agenda: previous / next
     refresh_link = share_panel(page.url_path or "") if not presenting() else None
     page.run()
     if refresh_link is not None:

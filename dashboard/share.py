@@ -4,14 +4,13 @@ saving the view for a meeting's agenda."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import streamlit as st
 
 from analytics.report import build_agenda_report, build_report, html_to_pdf
 from analytics.savedviews import agenda_step, list_views, save_view
-from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link
+from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link, params_of
 from dashboard.access import visitor_name
 from dashboard.db import StoreBusy, reading
 from dashboard.export import export_button
@@ -137,45 +136,43 @@ def share_panel(page_path: str) -> Callable[[], None]:
     return refresh
 
 
-def _step_link(view: dict, presenting: bool = True) -> tuple[str, dict[str, list[str]]]:
-    """(page script, query parameters) of a saved view's link, for a link inside the app (same tab): a step of the
-    agenda in presentation mode, or the view itself. The page is the link's last path segment (the server's URL
-    prefix, if any, comes before it)."""
+def _go_to(view: dict, presenting: bool = True) -> None:
+    """Open a saved view in this tab: a step of the agenda in presentation mode, or the view itself. Its page
+    widgets forget their values first, so the view's link sets them (a step to the same page with other values
+    would otherwise keep the last step's)."""
     parts = urlsplit(view["link"])
-    page = PATH_TO_PAGE.get(parts.path.rstrip("/").rsplit("/", 1)[-1], "overview")
+    page = PATH_TO_PAGE.get(parts.path.rstrip("/").rsplit("/", 1)[-1], "overview")  # after any URL prefix
     params: dict[str, list[str]] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=False):
         if key not in ("present", "agenda"):
             params.setdefault(key, []).append(value)
     if presenting:
         params |= {"present": ["true"], "agenda": [view["id"]]}
-    return f"views/{page}.py", params
+    for name in params_of(page):
+        st.session_state.pop(name, None)
+    st.switch_page(f"views/{page}.py", query_params=params)
 
 
-def agenda_bar(current: Any) -> None:
+def agenda_bar() -> None:
     """In presentation mode: a way out, and on a step of the agenda (?agenda=ID) where we are, the view's title and
-    note, and the previous and next views (in presentation mode too), all in the same tab."""
+    note, and the previous and next views (in presentation mode too), all in this tab."""
     view_id = st.query_params.get("agenda")
     step = agenda_step(view_id) if view_id else None
     if step is None:
-        here = {k: st.query_params.get_all(k) for k in st.query_params if k not in ("present", "agenda")}
-        st.page_link(current, label="Exit presentation", query_params=here)
+        if st.button("Exit presentation", icon=":material/close:"):
+            del st.query_params["present"]
+            st.rerun()
         return
     k, views = step
     view = views[k]
     back, where, forward, leave = st.columns([1, 6, 1, 1], vertical_alignment="center")
-    with back:
-        if k > 0:
-            script, params = _step_link(views[k - 1])
-            st.page_link(script, label="◀ Previous", query_params=params)
     with where:
         st.markdown(f"**{k + 1} / {len(views)} · {plain(view['title'])}**")
         if view.get("note"):
             st.caption(plain(view["note"], 600))
-    with forward:
-        if k + 1 < len(views):
-            script, params = _step_link(views[k + 1])
-            st.page_link(script, label="Next ▶", query_params=params)
-    with leave:
-        script, params = _step_link(view, presenting=False)
-        st.page_link(script, label="Exit", query_params=params)
+    if back.button("◀ Previous", disabled=k == 0, width="stretch"):
+        _go_to(views[k - 1])
+    if forward.button("Next ▶", disabled=k + 1 == len(views), width="stretch"):
+        _go_to(views[k + 1])
+    if leave.button("Exit", width="stretch"):
+        _go_to(view, presenting=False)

@@ -127,87 +127,25 @@ def test_the_agenda_is_edited_reordered_and_trimmed_from_the_overview(monkeypatc
 
 def test_presenting_a_step_of_the_agenda_shows_where_it_is_and_the_way_on(monkeypatch, store):
     fresh_agenda(monkeypatch, store)
-    for title in ("one", "two", "three"):
-        save_view(title, f"note {title}", "http://h/judges?dataset=llmbar&metric=kappa&v=1")
-    second = list_views()[1]
-    at = run(monkeypatch, store, "views/judges.py", dataset="llmbar", present="true", agenda=second["id"])
+    save_view("one", "", "http://h/judges?dataset=llmbar&metric=kappa&v=1")
+    save_view("two", "note two", "http://h/judges?dataset=llmbar&metric=kappa&v=1")
+    save_view("three", "", "http://h/judges?dataset=llmbar&metric=agreement_no_ties&v=1")  # the same page, other values
+    views = list_views()
+    at = run(
+        monkeypatch, store, "views/judges.py", dataset="llmbar", metric="kappa", present="true", agenda=views[1]["id"]
+    )
     assert not at.exception
     assert any(m.value == "**2 / 3 · two**" for m in at.markdown)
-    links = {p.proto.label: p.proto for p in at.get("page_link")}
-    assert set(links) >= {"◀ Previous", "Next ▶", "Exit"}
-    assert "agenda=" in links["Next ▶"].query_string and "present=true" in links["Next ▶"].query_string
-    assert "present" not in links["Exit"].query_string and "metric=kappa" in links["Exit"].query_string
+    assert any(c.value == "note two" for c in at.caption)
+    next(b for b in at.button if b.label == "Next ▶").click().run()
+    assert not at.exception
+    assert at.query_params["agenda"] == views[2]["id"] and at.query_params["metric"] == "agreement_no_ties"
+    assert any(m.value == "**3 / 3 · three**" for m in at.markdown)
+    assert next(b for b in at.button if b.label == "Next ▶").disabled  # the last step
+    next(b for b in at.button if b.label == "Exit").click().run()
+    assert "present" not in at.query_params and at.query_params["metric"] == "agreement_no_ties"
+    assert at.selectbox(key="metric").value == "agreement_no_ties"  # the controls are back, on the view's values
     at = run(monkeypatch, store, "views/judges.py", dataset="llmbar", present="true")  # not a step: a way out
-    assert [p.proto.label for p in at.get("page_link")] == ["Exit presentation"]
-
-
-def test_link_from_another_version_is_flagged(monkeypatch, store):
-    at = run(monkeypatch, store, "views/overview.py", dataset="llmbar", v="99")
-    assert any("another prefatlas" in w.value for w in at.warning)
-
-
-# one valid, non-default value for every parameter of every page (fixture data: llmbar / pandalm / judgebench)
-NON_DEFAULT = {
-    "views/overview.py": {"sample": "5"},
-    "views/judges.py": {
-        "subset": "gpt-4o",
-        "ref": "o1-mini (arena_hard)",
-        "conv": "both_orders",
-        "metric": "kappa",
-        "group": "category",
-        "with_ref": "false",
-        "cell": "gold ~ rm/x",
-        "only": "false",
-        "in": "Knowledge/mmlu-pro-law",
-        "page": "1",
-        "board": "rm/x",
-    },
-    "views/dissection.py": {
-        "group": "category",
-        "features": "normalised",
-        "judges": "gold",
-        "g": "All pairs",
-        "sim": "Overall",
-        "ref": "gold",
-        "vs_ref": "true",
-        "judge": "rm/x",
-        "pair": "2",
-    },
-    "views/map.py": {
-        "map": "prompts",
-        "color": "rarity",
-        "region": "(none)",
-        "q": "Q1",
-        "sel": "0123456789ab",
-        "page": "1",
-        "item": "2",
-    },
-    "views/judge.py": {"name": "rm/x", "family": "true"},
-    "views/pairs.py": {
-        "category": "Math/livebench-math",
-        "generator": "gpt-4o",
-        "judge": "rm/x",
-        "verdict": "B",
-        "split": "true",
-        "min_len": "1",
-        "max_len": "100",
-        "prop": "hedges",
-        "prop_min": "0",
-        "q": "wrong",
-        "sort": "random",
-        "page": "1",
-        "open": "",
-    },
-}
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_every_parameter_at_a_non_default_value(monkeypatch, store, page):
-    from analytics.viewstate import PAGES as SCHEMA
-
-    path = {"views/overview.py": "overview"}.get(page, page.split("/")[1].removesuffix(".py"))
-    names = {p.name for p in SCHEMA[path][1]}
-    assert names <= set(NON_DEFAULT[page]) | {"present"}, names - set(NON_DEFAULT[page])  # every parameter covered
-    for key, value in NON_DEFAULT[page].items():
-        at = run(monkeypatch, store, page, dataset="judgebench", **{key: value})
-        assert not at.exception, (key, value, at.exception)
+    assert [b.label for b in at.button] == ["Exit presentation"]
+    at.button[0].click().run()
+    assert "present" not in at.query_params and at.selectbox
