@@ -12,7 +12,7 @@ from analytics.selections import is_among
 
 TEMPLATE = "prefatlas"
 VERDICT_COLORS = {"A": "#3b6ea8", "B": "#d9822b", "tie": "#9aa5b1", "unparsed": "#c23030"}
-GAP_COLORS = {"coverage gap": "#c23030", "under-represented": "#d9822b", "covered": "#9aa5b1"}
+GAP_COLORS = {"missing": "#c23030", "thin": "#d9822b", "covered": "#9aa5b1"}  # analytics.maps.coverage_verdict
 UNCLUSTERED = "#b8c0c8"
 
 
@@ -474,16 +474,8 @@ def map_figure(
     fig = go.Figure()
     if color in ("cluster", "verdict", "generators", "source", "gap"):
         if color == "gap" and not regions.empty:
-            flags = regions.set_index("cluster")
-            key = shown["cluster"].map(
-                lambda c: (
-                    "coverage gap"
-                    if c in flags.index and flags.at[c, "coverage_gap"]
-                    else "under-represented"
-                    if c in flags.index and flags.at[c, "under_represented"]
-                    else "covered"
-                )
-            )
+            verdicts = regions.set_index("cluster")["coverage"] if "coverage" in regions else pd.Series(dtype=object)
+            key = shown["cluster"].map(verdicts).fillna("covered").astype(str)
         elif color == "cluster":
             key = shown["cluster_name"]
         else:

@@ -771,6 +771,39 @@ RANKINGS = {
 }
 
 
+def accuracy_within(
+    con: duckdb.DuckDBPyConnection, dataset: str, pair_ids: list[str], boot: int = 200, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """Each judge's accuracy on some pairs (a map selection) beside its accuracy on the whole dataset, both against
+    the dataset's reference and under its convention: judge, n, within (estimate), whole (estimate), and whether
+    the two intervals part. Empty when the dataset has no reference."""
+    verdicts = load_verdicts(con, dataset, pair_ids=pair_ids, lengths=False)
+    if len(verdicts) == 0:
+        return pd.DataFrame()
+    report = judges_report(con, dataset)  # the whole dataset's (precomputed at ingest)
+    convention = report["accuracy_convention"]
+    ref_name, ref = reference_verdicts(verdicts.wide, verdicts.kinds(), report["reference"])
+    if ref is None:
+        return pd.DataFrame()
+    whole = {j["judge"]: headline_accuracy(j, convention)[0] for j in report["judges"]}
+    rows = []
+    kinds = verdicts.kinds()
+    for judge in verdicts.wide.columns:
+        if judge == ref_name or not whole.get(judge):
+            continue
+        if ref_name == HUMAN_MAJORITY and kinds[judge] == "human":
+            continue  # its own vote is in the majority here (the report scores it against the others)
+        within = headline_accuracy(
+            accuracy_estimates(accuracy_outcomes(verdicts, judge, ref), None, boot, seed), convention
+        )[0]
+        if not within or not within["n"]:
+            continue
+        w, a = whole[judge], within
+        parts = a["high"] is not None and w["low"] is not None and (a["high"] < w["low"] or a["low"] > w["high"])
+        rows.append({"judge": judge, "n": a["n"], "within": a, "whole": w, "differs": bool(parts)})
+    return pd.DataFrame(rows)
+
+
 def leaderboard_table(board: dict) -> pd.DataFrame:
     """One row per generator of a judge's leaderboard, the baseline left out: for each ranking (RANKINGS) its value,
     interval and rank (1 = best), then upstream's published raw and LC win rates and our LC minus theirs (points).

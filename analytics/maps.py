@@ -35,6 +35,7 @@ from analytics.cache import cached, cached_frame
 from analytics.catalog import default_cache
 from analytics.embed import EmbedSettings, load_vectors, text_id
 from analytics.ids import content_id
+from analytics.selections import is_among
 from analytics.store import StoreAccess, arrow_rows, has_table, transaction
 
 SPACES = ("prompts", "preference")
@@ -192,9 +193,39 @@ def smoothed_rate(values: np.ndarray, neighbour_idx: np.ndarray, alpha: float = 
     return (total + alpha * overall) / (count + alpha)
 
 
-def cluster_names(texts: pd.Series, clusters: np.ndarray, vectors: np.ndarray, top: int = 4) -> pd.DataFrame:
-    """Per cluster: c-TF-IDF keywords (Grootendorst 2022: tf per cluster x log(1 + A / f_t)) and the medoid text."""
-    from sklearn.feature_extraction.text import CountVectorizer
+# words prompts use whatever they ask about: never a cluster's name (on top of scikit-learn's English stop words)
+PROMPT_FILLER = frozenset(
+    (  # noqa: SIM905
+        "able answer ask asked based best better blah come did does doing don example explain following "
+        "generate give given going good got help hi hello just know let like ll look make mean need okay ok "
+        "please provide question questions really say sure tell thank thanks thing things think try ve want "
+        "way ways write yes"
+    ).split()
+)
+
+
+def _readable_terms(ranked: list[tuple[str, float]], top: int) -> list[str]:
+    """The best terms (term, weight; best first) for a name: a phrase stands for the words it holds ('chicken soup'
+    rather than 'chicken' and 'soup'), taking a word's place when it weighs at least half as much."""
+    chosen: list[tuple[str, float]] = []
+    for term, weight in ranked:
+        words = set(term.split())
+        overlapping = [k for k, (c, _) in enumerate(chosen) if words & set(c.split())]
+        if not overlapping:
+            if len(chosen) < top:
+                chosen.append((term, weight))
+            continue
+        k = overlapping[0]
+        if len(words) > len(chosen[k][0].split()) and weight >= 0.5 * chosen[k][1]:
+            chosen[k] = (term, weight)  # the phrase replaces its word, in the word's place
+            chosen = [c for j, c in enumerate(chosen) if j == k or not (words & set(c[0].split()))]
+    return [term for term, _ in chosen]
+
+
+def cluster_names(texts: pd.Series, clusters: np.ndarray, vectors: np.ndarray, top: int = 3) -> pd.DataFrame:
+    """Per cluster: c-TF-IDF keywords (Grootendorst 2022: tf per cluster x log(1 + A / f_t)) over words and word
+    pairs, stop words and prompt filler left out, a phrase preferred to its words; and the medoid text."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     labels = sorted(c for c in set(clusters.tolist()) if c >= 0)
     rows = []
@@ -203,7 +234,7 @@ def cluster_names(texts: pd.Series, clusters: np.ndarray, vectors: np.ndarray, t
         try:
             # vocabulary: words and bigrams in at least two prompts; counts summed per cluster
             vectorizer = CountVectorizer(
-                stop_words="english",
+                stop_words=sorted(ENGLISH_STOP_WORDS | PROMPT_FILLER),
                 ngram_range=(1, 2),
                 min_df=2,
                 max_features=50_000,
@@ -216,8 +247,9 @@ def cluster_names(texts: pd.Series, clusters: np.ndarray, vectors: np.ndarray, t
             avg_words = counts.sum() / len(labels)
             weights = tf * np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1))
             for row, c in enumerate(labels):
-                best = np.argsort(-weights[row])[:top]
-                keywords[c] = [str(terms[i]) for i in best if weights[row][i] > 0]
+                best = np.argsort(-weights[row], kind="stable")[: 6 * top]
+                ranked = [(str(terms[i]), float(weights[row][i])) for i in best if weights[row][i] > 0]
+                keywords[c] = _readable_terms(ranked, top)
         except ValueError:  # no word occurs in two prompts
             pass
     for c in labels:
@@ -654,11 +686,7 @@ def _pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd
 
 def region_columns(with_reference: bool) -> list[str]:
     """The columns of a regions table worth showing (page and report)."""
-    ranking = (
-        ["ratio", "ratio_low", "ratio_high", "coverage_gap", "under_represented", "n_reference"]
-        if with_reference
-        else ["rarity_median"]
-    )
+    ranking = ["coverage", "ratio", "ratio_low", "ratio_high", "n_reference"] if with_reference else ["rarity_median"]
     return [
         "cluster",
         "name",
@@ -711,6 +739,9 @@ def likely_flips(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.Series:
     return _flips(con, map_id, pair_layers(con, row[0], row[1]))
 
 
+REGIONS_FORMAT = 2  # part of the regions' cache key: bump when their columns or order change
+
+
 def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
     interval and the preference-aware layers of its dataset items. Computed once per map (as built) and dataset
@@ -723,9 +754,25 @@ def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | 
     if row is None:
         raise LookupError(f"no map '{map_id}' in the store")
     dataset, reference, space, built = row
-    key = ("regions", map_id, built, dataset_version(con, dataset))
+    key = ("regions", REGIONS_FORMAT, map_id, built, dataset_version(con, dataset))
     rows = cached(key, lambda: _regions(con, map_id, dataset, reference, space, layers).to_dict("records"))
     return pd.DataFrame(rows)
+
+
+COVERAGE_VERDICTS = {
+    "missing": "the reference has prompts here (≥ 20) and the dataset (almost) none: ρ's upper bound < 0.2",
+    "thin": "fewer dataset prompts than the reference's share predicts: ρ's whole interval below 1",
+    "covered": "as common as in the reference, or more (ρ's interval reaches 1)",
+}
+
+
+def coverage_verdict(n_data: int, n_reference: int, ratio_high: float) -> str:
+    """A region's coverage in plain words (COVERAGE_VERDICTS), from its counts and the density ratio's upper bound."""
+    if n_reference >= 20 and (n_data == 0 or ratio_high < 0.2):
+        return "missing"
+    if ratio_high < 1:
+        return "thin"
+    return "covered"
 
 
 def _regions(
@@ -769,6 +816,7 @@ def _regions(
                 coverage_gap=bool(c["n_data"] == 0 and c["n_reference"] >= 20),
                 under_represented=bool(high < 0.5 and c["n_reference"] >= 20),
                 missing_mass=c["n_reference"] / max(n_ref, 1) - c["n_data"] / max(n_data, 1),
+                coverage=coverage_verdict(int(c["n_data"]), int(c["n_reference"]), high),
             )
         all_members = points[points["cluster"] == c["cluster"]]
         row["rarity_median"] = float(all_members["rarity"].median())
@@ -780,11 +828,40 @@ def _regions(
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    if reference is not None:
-        frame = frame.sort_values(["coverage_gap", "under_represented", "missing_mass"], ascending=False)
+    if reference is not None:  # the least covered first: by verdict, then by how far below parity it may be
+        order = frame["coverage"].map({"missing": 0, "thin": 1, "covered": 2})
+        frame = frame.assign(_order=order).sort_values(
+            ["_order", "ratio_high", "missing_mass"], ascending=[True, True, False]
+        )
+        frame = frame.drop(columns="_order")
     else:
         frame = frame.sort_values("rarity_median", ascending=False)
     return frame.reset_index(drop=True)
+
+
+def selection_summary(
+    con: duckdb.DuckDBPyConnection, points: pd.DataFrame, selected: set[str], space: str, top: int = 5
+) -> dict:
+    """What a selection on a map holds: its dataset and reference items, the density ratio of the two with its
+    Jeffreys interval and coverage verdict (as a region's, when the map has a reference), and the `top` dataset
+    prompts nearest the selection's centre on the map."""
+    inside = np.asarray(is_among(points["item_id"], selected), dtype=bool)
+    is_data = (points["source"] == "dataset").to_numpy()
+    n_data, n_ref = int(is_data.sum()), int((~is_data).sum())
+    a, b = int((inside & is_data).sum()), int((inside & ~is_data).sum())
+    out: dict = {"n_data": a, "n_reference": b, "share_of_data": a / max(n_data, 1)}
+    if n_ref:
+        rho, low, high = jeffreys_ratio(a, b, n_data, n_ref)
+        out |= {"ratio": rho, "ratio_low": low, "ratio_high": high, "coverage": coverage_verdict(a, b, high)}
+    chosen = points.loc[inside & is_data, ["item_id", "x", "y"]]
+    if len(chosen):
+        centre = chosen[["x", "y"]].to_numpy().mean(axis=0)
+        nearest = chosen.iloc[np.argsort(((chosen[["x", "y"]].to_numpy() - centre) ** 2).sum(axis=1))[:top]]
+        texts = item_texts(con, space, nearest["item_id"].tolist())
+        out["top"] = [str(texts.get(i, "")) for i in nearest["item_id"]]
+    else:
+        out["top"] = []
+    return out
 
 
 def sample_for_display(points: pd.DataFrame, max_points: int | None = None, seed: int = 0) -> pd.DataFrame:

@@ -85,3 +85,15 @@ def test_the_card_page_and_its_link(store, tmp_path, monkeypatch):
     at.toggle(key="family").set_value(True).run()
     assert not at.exception
     assert at.query_params["family"] == "true"
+
+
+def test_accuracy_within_some_pairs_beside_the_whole_dataset(con):
+    rows = con.execute("SELECT pair_id FROM pairs WHERE dataset = 'llmbar' ORDER BY source_row").fetchall()
+    ids = [r[0] for r in rows]
+    within = J.accuracy_within(con, "llmbar", ids[:2]).set_index("judge")
+    report = J.judges_report(con, "llmbar")
+    gpt4 = next(j for j in report["judges"] if j["judge"] == "GPT-4")
+    assert within.loc["GPT-4", "whole"] == gpt4["accuracy_average"]  # the dataset's convention: LLMBar's
+    assert within.loc["GPT-4", "n"] == 2 and within.loc["GPT-4", "within"]["value"] == pytest.approx(1.0)
+    assert within.loc["Falcon", "within"]["value"] == pytest.approx(0.5)  # always the first shown: one order right
+    assert "gold" not in within.index

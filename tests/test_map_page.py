@@ -80,22 +80,30 @@ def test_reference_map_ranks_the_gap_first(monkeypatch, store):
     at = page(monkeypatch, store, map="prompts vs theirs (reference)", color="gap")
     assert not at.exception and not at.warning
     regions = at.dataframe[0].value
-    assert bool(regions.iloc[0]["coverage_gap"]) or regions.iloc[0]["n_data"] == 0
+    assert regions.iloc[0]["n_data"] == 0 and regions.iloc[0]["coverage"] in ("missing", "thin")  # the gap first
+    assert list(regions["coverage"]) == sorted(regions["coverage"], key=["missing", "thin", "covered"].index)
     names = {t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
-    assert names & {"coverage gap", "under-represented", "covered"}
+    assert names & {"missing", "thin", "covered"}
 
 
 def test_a_selection_link_opens_its_pairs(monkeypatch, store):
     path, cache, map_id = store
     monkeypatch.setenv("PREFATLAS_CACHE", str(cache))
     con = connect(path, read_only=True)
-    items = M.map_points(con, map_id).query("source == 'dataset'")["item_id"].tolist()[:3]
+    all_points = M.map_points(con, map_id)
+    items = all_points.query("source == 'dataset'")["item_id"].tolist()[:3]
+    theirs = int(all_points.query("source == 'reference'")["item_id"].isin(items).sum())  # a prompt both hold
     con.close()
     sid = save_selection(items, {"map": map_id})
     at = page(monkeypatch, store, map="prompts vs theirs (reference)", sel=sid)
     assert not at.exception
     assert any(c.value == "3 pairs of ours" for c in at.caption)
     assert len([m for m in at.markdown if m.value.startswith("**Prompt**")]) == 3
+    # the summary beside the map: the selection's counts, its density ratio and coverage, its central prompts
+    assert [(m.label, m.value) for m in at.metric] == [("ours", "3"), ("theirs", str(theirs))]
+    ratio = next(m.value for m in at.markdown if m.value.startswith("Density ratio"))
+    assert ratio.split("**")[-2] in ("missing", "thin", "covered")
+    assert len([t for t in at.text if t.value]) >= 3
 
 
 @pytest.mark.parametrize(

@@ -301,7 +301,7 @@ def test_map_colours_never_repeat_among_clusters_and_scales_are_named():
             "text": "a prompt",
         }
     )
-    regions = pd.DataFrame({"cluster": [0, 1], "coverage_gap": [True, False], "under_represented": [False, True]})
+    regions = pd.DataFrame({"cluster": [0, 1], "coverage": ["missing", "thin"]})
     fig = map_figure(shown, "cluster", "cluster", regions, None, "t")
     named = [t for t in fig.data if t.name != "unclustered"]
     colours = [t.marker.color for t in named]
@@ -326,3 +326,21 @@ def test_a_map_search_link_exports_the_pairs_the_page_finds(tmp_path, monkeypatc
         assert M.search_items(con, "m1", "preference", query) == expected
         scope = C.scope_of_link(con, f"http://h/map?dataset=toy&map=preference&q={query.replace(' ', '+')}")
         assert set(scope.pair_ids) == expected and scope.pair_ids == sorted(expected)
+
+
+def test_coverage_verdicts_and_readable_cluster_names():
+    assert M.coverage_verdict(0, 40, 0.05) == "missing"
+    assert M.coverage_verdict(3, 40, 0.15) == "missing"  # (almost) none of ours where the reference has 40
+    assert M.coverage_verdict(20, 40, 0.6) == "thin"  # the whole interval below parity
+    assert M.coverage_verdict(30, 40, 1.3) == "covered"
+    assert M.coverage_verdict(0, 5, 0.9) == "thin" and M.coverage_verdict(0, 5, 1.5) == "covered"  # too few to call
+    texts = pd.Series(
+        ["I want to know how to make chicken soup", "Just tell me a chicken soup recipe please"] * 3
+        + ["Explain how black holes form", "Can you explain black holes to me"] * 3
+    )
+    clusters = np.array([0, 0] * 3 + [1, 1] * 3)
+    vectors = np.eye(12)[:, :4]
+    names = M.cluster_names(texts, clusters, vectors).set_index("cluster")["name"]
+    assert names[0].split(", ")[0] == "chicken soup"  # the phrase, not its words or the filler around it
+    assert "know" not in names[0] and "want" not in names[0] and "chicken" not in names[0].split(", ")[1:]
+    assert names[1].startswith("black holes")

@@ -14,6 +14,7 @@ from analytics import overview
 from analytics.dissection import OVERALL, Settings, dissect
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import is_among, load_selection, save_selection
+from analytics.stats import format_estimate
 from dashboard.builds import default_maps_build, map_build, start_map_build
 from dashboard.db import page_start
 from dashboard.widgets import chart, is_new, pair_card, plain, url_number, url_selectbox
@@ -107,6 +108,16 @@ def selection_agreement(_con, version: str, map_id: str, scope: str, _pair_ids: 
     )
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def summarise(_con, version: str, map_id: str, scope: str, _selected: set[str]) -> dict:
+    return M.selection_summary(_con, load(_con, map_id, version)[0], _selected, info["space"])
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring the judges on the selection…")
+def judges_within(_con, version: str, scope: str, _pair_ids: list[str]) -> pd.DataFrame:
+    return J.accuracy_within(_con, dataset, _pair_ids)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def search(_con, map_id: str, version: str, text: str) -> set[str]:
     return M.search_items(_con, map_id, info["space"], text)
@@ -169,12 +180,51 @@ if query:
 # --- the map ---------------------------------------------------------------------------------------------------------
 shown = drawn(con, map_id, version)
 fig = map_figure(shown, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
-chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
-if len(shown) < len(points):
-    st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts below use all points.")
-if selection is not None and st.button("Clear the selection"):
-    del st.query_params["sel"]
-    st.rerun()
+in_dataset = points["source"] == "dataset"
+pair_ids: list[str] = []
+if selected is not None:
+    items = points.loc[in_dataset & is_among(points["item_id"], selected), "item_id"].tolist()
+    pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
+scope = f"{st.query_params.get('sel', '')}|{region}|{query}"
+map_column, summary_column = st.columns([3, 2]) if selected is not None else (st.container(), None)
+with map_column:
+    chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    if len(shown) < len(points):
+        st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts use all points.")
+    if selection is not None and st.button("Clear the selection"):
+        del st.query_params["sel"]
+        st.rerun()
+if summary_column is not None:
+    with summary_column:  # follows the selection in the same run: it is taken before the map is drawn
+        st.markdown("**The selection**")
+        st.caption(plain(reason, 400))
+        summary = summarise(con, version, map_id, scope, selected)
+        counts = st.columns(2 if reference else 1)
+        counts[0].metric(plain(dataset), f"{summary['n_data']:,}", help="dataset items in the selection")
+        if reference:
+            counts[1].metric(plain(reference), f"{summary['n_reference']:,}", help="reference items in the selection")
+            st.markdown(
+                f"Density ratio ρ = **{summary['ratio']:.2f}** [{summary['ratio_low']:.2f}, "
+                f"{summary['ratio_high']:.2f}] · **{summary['coverage']}**",
+                help=M.COVERAGE_VERDICTS[summary["coverage"]],
+            )
+        if pair_ids:
+            within = judges_within(con, version, scope, pair_ids)
+            if not within.empty:
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "judge": within["judge"],
+                            "accuracy here": [format_estimate(e) for e in within["within"]],
+                            "whole dataset": [format_estimate(e) for e in within["whole"]],
+                            "apart": ["yes" if d else "" for d in within["differs"]],
+                        }
+                    ),
+                    hide_index=True,
+                )
+                st.caption("Against the dataset's reference, under its convention; 'apart': the intervals part.")
+        for text in summary["top"]:
+            st.text(text[:160] + ("…" if len(text) > 160 else ""))
 
 # --- regions ---------------------------------------------------------------------------------------------------------
 st.subheader("Under-represented regions" if reference else "Rare regions")
@@ -221,12 +271,8 @@ else:
 if selected is not None:
     st.subheader("In the selection")
     st.caption(plain(reason, 400))
-    in_dataset = points["source"] == "dataset"
-    items = points.loc[in_dataset & is_among(points["item_id"], selected), "item_id"].tolist()
-    pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
-        scope = f"{st.query_params.get('sel', '')}|{region}|{query}"
         agree = selection_agreement(con, version, map_id, scope, pair_ids)
         if not agree.empty:
             st.dataframe(agree, hide_index=True)
