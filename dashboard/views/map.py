@@ -269,8 +269,7 @@ else:
 
 # --- the pairs behind the selection ----------------------------------------------------------------------------------
 if selected is not None:
-    st.subheader("In the selection")
-    st.caption(plain(reason, 400))
+    st.subheader("In the selection")  # what it is (the reason) is said beside the map
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
         agree = selection_agreement(con, version, map_id, scope, pair_ids)
