@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from analytics import figures, overview
-from analytics import judges as J
+from analytics import overview
+from analytics.pages import REGISTRY
 from analytics.viewstate import is_web_link, parse_link
 
 EXPORT_WIDTH, EXPORT_HEIGHT, EXPORT_SCALE = 1200, 700, 2
@@ -104,110 +104,11 @@ def _table(frame: pd.DataFrame, limit: int = 60) -> str:
 
 
 def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[tuple[str, object]]:
-    """(heading, figure or table) of the view's main content, recomputed from the link's parameters."""
+    """(heading, figure or table) of the view's content: its page's, from the page registry."""
     dataset = str(params["dataset"])
     if dataset not in overview.dataset_names(con):
         raise ValueError(f"the link's dataset '{dataset}' is not in this store")
-    if page == "overview":
-        return [
-            ("Datasets", overview.datasets_table(con).drop(columns=["licence_note"])),
-            ("Judges", overview.judges_table(con, dataset)),
-            ("Verdicts per judge", figures.verdict_distribution(overview.verdict_counts(con, dataset))),
-        ]
-    if page == "judges":
-        subset = params.get("subset") if params.get("subset") not in (None, "(all)") else None
-        ref = params.get("ref") if params.get("ref") not in (None, "(automatic)") else None
-        rep = J.judges_report(con, dataset, ref, subset)
-        names = [j["judge"] for j in rep["judges"]]
-        convention = params.get("conv") if params.get("conv") in J.ACCURACY_CONVENTIONS else None
-        out: list[tuple[str, object]] = [
-            ("Agreement", figures.agreement_heatmap(rep["agreement"], names, str(params.get("metric", "agreement")))),
-            ("Biases per judge", J.bias_table(rep, convention)),
-        ]
-        by_subset = J.subset_accuracy_table(rep, convention)
-        if not by_subset.empty:
-            out.append(("Accuracy in each subset", by_subset))
-        boards = rep.get("leaderboards") or {}
-        judge = params.get("board") if params.get("board") in boards else rep.get("official_judge")
-        judge = judge or next(iter(boards), None)
-        table = J.leaderboard_table(boards[judge]) if judge else pd.DataFrame()
-        if not table.empty:
-            title = f"Leaderboard judged by {judge}"
-            out.append((title, figures.leaderboard_ranks(table, J.RANKINGS, f"{title}: raw → LC → style-controlled")))
-            out.append((f"{title}: values", J.leaderboard_display(table)))
-        group = params.get("group")
-        if group and group in rep["disagreement_by_group"]:
-            out.append(
-                (
-                    f"Disagreement by {group}",
-                    figures.group_heatmap(rep["disagreement_by_group"][group], f"Disagreement by {group}"),
-                )
-            )
-        return out
-    if page == "dissection":
-        from analytics.dissection import MEAN_OVER_GROUPS, OVERALL, Settings, dissect
-
-        group = params.get("group") if params.get("group") not in (None, "(none)") else None
-        result = dissect(con, dataset, group=group, settings=Settings(features=str(params.get("features", "sign"))))
-        shown = str(params.get("g", OVERALL))
-        fits = result["results"].get(shown, result["results"][OVERALL])
-        chosen = params.get("judges") or list(fits)[:3]
-        reference = params.get("ref") if params.get("ref") in fits else None
-        versus = str(params.get("vs_ref", "false")) == "true" and reference is not None
-        every = f"Beyond {reference}" if versus else "What every judge rewards"
-        return [
-            (
-                "What each judge rewards",
-                figures.dissection_figure(
-                    {j: fits[j] for j in chosen if j in fits}, f"What each judge rewards — {shown}"
-                ),
-            ),
-            (
-                "All judges at once",
-                figures.weights_heatmap(fits, f"{every} — {shown}", reference if versus else None),
-            ),
-            (
-                "Judge similarity",
-                figures.similarity_heatmap(
-                    result["similarity"].get(MEAN_OVER_GROUPS, result["similarity"][OVERALL]), "Judge similarity"
-                ),
-            ),
-        ]
-    if page == "map":
-        from analytics import maps as M
-
-        maps = M.list_maps(con, dataset)
-        choices = M.map_choices(con, dataset, maps)
-        if not choices:
-            raise ValueError(f"no map of {dataset} in this store")
-        map_id = choices.get(str(params.get("map")), next(iter(choices.values())))
-        points, regions = M.map_view(con, map_id)
-        color = str(params.get("color", "cluster"))
-        color = color if color in points.columns or color in ("cluster", "gap") else "cluster"
-        shown = M.drawn_points(con, points, maps.set_index("map_id").at[map_id, "space"])
-        fig = figures.map_figure(shown, color, color, regions, None, dataset)
-        with_reference = isinstance(maps.set_index("map_id").at[map_id, "reference"], str)
-        keep = [c for c in M.region_columns(with_reference) if c in regions]
-        return [("Map", fig), ("Regions", regions[keep].round(3))]
-    if page == "pairs":
-        from analytics.explorer import PairFilters, find_pairs
-
-        found = find_pairs(con, dataset, PairFilters.from_params(params), limit=60)
-        return [("Pairs", found.drop(columns=["matches"]))]
-    if page == "judge":
-        from analytics import judgecard as C
-
-        by_family = str(params.get("family", "false")) == "true"
-        name = params.get("name")
-        if not name:
-            first = con.execute("SELECT min(family) FROM judges" if by_family else "SELECT min(name) FROM judges")
-            name = first.fetchone()[0]
-        card = C.judge_card(con, str(name), by_family)
-        return [
-            (f"{name} across datasets", figures.judge_card_figure(card["rows"], C.METRICS, f"{name} across datasets")),
-            ("Figures", C.card_table(card)),
-        ]
-    raise ValueError(f"no report for page {page}")
+    return REGISTRY[page].content(con, dataset, params)
 
 
 PAPERS = ("A4", "Letter")

@@ -9,18 +9,11 @@ Pages read their state from the URL and write it back (dashboard/widgets.py); th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from analytics.pages import DEFAULT_PAGE, REGISTRY, Param
+
 VERSION = "1"
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: object = None  # None: the page's first option (data-dependent)
-    kind: str = "str"  # str | int | bool | list
-    keep: bool = False  # kept in links even at its default
 
 
 DATASET = Param("dataset", keep=True)
@@ -28,73 +21,10 @@ PRESENT = Param("present", False, "bool")
 AGENDA = Param("agenda", "")  # presenting a saved view as a step of the agenda: that view's id
 COMMON = (DATASET, PRESENT, AGENDA)
 
-PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {
-    # page: (url path, parameters)
-    "overview": ("", (Param("sample", 0, "int"),)),
-    "judges": (
-        "judges",
-        (
-            Param("subset", "(all)"),
-            Param("ref", "(automatic)"),
-            Param("conv"),  # accuracy convention; default: the dataset's upstream one
-            Param("metric", "agreement"),
-            Param("group"),
-            Param("with_ref", True, "bool"),
-            Param("board"),
-            Param("cell", "(none)"),
-            Param("only", True, "bool"),
-            Param("in", "(all)"),
-            Param("page", 1, "int"),
-        ),
-    ),
-    "dissection": (
-        "dissection",
-        (
-            Param("group", "(none)"),
-            Param("features", "sign"),
-            Param("judges", None, "list"),
-            Param("g", "All pairs"),
-            Param("sim"),
-            Param("ref"),
-            Param("vs_ref", False, "bool"),
-            Param("judge"),
-            Param("pair", 1, "int"),
-        ),
-    ),
-    "map": (
-        "map",
-        (
-            Param("map"),
-            Param("color", "cluster"),
-            Param("region", "(none)"),
-            Param("q", ""),
-            Param("sel", ""),
-            Param("page", 1, "int"),
-            Param("item", 1, "int"),
-        ),
-    ),
-    "pairs": (
-        "pairs",
-        (
-            Param("category", None, "list"),
-            Param("generator", None, "list"),
-            Param("judge"),
-            Param("verdict", "any"),
-            Param("split", False, "bool"),
-            Param("min_len", 0, "int"),
-            Param("max_len", 0, "int"),
-            Param("prop"),
-            Param("prop_min", ""),
-            Param("q", ""),
-            Param("sort", "source order"),
-            Param("page", 1, "int"),
-            Param("open", ""),
-        ),
-    ),
-    "judge": ("judge", (Param("name"), Param("family", False, "bool"))),
-}
+# page -> (url path, parameters), from the page registry
+PAGES: dict[str, tuple[str, tuple[Param, ...]]] = {name: (page.path, page.params) for name, page in REGISTRY.items()}
 # every page by its path; the Overview (served at "/") also by its own name, the path the dashboard's alias takes
-PATH_TO_PAGE = {path: page for page, (path, _) in PAGES.items()} | {"overview": "overview"}
+PATH_TO_PAGE = {path: page for page, (path, _) in PAGES.items()} | {DEFAULT_PAGE: DEFAULT_PAGE}
 
 
 class LinkError(ValueError):

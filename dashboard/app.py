@@ -12,6 +12,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.overview import dataset_names
+from analytics.pages import DEFAULT_PAGE, REGISTRY
 from analytics.viewstate import VERSION
 from dashboard.access import gate
 from dashboard.builds import start_default_maps
@@ -56,19 +57,21 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
             help="The dataset every page shows; it is part of the page's link.",
         )
 
-    pages = [
-        # the default page answers at "/" whatever its url_path (this one only reserves a name nobody links to);
-        # its own path, "/overview", opens it through the hidden alias below
-        st.Page("views/overview.py", title="Overview", icon=":material/table:", url_path="home", default=True),
-        st.Page("views/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
-        st.Page("views/dissection.py", title="Dissection", icon=":material/biotech:", url_path="dissection"),
-        st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
-        st.Page("views/pairs.py", title="Pairs", icon=":material/compare_arrows:", url_path="pairs"),
-        st.Page("views/judge.py", title="Judge card", icon=":material/badge:", url_path="judge"),
+    pages = [  # from the page registry; the default page answers at "/" whatever its url_path (this one only
+        # reserves a name nobody links to), and its own name, "/overview", opens it through a hidden alias
         st.Page(
-            "views/overview.py", title="Overview", icon=":material/table:", url_path="overview", visibility="hidden"
-        ),
+            f"views/{p.name}.py",
+            title=p.title,
+            icon=p.icon,
+            url_path=p.path or "home",
+            default=p.name == DEFAULT_PAGE,
+        )
+        for p in REGISTRY.values()
     ]
+    home = REGISTRY[DEFAULT_PAGE]
+    pages.append(
+        st.Page(f"views/{home.name}.py", title=home.title, icon=home.icon, url_path=home.name, visibility="hidden")
+    )
     page = st.navigation(pages)
     if presenting():
         agenda_bar()  # a way out, and on a step of the saved agenda: previous / next

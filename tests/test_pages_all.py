@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.adapters import judgebench, llmbar, pandalm
+from analytics.pages import REGISTRY
 from analytics.savedviews import list_views, save_view
 from analytics.store import connect, write_batch
 
@@ -14,10 +15,7 @@ from conftest import ROOT
 from fixtures import write_judgebench, write_llmbar, write_pandalm
 
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES = [
-    *("views/overview.py", "views/judges.py", "views/dissection.py", "views/map.py", "views/pairs.py"),
-    "views/judge.py",
-]
+PAGES = [f"views/{name}.py" for name in REGISTRY]  # every page of the registry: a new page is covered at once
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +147,73 @@ def test_presenting_a_step_of_the_agenda_shows_where_it_is_and_the_way_on(monkey
     assert [b.label for b in at.button] == ["Exit presentation"]
     at.button[0].click().run()
     assert "present" not in at.query_params and at.selectbox
+
+
+def test_link_from_another_version_is_flagged(monkeypatch, store):
+    at = run(monkeypatch, store, "views/overview.py", dataset="llmbar", v="99")
+    assert any("another prefatlas" in w.value for w in at.warning)
+
+
+# one valid, non-default value for every parameter of every page (fixture data: llmbar / pandalm / judgebench)
+NON_DEFAULT = {
+    "views/overview.py": {"sample": "5"},
+    "views/judges.py": {
+        "subset": "gpt-4o",
+        "ref": "o1-mini (arena_hard)",
+        "conv": "both_orders",
+        "metric": "kappa",
+        "group": "category",
+        "with_ref": "false",
+        "cell": "gold ~ rm/x",
+        "only": "false",
+        "in": "Knowledge/mmlu-pro-law",
+        "page": "1",
+        "board": "rm/x",
+    },
+    "views/dissection.py": {
+        "group": "category",
+        "features": "normalised",
+        "judges": "gold",
+        "g": "All pairs",
+        "sim": "Overall",
+        "ref": "gold",
+        "vs_ref": "true",
+        "judge": "rm/x",
+        "pair": "2",
+    },
+    "views/map.py": {
+        "map": "prompts",
+        "color": "rarity",
+        "region": "(none)",
+        "q": "Q1",
+        "sel": "0123456789ab",
+        "page": "1",
+        "item": "2",
+    },
+    "views/judge.py": {"name": "rm/x", "family": "true"},
+    "views/pairs.py": {
+        "category": "Math/livebench-math",
+        "generator": "gpt-4o",
+        "judge": "rm/x",
+        "verdict": "B",
+        "split": "true",
+        "min_len": "1",
+        "max_len": "100",
+        "prop": "hedges",
+        "prop_min": "0",
+        "q": "wrong",
+        "sort": "random",
+        "page": "1",
+        "open": "",
+    },
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_parameter_at_a_non_default_value(monkeypatch, store, page):
+    names = {p.name for p in REGISTRY[page.split("/")[1].removesuffix(".py")].params}
+    assert page in NON_DEFAULT, f"{page}: give NON_DEFAULT a valid, non-default value for each of its parameters"
+    assert names <= set(NON_DEFAULT[page]) | {"present"}, names - set(NON_DEFAULT[page])  # every parameter covered
+    for key, value in NON_DEFAULT[page].items():
+        at = run(monkeypatch, store, page, dataset="judgebench", **{key: value})
+        assert not at.exception, (key, value, at.exception)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 
+import plotly.graph_objects as go
 import pytest
 
 from analytics import cli
 from analytics.adapters import alpaca_eval, judgebench, pandalm
+from analytics.pages import REGISTRY
 from analytics.report import build_report, figure_html, html_to_pdf
 from analytics.store import connect, write_batch
 
@@ -131,3 +134,23 @@ def test_an_exported_figure_names_the_view_it_comes_from():
     assert labelled.layout.annotations[0].text.endswith("metric=kappa")
     assert labelled.layout.height == 440 and fig.layout.height == 400  # the screen's figure is left as it was
     assert with_footer(fig, "") is fig
+
+
+@pytest.mark.parametrize("page", list(REGISTRY))
+def test_every_pages_content_is_in_its_report(store, page, tmp_path, monkeypatch):
+    """Walks the page registry: a view's report holds every figure and table its page's content gives."""
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    con = connect(store, read_only=True)
+    link = f"http://h/{REGISTRY[page].path}?dataset=pandalm"
+    if page == "map":  # the fixture store has no map: the report says so instead of failing silently
+        with pytest.raises(ValueError, match="no map"):
+            build_report(con, link)
+        return
+    sections = REGISTRY[page].content(con, "pandalm", {"dataset": "pandalm"})
+    assert sections
+    document = build_report(con, link)
+    for heading, _ in sections:
+        assert f">{html.escape(heading)}</h2>" in document
+    figures = sum(isinstance(item, go.Figure) for _, item in sections)
+    assert document.count('class="plotly-graph-div"') == figures
+    assert document.count("<table>") == len(sections) - figures
