@@ -1144,6 +1144,36 @@ def accuracy_column(report: dict, convention: str | None = None) -> str:
 SUBSET_MEAN_COLUMN = "mean over the subsets"
 
 
+MIN_FIT_PAIRS = 100  # decided pairs below which a regression coefficient is not reported as a number
+MAX_FIT_WIDTH = 4.0  # a coefficient interval wider than this (logit units) is a separated or flat fit
+
+
+def fit_text(est: dict | None) -> str:
+    """A regression coefficient as the bias table shows it: 'value [low, high] (n)', or why it is not estimable
+    (too few decided pairs, or an interval so wide the data cannot tell: separation, a feature that barely varies)
+    instead of a number nobody should read."""
+    if not est or est.get("value") is None:
+        return "–"
+    if est["n"] < MIN_FIT_PAIRS:
+        return f"not estimable: {est['n']} pairs"
+    if est["low"] is None or est["high"] is None or est["high"] - est["low"] > MAX_FIT_WIDTH:
+        return f"not estimable: interval too wide (n={est['n']})"
+    return format_estimate(est, False)
+
+
+# the bias table's column groups; those after the first two are folded by default on the page
+BIAS_GROUPS = {
+    "judge": ("judge", "kind", "pairs"),
+    "accuracy": (),  # the accuracy columns, named after their convention (accuracy_column)
+    "position": ("swap consistency", "inconsistent → first / second", "P(first shown wins)"),
+    "length": ("P(longer preferred)", "length fit"),
+    "style": tuple(f"style fit: {k}" for k in STYLE_FEATURES),
+    "self-preference": ("self-preference (DBG)",),
+    "parsing": ("unparsed",),
+}
+FOLDED = ("length fit", *BIAS_GROUPS["style"], "unparsed")  # regression details and counts: a click away
+
+
 def bias_table(report: dict, convention: str | None = None) -> pd.DataFrame:
     """One row per judge of a judges_report: accuracy (under `convention`, default the dataset's own), position,
     length, style and self-preference, as text with intervals (what the Judges page and the report show). A judge
@@ -1170,8 +1200,8 @@ def bias_table(report: dict, convention: str | None = None) -> pd.DataFrame:
             ),
             "P(first shown wins)": fmt(pos["p_first_shown_wins"]),
             "P(longer preferred)": fmt(length["p_longer_preferred"]),
-            "length coef.": fmt(length["length_coefficient"], False),
-            **{f"style: {k}": fmt(v, False) for k, v in style.items()},
+            "length fit": fit_text(length["length_coefficient"]),
+            **{f"style fit: {k}": fit_text(v) for k, v in style.items()},
             "self-preference (DBG)": fmt(selfp.get("dbg")) if "dbg" in selfp else selfp.get("note", "–"),
             "unparsed": j["unparsed"],
         }

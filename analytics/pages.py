@@ -157,6 +157,7 @@ REGISTRY: dict[str, Page] = {
                 Param("metric", "agreement"),
                 Param("group"),
                 Param("with_ref", True, "bool"),
+                Param("fits", False, "bool"),
                 Param("board"),
                 Param("cell", "(none)"),
                 Param("only", True, "bool"),

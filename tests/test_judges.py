@@ -480,3 +480,10 @@ def test_leaderboard_leaves_the_baseline_out_and_ranks_each_way():
     shown = J.leaderboard_display(table)
     assert "base" not in set(shown["generator"]) and "BT rating, style-controlled" not in shown
     assert list(shown["LC − published (points)"]) == ["+5.0", "–", "–"]
+
+
+def test_a_fit_the_data_cannot_pin_down_is_not_shown_as_a_number():
+    assert J.fit_text({"value": 0.25, "low": 0.1, "high": 0.4, "n": 500}) == "0.25 [0.10, 0.40] (n=500)"
+    assert J.fit_text({"value": -4.1, "low": -17.0, "high": 7.0, "n": 500}).startswith("not estimable: interval")
+    assert J.fit_text({"value": 0.3, "low": 0.1, "high": 0.5, "n": 68}) == "not estimable: 68 pairs"
+    assert J.fit_text(None) == "–" and J.fit_text({"value": None, "low": None, "high": None, "n": 0}) == "–"

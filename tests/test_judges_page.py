@@ -193,3 +193,16 @@ def test_a_generator_opens_the_pairs_its_judge_decided_against_it(monkeypatch, t
     prompts = [overview.pairs_by_id(con, [i])["prompt"].iloc[0] for i in ids]
     con.close()
     assert prompts == ["I1", "I4", "I2", "I3"]  # its losses first, then in source order
+
+
+def test_the_bias_table_keeps_the_judge_in_view_and_folds_the_fits(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="llmbar")
+    shown = list(at.dataframe[0].proto.column_order)
+    assert shown[0] == "judge" and "card" in shown and "swap consistency" in shown
+    assert not any(c.startswith("style fit") or c == "length fit" for c in shown)  # folded by default
+    at = judges_page(monkeypatch, store, dataset="llmbar", fits="true")
+    shown = list(at.dataframe[0].proto.column_order)
+    assert "style fit: tokens" in shown and "length fit" in shown
+    table = at.dataframe[0].value.set_index("judge")
+    cell = table.loc["GPT-4", "length fit"]
+    assert cell == "–" or cell.startswith("not estimable")  # three pairs cannot pin a fit down: no number shown

@@ -164,6 +164,7 @@ NON_DEFAULT = {
         "metric": "kappa",
         "group": "category",
         "with_ref": "false",
+        "fits": "true",
         "cell": "gold ~ rm/x",
         "only": "false",
         "in": "Knowledge/mmlu-pro-law",

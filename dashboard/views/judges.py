@@ -132,16 +132,31 @@ st.subheader("How each judge is biased")
 bias = J.bias_table(rep, convention)
 # each judge's card (the judge across every dataset of the store), a relative link: it keeps any base path
 bias.insert(1, "card", [f"judge?{urlencode({'dataset': dataset, 'name': j})}" for j in bias["judge"]])
+show_fits = url_toggle("Show the regression fits", "fits", False, help="Length and style coefficients, unparsed counts")
 selected = st.dataframe(
     bias,
     hide_index=True,
     key="bias_table",
     on_select="rerun",
     selection_mode="single-row",
+    column_order=[c for c in bias.columns if show_fits or c not in J.FOLDED],
     column_config={
         "judge": st.column_config.TextColumn(pinned=True),
         "card": st.column_config.LinkColumn("card", display_text="across datasets ↗", help="The judge card"),
     },
+)
+st.caption(
+    "Position: swap consistency and where inconsistent verdicts go, P(first shown wins). Length: P(longer "
+    "preferred). "
+    + (
+        "Length fit: the logistic coefficient of the normalised length difference; style fit: the judge's verdicts "
+        "regressed on Chatbot Arena's style features (z-scored) — not the leaderboard's Bradley–Terry style "
+        f"coefficients, a joint model. A fit on fewer than {J.MIN_FIT_PAIRS} decided pairs, or with an interval "
+        f"wider than {J.MAX_FIT_WIDTH:g}, is marked not estimable. "
+        if show_fits
+        else ""
+    )
+    + "Click a row to open the pairs whose verdict flipped with the order."
 )
 sel_rows = list(selected.selection.rows) if selected is not None else []
 if sel_rows and is_new("bias_table", sel_rows):  # a new row click, not a kept selection
