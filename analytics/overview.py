@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics.store import VERDICTS
@@ -224,3 +225,55 @@ def verdict_table(judgments: pd.DataFrame, model_a: object, model_b: object) -> 
     )
     columns = ["judge", "kind", *ORDER_COLUMNS.values(), "flipped", "score A", "score B"]
     return table[[c for c in columns if c in table.columns]].fillna(NOT_GIVEN).reset_index(drop=True)
+
+
+FLIPPED, WRONG = (
+    " ⇄",
+    " ✗",
+)  # marks in the compact pair table: preferred different responses per order; not the reference's
+
+
+def pairs_summary(
+    texts: pd.DataFrame, judgments: pd.DataFrame, reference: str | None = None, first: list[str] | None = None
+) -> pd.DataFrame:
+    """The pairs behind a number in one compact table, a row per pair (in `texts`' order): the prompt's start, the
+    reference's verdict, then each judge's verdict over its runs (JudgeBench's rule, as everywhere; the preferred
+    generator named), marked ⇄ where it preferred different responses in its two orders and ✗ where it is not the
+    reference's. Judges in `first` (those under study) come right after the reference. `judgments`: the pairs' rows
+    of pair_judgments()."""
+    from analytics.verdicts import ORDER_LABELS, verdicts_of
+
+    if texts.empty:
+        return pd.DataFrame(columns=["pair", "prompt"])
+    long = judgments[["pair_id", "judge", "kind", "verdict", "shown_order"]]
+    verdicts = verdicts_of(long) if len(long) else None
+    judges = list(verdicts.judges.index) if verdicts is not None else []
+    ordered = [j for j in ([reference] if reference else []) + (first or []) if j in judges]
+    ordered += sorted(j for j in judges if j not in ordered)
+    rows = []
+    for _, pair in texts.iterrows():  # one page of pairs (ten): the table a person reads
+        prompt = str(pair["prompt"] or "")
+        row: dict[str, object] = {"pair": pair["pair_id"], "prompt": prompt[:120] + ("…" if len(prompt) > 120 else "")}
+        k = (
+            verdicts.pairs.index.get_loc(pair["pair_id"])
+            if verdicts is not None and pair["pair_id"] in verdicts.pairs.index
+            else None
+        )
+        ref_code = verdicts.codes[k, verdicts.column(reference)] if k is not None and reference in judges else np.nan
+        for judge in ordered:
+            c = verdicts.column(judge)
+            if k is None or not verdicts.judged[k, c]:
+                row[judge] = NOT_GIVEN
+                continue
+            code = verdicts.codes[k, c]
+            label = (
+                "unparsed"
+                if np.isnan(code)
+                else verdict_label(ORDER_LABELS[int(code)], pair["model_a"], pair["model_b"])
+            )
+            ab, ba = verdicts.order_codes[k, c, 0], verdicts.order_codes[k, c, 1]
+            flipped = {ab, ba} == {0.0, 2.0}
+            wrong = judge != reference and not np.isnan(ref_code) and code != ref_code
+            row[judge] = label + (FLIPPED if flipped else "") + (WRONG if wrong else "")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["pair", "prompt", *ordered])

@@ -163,6 +163,7 @@ REGISTRY: dict[str, Page] = {
                 Param("only", True, "bool"),
                 Param("in", "(all)"),
                 Param("page", 1, "int"),
+                Param("open", ""),  # the pair opened from the compact table
             ),
             judges_content,
         ),

@@ -91,7 +91,27 @@ def test_a_cell_from_the_link_opens_its_pairs(monkeypatch, store):
     assert at.selectbox(key="cell").value == "Falcon ~ GPT-4"
     # Falcon picks the first shown: (A, B) -> tie; GPT-4 says A, B, A -> all three pairs differ
     assert any(c.value == "3 pairs" for c in at.caption)
-    assert len([m for m in at.markdown if m.value.startswith("**Prompt**")]) == 3
+    pairs = pairs_table(at)
+    assert len(pairs) == 3 and list(pairs.columns[:4]) == ["pair", "prompt", "gold", "Falcon"]  # reference, studied
+    # Falcon picks the first shown in both orders: a tie over its runs, marked flipped and not the reference's
+    assert all(v == f"tie{overview.FLIPPED}{overview.WRONG}" for v in pairs["Falcon"])
+    assert pairs["GPT-4"].iloc[0] == "A"  # right in both orders: no mark
+
+
+def pairs_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "prompt" in d.value.columns and "pair" in d.value.columns)
+
+
+def test_a_row_of_the_pairs_table_opens_that_pair_and_the_link_keeps_it(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="Falcon")
+    assert not [m for m in at.markdown if m.value.startswith("**Prompt**")]  # the table, no card yet
+    second = pairs_table(at)["pair"].iloc[1]
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="Falcon", open=second)
+    cards = [m for m in at.markdown if m.value.startswith("**Prompt**")]
+    assert len(cards) == 1 and at.query_params["open"] == second
+    assert any(second in c.value for c in at.caption)  # the card names its pair
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="Falcon", open="zzz")
+    assert not at.exception and any("not on this page" in c.value for c in at.caption)
 
 
 def test_a_single_judge_opens_its_order_flips(monkeypatch, store):
@@ -185,7 +205,7 @@ def test_a_generator_opens_the_pairs_its_judge_decided_against_it(monkeypatch, t
     assert at.toggle(key="only").label == "Only the pairs it lost"
     at = judges_page(monkeypatch, path, dataset="alpaca_eval", cell="gen:tiny-model", only="false")
     assert any(c.value == "4 pairs" for c in at.caption)
-    assert len([m for m in at.markdown if m.value.startswith("**Prompt**")]) == 4
+    assert len(pairs_table(at)) == 4
     con = connect(path, read_only=True)
     ids = J.pairs_behind(
         con, "alpaca_eval", "weighted_alpaca_eval_gpt4_turbo", only_disagreements=False, generator="tiny-model"

@@ -169,6 +169,7 @@ NON_DEFAULT = {
         "only": "false",
         "in": "Knowledge/mmlu-pro-law",
         "page": "1",
+        "open": "not-a-pair",
         "board": "rm/x",
     },
     "views/dissection.py": {

@@ -293,8 +293,33 @@ if cell != "(none)":
         shown = ids[(int(page) - 1) * PAGE_SIZE : int(page) * PAGE_SIZE]
         texts = overview.pairs_by_id(con, shown)
         verdicts = overview.pair_judgments(con, shown)
-        for _, pair in texts.iterrows():
-            pair_card(pair, verdicts)
+        studied = [board_judge] if generator else [j for j in (j1, j2) if j]
+        compact = overview.pairs_summary(texts, verdicts, rep["reference"], studied)
+        picked = st.dataframe(
+            compact.style.map(
+                lambda v: "color: #c23030; font-weight: 600" if str(v).endswith(overview.WRONG) else "",
+                subset=compact.columns[2:],
+            ),
+            hide_index=True,
+            key="pairs_table",
+            on_select="rerun",
+            selection_mode="single-row",
+            column_order=[c for c in compact.columns if c != "pair"],
+            column_config={"prompt": st.column_config.TextColumn(width="large", pinned=True)},
+        )
+        st.caption(
+            f"Each judge's verdict over its runs; {overview.FLIPPED.strip()} preferred different responses in its two "
+            f"orders; {overview.WRONG.strip()} not the reference's ({plain(rep['reference'] or 'none')}). Click a row "
+            "to read the pair."
+        )
+        rows = list(picked.selection.rows) if picked is not None else []
+        if rows and is_new("pairs_table", rows):
+            st.query_params["open"] = compact.iloc[rows[0]]["pair"]
+        opened = st.query_params.get("open", "")
+        if opened in set(compact["pair"]):
+            pair_card(texts[texts["pair_id"] == opened].iloc[0], verdicts)
+        elif opened:
+            st.caption("The pair in the link is not on this page of the list.")
 
 with st.expander("Conventions"):
     for key, text in rep["conventions"].items():
