@@ -284,6 +284,30 @@ def test_a_click_on_a_heatmap_cell_opens_its_pairs_and_the_sidebar_link_follows(
     expect(fresh.get_by_role("combobox", name="Open")).to_have_value(rows[0])
 
 
+def test_a_click_on_a_bias_table_row_opens_that_judges_order_flips(server, browser, shots):
+    """A real click on a row of the bias table (its row marker, as a person selects a row in the grid) opens the
+    pairs behind that judge's position figures, and the link follows."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/judges?dataset=pandalm")
+    wait_for_run(page)
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    row_height = 35  # the grid's default row (and header) height
+    page.mouse.click(box["x"] + 18, box["y"] + row_height + 1.5 * row_height)  # the second row's marker
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile(r"cell="))
+    opened = page.get_by_role("combobox", name="Open").input_value()
+    assert opened and " ~ " not in opened  # one judge: the pairs whose verdict changed with the order
+    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs$"))).to_be_visible()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "cell=" in link
+    shot(page, shots, "judges-bias-row")
+
+
 def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, browser, shots):
     """A real click on a generator's point of the rank chart opens the pairs its judge decided, losses first; the
     link follows and reopens the same view."""
