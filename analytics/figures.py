@@ -96,6 +96,22 @@ def click_targets(x: list, y: list, customdata: list, size: int = 28) -> go.Scat
     )
 
 
+def clickable(
+    fig: go.Figure, z: list, x: list, y: list, custom: list, title: str, height: int, tickangle: int = -30
+) -> go.Figure:
+    """A heatmap (z[row][column] over x columns and y rows) with click targets over its filled cells, rows top to
+    bottom: a click on a cell sends the page that cell's customdata."""
+    cells = [(r, c) for r in range(len(y)) for c in range(len(x)) if z[r][c] is not None]
+    fig.add_trace(click_targets([x[c] for _, c in cells], [y[r] for r, _ in cells], [custom[r][c] for r, c in cells]))
+    return fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        height=height,
+        xaxis=dict(tickangle=tickangle, automargin=True),
+        yaxis=dict(autorange="reversed", automargin=True),
+    )
+
+
 def agreement_heatmap(agreements: list[dict], judges: list[str], metric: str = "agreement") -> go.Figure:
     """Symmetric judge x judge heatmap of one agreement metric; each cell shows the value and n, and carries the
     two judge names as customdata (so a click can open the pairs behind it)."""
@@ -135,18 +151,7 @@ def agreement_heatmap(agreements: list[dict], judges: list[str], metric: str = "
             colorbar=dict(title=dict(text="")),
         )
     )
-    filled = [(r, c) for r in range(size) for c in range(size) if z[r][c] is not None]
-    fig.add_trace(
-        click_targets([judges[c] for _, c in filled], [judges[r] for r, _ in filled], [custom[r][c] for r, c in filled])
-    )
-    fig.update_layout(
-        template=TEMPLATE,
-        title=title,
-        height=160 + 46 * size,
-        xaxis=dict(tickangle=-30, automargin=True),
-        yaxis=dict(autorange="reversed", automargin=True),
-    )
-    return fig
+    return clickable(fig, z, judges, judges, custom, title, height=160 + 46 * size)
 
 
 def group_heatmap(records: list[dict], title: str) -> go.Figure:
@@ -367,18 +372,7 @@ def weights_heatmap(fits: dict[str, dict], title: str, reference: str | None = N
             colorbar=dict(title=dict(text="vs reference" if reference else "100·σ(w) − 50")),
         )
     )
-    cells = [(r, c) for r in range(len(judges)) for c in range(len(names)) if z[r][c] is not None]
-    fig.add_trace(
-        click_targets([names[c] for _, c in cells], [judges[r] for r, _ in cells], [custom[r][c] for r, c in cells])
-    )
-    fig.update_layout(
-        template=TEMPLATE,
-        title=title,
-        height=200 + 40 * len(judges),
-        xaxis=dict(tickangle=-35, automargin=True),
-        yaxis=dict(autorange="reversed", automargin=True),
-    )
-    return fig
+    return clickable(fig, z, names, judges, custom, title, height=200 + 40 * len(judges), tickangle=-35)
 
 
 def similarity_heatmap(matrix: dict[str, dict[str, float]], title: str) -> go.Figure:
