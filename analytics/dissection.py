@@ -255,20 +255,51 @@ def features_of_pair(con: duckdb.DuckDBPyConnection, pair_id: str, settings: Set
     return _features(con, [row[0]], [row[1]], pd.Index([pair_id]), settings).iloc[0]
 
 
-def decided_pair(con: duckdb.DuckDBPyConnection, dataset: str, judge: str, number: int) -> tuple[str, str, int] | None:
-    """The number-th pair (1-based, source order) a judge decided (combined verdict A or B, as the fits count):
-    (pair id, 'A' or 'B', how many it decided); None when it decided none. One query, no design."""
+PAIR_LISTS = {  # which of a judge's decided pairs the per-pair explanation walks through
+    "all": "every pair it decided",
+    "disagrees": "where it disagrees with the reference",
+    "flipped": "where its verdict flipped with the order",
+}
+
+
+def decided_pair(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    judge: str,
+    number: int,
+    among: str = "all",
+    reference: str | None = None,
+) -> tuple[str, str, int, str | None] | None:
+    """The number-th pair (1-based, source order) a judge decided (combined verdict A or B, as the fits count), among
+    PAIR_LISTS' `among`: every one, those where the reference's verdict differs, or those where the judge preferred
+    A in one shown order and B in the other. (pair id, 'A' or 'B', how many there are, the reference's verdict 'A' /
+    'B' / 'tie' or None); None when there is none. One query, no design."""
+    if among not in PAIR_LISTS:
+        raise ValueError(f"among must be one of {', '.join(PAIR_LISTS)}")
+    keep = {
+        "all": "true",
+        "disagrees": "r.s IS NOT NULL AND r.s <> d.s",
+        "flipped": "d.ab IN ('A', 'B') AND d.ba IN ('A', 'B') AND d.ab <> d.ba",
+    }[among]
     row = con.execute(
         f"""WITH decided AS (
+                SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s,
+                       first(x.verdict ORDER BY x.rowid) FILTER (WHERE x.shown_order = 'AB') AS ab,
+                       first(x.verdict ORDER BY x.rowid) FILTER (WHERE x.shown_order = 'BA') AS ba
+                FROM judgments x JOIN judges j USING (judge_id)
+                WHERE x.dataset = $d AND j.name = $j GROUP BY x.pair_id HAVING s <> 0),
+            ref AS (
                 SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s FROM judgments x JOIN judges j USING (judge_id)
-                WHERE x.dataset = $d AND j.name = $j GROUP BY x.pair_id HAVING s <> 0)
-            SELECT p.pair_id, d.s, count(*) OVER () FROM decided d JOIN pairs p USING (pair_id)
-            WHERE p.dataset = $d ORDER BY {SOURCE_ORDER} LIMIT 1 OFFSET $k""",
-        {"d": dataset, "j": judge, "k": max(0, number - 1)},
+                WHERE x.dataset = $d AND j.name = $r GROUP BY x.pair_id)
+            SELECT p.pair_id, d.s, r.s, count(*) OVER () FROM decided d JOIN pairs p USING (pair_id)
+            LEFT JOIN ref r USING (pair_id)
+            WHERE p.dataset = $d AND {keep} ORDER BY {SOURCE_ORDER} LIMIT 1 OFFSET $k""",
+        {"d": dataset, "j": judge, "r": reference, "k": max(0, number - 1)},
     ).fetchone()
     if row is None:
         return None
-    return row[0], "A" if row[1] > 0 else "B", int(row[2])
+    label = {1: "A", -1: "B", 0: "tie"}
+    return row[0], label[int(row[1])], int(row[3]), None if row[2] is None else label[int(row[2])]
 
 
 def group_names(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:

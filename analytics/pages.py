@@ -181,6 +181,7 @@ REGISTRY: dict[str, Page] = {
                 Param("ref"),
                 Param("vs_ref", False, "bool"),
                 Param("judge"),
+                Param("among", "all"),  # which of the judge's pairs the explanation walks through
                 Param("pair", 1, "int"),
             ),
             dissection_content,

@@ -201,13 +201,19 @@ def test_the_pages_light_reads_agree_with_the_whole_design(tmp_path, monkeypatch
         features, wide, pairs = design(con, "toy", Settings(features=mode))
         decided = wide["coin"][wide["coin"].isin(["A", "B"])]
         for number in (1, 7, len(decided)):
-            pair_id, verdict, total = decided_pair(con, "toy", "coin", number)
+            pair_id, verdict, total, _ = decided_pair(con, "toy", "coin", number)
             assert (pair_id, verdict, total) == (decided.index[number - 1], decided.iloc[number - 1], len(decided))
             pd.testing.assert_series_equal(
                 features_of_pair(con, pair_id, Settings(features=mode)), features.loc[pair_id]
             )
     assert decided_pair(con, "toy", "coin", len(decided) + 1) is None
     assert decided_pair(con, "toy", "ghost", 1) is None
+    # among the pairs where the coin disagrees with the human: exactly those the design says, with the human's verdict
+    human = wide["human"].reindex(decided.index)
+    differ = decided[human.notna() & (human != decided)]
+    first = decided_pair(con, "toy", "coin", 1, "disagrees", "human")
+    assert first == (differ.index[0], differ.iloc[0], len(differ), human[differ.index[0]])
+    assert decided_pair(con, "toy", "coin", 1, "flipped", "human") is None  # one order each: nothing flipped
     assert group_names(con, "toy") == list(J.group_columns(pairs)) == ["category"]
     kinds = {"human": "human", "long": "llm", "short": "llm", "coin": "llm"}
     assert default_comparison(sorted(kinds), kinds) == ("human", "coin")

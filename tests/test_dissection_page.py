@@ -110,3 +110,14 @@ def test_every_judge_at_once_and_as_a_difference_from_the_reference(monkeypatch,
     reference = at.selectbox(key="ref").value
     assert reference == "human" and set(beyond["data"][0]["y"]) == {"coin", "long", "short"}
     assert at.query_params["vs_ref"] == "true"
+
+
+def test_the_waterfall_walks_the_pairs_a_judge_got_wrong_and_says_so(monkeypatch, store, tmp_path):
+    at = page(monkeypatch, store, tmp_path, judge="coin", among="disagrees")
+    assert not at.exception
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    waterfall = next(t for t in titles if t.startswith("coin preferred"))
+    assert "— wrong: human preferred" in waterfall
+    at = page(monkeypatch, store, tmp_path, judge="long", among="all", pair="1")
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any(t.startswith("long preferred") and ("— right:" in t or "— wrong:" in t) for t in titles)

@@ -181,6 +181,7 @@ NON_DEFAULT = {
         "ref": "gold",
         "vs_ref": "true",
         "judge": "rm/x",
+        "among": "disagrees",
         "pair": "2",
     },
     "views/map.py": {

@@ -10,6 +10,7 @@ from analytics import overview
 from analytics.dissection import (
     MEAN_OVER_GROUPS,
     OVERALL,
+    PAIR_LISTS,
     Settings,
     contributions,
     decided_pair,
@@ -79,9 +80,9 @@ def attack_surface(_con, version: str, dataset: str, judge: str, reference: str,
 
 
 @st.cache_data(max_entries=64)
-def explained_pair(_con, version: str, dataset: str, judge: str, number: int, features: str):
-    found = decided_pair(_con, dataset, judge, number)
-    return None if found is None else (*found[:2], features_of_pair(_con, found[0], Settings(features=features)))
+def explained_pair(_con, version: str, dataset: str, judge: str, number: int, features: str, among: str, ref: str):
+    found = decided_pair(_con, dataset, judge, number, among, ref)
+    return None if found is None else (*found, features_of_pair(_con, found[0], Settings(features=features)))
 
 
 version = overview.dataset_version(con, dataset)
@@ -198,19 +199,31 @@ overall_fit = result["results"][OVERALL].get(judge, {})
 weights, n_decided = overall_fit.get("weights"), overall_fit.get("n", 0)
 explained = None
 if weights and n_decided:
-    k = url_number("Pair number", "pair", 1, 1, n_decided, help=f"1 to {n_decided:,}: the pairs {plain(judge)} decided")
-    explained = explained_pair(con, version, dataset, judge, k, mode)
+    lists = {k: v.replace("the reference", reference) for k, v in PAIR_LISTS.items()}
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        among = url_selectbox("Pairs to explain", list(lists), "among", format_func=lists.get)
+    first = explained_pair(con, version, dataset, judge, 1, mode, among, reference)
+    total = first[2] if first else 0
+    with c2:
+        k = url_number("Pair", "pair", 1, 1, max(total, 1), help=f"1 to {total:,}: {lists[among]}")
+    explained = explained_pair(con, version, dataset, judge, k, mode, among, reference) if total else None
+    if not total:
+        st.info(f"No pair of {plain(judge)} {plain(lists[among])}.")
 if explained is not None:
-    pair_id, verdict, pair_features = explained
+    pair_id, verdict, _, ref_verdict, pair_features = explained
     table = contributions(weights, pair_features)
-    left, right = st.columns([2, 3])
     texts = overview.pairs_by_id(con, [pair_id])
-    said = overview.verdict_label(verdict, texts.iloc[0]["model_a"], texts.iloc[0]["model_b"])
-    with left:
-        chart(waterfall_figure(table, f"{judge} preferred {said}"), key="waterfall")
-    with right:
-        pair_card(texts.iloc[0], overview.pair_judgments(con, [pair_id]))
-else:
+    model_a, model_b = texts.iloc[0]["model_a"], texts.iloc[0]["model_b"]
+    said = overview.verdict_label(verdict, model_a, model_b)
+    if ref_verdict is None or judge == reference:
+        mark = ""
+    else:
+        right = "right" if ref_verdict == verdict else "wrong"
+        mark = f" — {right}: {reference} preferred {overview.verdict_label(ref_verdict, model_a, model_b)}"
+    chart(waterfall_figure(table, f"{judge} preferred {said}{mark}"), key="waterfall")  # the page's whole width
+    pair_card(texts.iloc[0], overview.pair_judgments(con, [pair_id]))
+elif not (weights and n_decided):
     st.info(f"{plain(judge)} has no fitted weights over all pairs.")
 
 with st.expander("Conventions"):
