@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from analytics import judges as J
 from analytics.cache import cached
 from analytics.overview import dataset_summary, dataset_version
-from analytics.properties import PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
+from analytics.properties import COLUMNS, PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
 from analytics.stats import random_orientation
 from analytics.verdicts import COMBINED_VERDICT_SQL, SOURCE_ORDER
 
@@ -300,6 +300,33 @@ def decided_pair(
         return None
     label = {1: "A", -1: "B", 0: "tie"}
     return row[0], label[int(row[1])], int(row[3]), None if row[2] is None else label[int(row[2])]
+
+
+def pairs_on_property(
+    con: duckdb.DuckDBPyConnection, dataset: str, judge: str, prop: str, limit: int = 10, offset: int = 0
+) -> tuple[list[str], int, int]:
+    """The pairs behind one weight: those the judge decided (A or B) whose two responses differ on a builtin
+    property (the sign of A − B, raw counts), the ones where it preferred the response with more of it first, then
+    in source order. (a page of pair ids, how many there are, how many of them went to the response with more)."""
+    if prop not in PROPERTIES:
+        raise ValueError(f"'{prop}' is not a builtin property ({', '.join(PROPERTIES)})")
+    column = COLUMNS[prop]
+    rows = con.execute(
+        f"""WITH decided AS (
+                SELECT x.pair_id, {COMBINED_VERDICT_SQL} AS s FROM judgments x JOIN judges j USING (judge_id)
+                WHERE x.dataset = $d AND j.name = $j GROUP BY x.pair_id HAVING s <> 0)
+            SELECT p.pair_id, sign(ba.{column} - bb.{column}) * d.s AS agrees, count(*) OVER () AS total,
+                   count(*) FILTER (WHERE sign(ba.{column} - bb.{column}) * d.s > 0) OVER () AS towards
+            FROM decided d JOIN pairs p USING (pair_id)
+            JOIN builtin_properties ba ON ba.response_id = p.response_a_id AND ba.source = $src
+            JOIN builtin_properties bb ON bb.response_id = p.response_b_id AND bb.source = $src
+            WHERE p.dataset = $d AND sign(ba.{column} - bb.{column}) <> 0
+            ORDER BY agrees DESC, {SOURCE_ORDER} LIMIT $n OFFSET $o""",
+        {"d": dataset, "j": judge, "src": PROPERTIES_SOURCE, "n": limit, "o": offset},
+    ).fetchall()
+    if not rows:
+        return [], 0, 0
+    return [r[0] for r in rows], int(rows[0][2]), int(rows[0][3])
 
 
 def group_names(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:

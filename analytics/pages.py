@@ -183,6 +183,9 @@ REGISTRY: dict[str, Page] = {
                 Param("judge"),
                 Param("among", "all"),  # which of the judge's pairs the explanation walks through
                 Param("pair", 1, "int"),
+                Param("wjudge"),  # a clicked weight: its judge and property, whose pairs are listed
+                Param("prop"),
+                Param("prop_page", 1, "int"),
             ),
             dissection_content,
         ),

@@ -400,6 +400,30 @@ def test_the_agenda_steps_forward_and_back_in_presentation_mode(server, browser,
     expect(page.get_by_test_id("stSidebar")).to_be_visible()  # controls are back
 
 
+def test_a_click_on_a_dissection_weight_lists_the_pairs_behind_it(server, browser, shots):
+    from playwright.sync_api import expect
+
+    url, real = server
+    if not real:
+        pytest.skip("needs the mirror: the fixture PandaLM has too few decided pairs to fit a judge")
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/dissection?dataset=llmbar")
+    wait_for_run(page)
+    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="What each judge rewards").first
+    area = chart.locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    judge, prop, x, y = chart.locator(".js-plotly-plot").first.evaluate(
+        "g => { const d = g.data[0], L = g._fullLayout;"
+        " return [d.name.split(' (')[0], d.customdata[0], L.xaxis.l2p(d.x[0]), L.yaxis.l2p(d.y[0])]; }"
+    )
+    box = area.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)  # the first judge's first weight
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile("prop="))
+    expect(page.get_by_text(f"The pairs behind {judge}'s weight on “{prop}”")).to_be_visible()
+    shot(page, shots, "dissection-weight-click")
+
+
 def test_screenshots_of_the_analysis_pages(server, browser, shots):
     url, real = server
     dataset = "llmbar" if real else "pandalm"

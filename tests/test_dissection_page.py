@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -121,3 +122,16 @@ def test_the_waterfall_walks_the_pairs_a_judge_got_wrong_and_says_so(monkeypatch
     at = page(monkeypatch, store, tmp_path, judge="long", among="all", pair="1")
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any(t.startswith("long preferred") and ("— right:" in t or "— wrong:" in t) for t in titles)
+
+
+def test_a_weight_opens_the_pairs_behind_it(monkeypatch, store, tmp_path):
+    at = page(monkeypatch, store, tmp_path, wjudge="long", prop="length (words)")
+    assert not at.exception
+    assert any(s.value.startswith("The pairs behind long's weight") for s in at.subheader)
+    caption = next(c.value for c in at.caption if "whose responses differ on" in c.value)
+    total, towards = (int(x.replace(",", "")) for x in re.findall(r"([\d,]+) pairs .* in ([\d,]+) \(", caption)[0])
+    assert towards / total > 0.8  # the length-loving judge: the longer response, nearly always
+    table = next(d.value for d in at.dataframe if "prompt" in d.value.columns)
+    assert 0 < len(table) <= 10 and list(table.columns[2:4]) == ["human", "long"]  # reference, then the judge
+    at = page(monkeypatch, store, tmp_path, wjudge="long", prop="no such property")
+    assert not at.exception and at.warning

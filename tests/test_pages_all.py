@@ -183,6 +183,9 @@ NON_DEFAULT = {
         "judge": "rm/x",
         "among": "disagrees",
         "pair": "2",
+        "wjudge": "gold",
+        "prop": "length (words)",
+        "prop_page": "1",
     },
     "views/map.py": {
         "map": "prompts",

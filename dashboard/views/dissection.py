@@ -20,6 +20,7 @@ from analytics.dissection import (
     features_of_pair,
     group_names,
     judges_to_compare,
+    pairs_on_property,
     reference_candidates,
 )
 from analytics.figures import (
@@ -42,6 +43,7 @@ from dashboard.widgets import (
 )
 
 NO_GROUP = "(none)"
+PAGE_SIZE = 10
 
 con, dataset = page_start()
 
@@ -124,13 +126,18 @@ chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
 groups_present = list(result["results"])
 shown_group = url_selectbox("Group shown", groups_present, "g") if len(groups_present) > 1 else OVERALL
 
-chart(
-    dissection_figure(
-        {j: result["results"][shown_group][j] for j in chosen if j in result["results"][shown_group]},
-        f"What each judge rewards — {shown_group}",
-    ),
+shown_fits = {j: result["results"][shown_group][j] for j in chosen if j in result["results"][shown_group]}
+weights_event = chart(
+    dissection_figure(shown_fits, f"What each judge rewards — {shown_group}"),
     key="weights",
+    on_select="rerun",
+    selection_mode="points",
 )
+bar = selected_points(weights_event, "weights")
+if bar:  # a click on a judge's weight opens the pairs behind it below (and puts it in the link)
+    curve, prop = bar[0].get("curve_number"), bar[0].get("customdata")
+    if isinstance(curve, int) and 0 <= curve < len(shown_fits) and isinstance(prop, str):
+        st.query_params["wjudge"], st.query_params["prop"] = list(shown_fits)[curve], prop
 low_ess = [f"{plain(j)} ({fit['ess']:.0f})" for j, fit in result["results"][shown_group].items() if fit["ess"] < 100]
 if low_ess:
     st.caption("Few effective samples (intervals less precise): " + ", ".join(low_ess))
@@ -192,6 +199,30 @@ if judge != reference:
             "Properties whose interval excludes 0 are where the judge can be steered differently from the "
             "reference: its attack surface for preference manipulation."
         )
+
+# --- the pairs behind a weight ----------------------------------------------------------------------------------
+prop, weighed = st.query_params.get("prop", ""), st.query_params.get("wjudge", "")
+if prop and weighed in fitted_judges:
+    st.subheader(f"The pairs behind {weighed}'s weight on “{prop}”")
+    try:
+        number = url_number("Page of pairs", "prop_page", 1, 1, 10_000)
+        ids, total, towards = pairs_on_property(con, dataset, weighed, prop, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    except ValueError as exc:
+        st.warning(plain(exc, 300))
+        ids, total, towards = [], 0, 0
+    if total:
+        st.caption(
+            f"{total:,} pairs {plain(weighed)} decided whose responses differ on {plain(prop)}; it preferred the one "
+            f"with more in {towards:,} ({towards / total:.0%}). Those first, then the others."
+        )
+        texts = overview.pairs_by_id(con, ids)
+        st.dataframe(
+            overview.pairs_summary(texts, overview.pair_judgments(con, ids), reference, [weighed]),
+            hide_index=True,
+            column_order=None,
+        )
+    elif not ids:
+        st.caption("No such pair.")
 
 # --- per-pair explanation ------------------------------------------------------------------------------------------
 st.subheader("Why this verdict? One pair, property by property")
