@@ -248,12 +248,12 @@ def pairs_summary(
     long = judgments[["pair_id", "judge", "kind", "verdict", "shown_order"]]
     verdicts = verdicts_of(long) if len(long) else None
     judges = list(verdicts.judges.index) if verdicts is not None else []
-    ordered = [j for j in ([reference] if reference else []) + (first or []) if j in judges]
+    ordered = list(dict.fromkeys(j for j in ([reference] if reference else []) + (first or []) if j in judges))
     ordered += sorted(j for j in judges if j not in ordered)
     rows = []
     for _, pair in texts.iterrows():  # one page of pairs (ten): the table a person reads
         prompt = str(pair["prompt"] or "")
-        row: dict[str, object] = {"pair": pair["pair_id"], "prompt": prompt[:120] + ("…" if len(prompt) > 120 else "")}
+        row: list[object] = [pair["pair_id"], prompt[:120] + ("…" if len(prompt) > 120 else "")]
         k = (
             verdicts.pairs.index.get_loc(pair["pair_id"])
             if verdicts is not None and pair["pair_id"] in verdicts.pairs.index
@@ -263,7 +263,7 @@ def pairs_summary(
         for judge in ordered:
             c = verdicts.column(judge)
             if k is None or not verdicts.judged[k, c]:
-                row[judge] = NOT_GIVEN
+                row.append(NOT_GIVEN)
                 continue
             code = verdicts.codes[k, c]
             label = (
@@ -274,6 +274,8 @@ def pairs_summary(
             ab, ba = verdicts.order_codes[k, c, 0], verdicts.order_codes[k, c, 1]
             flipped = {ab, ba} == {0.0, 2.0}
             wrong = judge != reference and not np.isnan(ref_code) and code != ref_code
-            row[judge] = label + (FLIPPED if flipped else "") + (WRONG if wrong else "")
+            row.append(label + (FLIPPED if flipped else "") + (WRONG if wrong else ""))
         rows.append(row)
-    return pd.DataFrame(rows, columns=["pair", "prompt", *ordered])
+    # a judge named like a fixed column keeps a column of its own (two 'prompt' columns could not be styled)
+    columns = ["pair", "prompt", *(f"{j} (judge)" if j in ("pair", "prompt") else j for j in ordered)]
+    return pd.DataFrame(rows, columns=columns)

@@ -226,3 +226,10 @@ def test_the_bias_table_keeps_the_judge_in_view_and_folds_the_fits(monkeypatch, 
     table = at.dataframe[0].value.set_index("judge")
     cell = table.loc["GPT-4", "length fit"]
     assert cell == "–" or cell.startswith("not estimable")  # three pairs cannot pin a fit down: no number shown
+
+
+def test_a_cell_with_the_reference_itself_lists_each_judge_once(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="judgebench", cell="o1-mini (arena_hard) ~ gold")
+    assert not at.exception
+    columns = list(pairs_table(at).columns)
+    assert columns[:4] == ["pair", "prompt", "gold", "o1-mini (arena_hard)"] and len(columns) == len(set(columns))
