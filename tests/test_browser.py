@@ -217,7 +217,7 @@ def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     page.goto(f"{url}/judges?dataset=judgebench&cell=o1-mini%20(arena_hard)%20~%20gold")
     wait_for_run(page)
     expect(page.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
-    assert page.get_by_text("Response A").count() >= 1
+    expect(page.get_by_text(re.compile(r"Click a row to read the pair"))).to_be_visible()
     page.get_by_role("combobox", name="Agreement metric").click()
     page.get_by_role("option", name="Cohen's κ").click()
     wait_for_run(page)
@@ -231,6 +231,14 @@ def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     wait_for_run(fresh)
     expect(fresh.get_by_role("combobox", name="Agreement metric")).to_have_value("Cohen's κ")
     expect(fresh.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
+    # a real click on the first row of the compact pair table opens that pair side by side (and the link keeps it)
+    grid = fresh.get_by_test_id("stDataFrame").last
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    fresh.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's marker, below the header
+    wait_for_run(fresh)
+    expect(fresh).to_have_url(re.compile(r"open="))
+    expect(fresh.get_by_text("Response A").first).to_be_visible()
 
 
 def heatmap_axes(page, chart_index: int) -> tuple[list[str], list[str]]:
