@@ -193,10 +193,13 @@ def group_heatmap(records: list[dict], title: str) -> go.Figure:
     return fig
 
 
-def leaderboard_ranks(table: pd.DataFrame, rankings: dict[str, tuple], title: str) -> go.Figure:
+def leaderboard_ranks(
+    table: pd.DataFrame, rankings: dict[str, tuple], title: str, conventions: dict[str, str] | None = None
+) -> go.Figure:
     """Rank-change (slope) chart of a leaderboard (analytics.judges.leaderboard_table): one line per generator
-    across the rankings (raw, LC, style-controlled), rank 1 on top; hover gives each value with its interval. A
-    generator's points carry its name (customdata), so a click names it."""
+    across the rankings (raw, LC, style-controlled), rank 1 on top; hover gives each value with its interval and
+    what the ranking counts (`conventions`). A generator's points carry its name (customdata), so a click names it."""
+    conventions = conventions or {}
     shown = [k for k in rankings if table[f"{k}_value"].notna().any()]
     labels = [rankings[k][0] for k in shown]
     fig = go.Figure()
@@ -205,6 +208,7 @@ def leaderboard_ranks(table: pd.DataFrame, rankings: dict[str, tuple], title: st
         hover = [
             f"{row.generator}<br>{rankings[k][0]}: #{int(getattr(row, f'{k}_rank'))} · "
             f"{getattr(row, f'{k}_value'):.1f} [{getattr(row, f'{k}_low'):.1f}, {getattr(row, f'{k}_high'):.1f}]"
+            + (f"<br>{conventions[k]}" if k in conventions else "")
             if pd.notna(getattr(row, f"{k}_rank"))
             else f"{row.generator}: –"
             for k in shown
@@ -246,8 +250,11 @@ def judge_card_figure(rows: list[dict], metrics: dict[str, tuple[str, bool]], ti
         rows=1, cols=max(1, len(shown)), shared_yaxes=True, subplot_titles=[metrics[k][0] for k in shown]
     )
     for col, key in enumerate(shown, start=1):
-        points = [
-            (label, r[key]) for label, r in zip(labels, rows, strict=True) if r[key] and r[key]["value"] is not None
+        kept = [(label, r) for label, r in zip(labels, rows, strict=True) if r[key] and r[key]["value"] is not None]
+        points = [(label, r[key]) for label, r in kept]
+        # the accuracy's hover names the convention it was counted under (each dataset's own)
+        conventions = [
+            f" · {r['convention_label']}" if key == "accuracy" and r.get("convention_label") else "" for _, r in kept
         ]
         scale = 100 if metrics[key][1] else 1
         fig.add_scatter(
@@ -263,8 +270,8 @@ def judge_card_figure(rows: list[dict], metrics: dict[str, tuple[str, bool]], ti
                     (e["value"] - (e["low"] if e["low"] is not None else e["value"])) * scale for _, e in points
                 ],
             ),
-            customdata=[e["n"] for _, e in points],
-            hovertemplate="%{y}: %{x:.1f} (n=%{customdata})<extra></extra>",
+            customdata=[[e["n"], convention] for (_, e), convention in zip(points, conventions, strict=True)],
+            hovertemplate="%{y}: %{x:.1f} (n=%{customdata[0]})%{customdata[1]}<extra></extra>",
             row=1,
             col=col,
         )

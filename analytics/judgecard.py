@@ -91,6 +91,7 @@ def judge_card(con: duckdb.DuckDBPyConnection, name: str, by_family: bool = Fals
                     "reference": report["reference"],
                     "pairs": entry["pairs"],
                     "convention": convention if accuracy else None,
+                    "convention_label": ACCURACY_CONVENTIONS[convention][1] if accuracy else None,
                     "accuracy": accuracy,
                     "swap_consistency": position.get("swap_consistency"),
                     "p_first_shown_wins": position.get("p_first_shown_wins"),

@@ -769,6 +769,11 @@ RANKINGS = {
     "lc_win_rate": ("LC win rate (%)", 100.0, "LC"),
     "bradley_terry_style": ("BT rating, style-controlled", 1.0, "BT"),
 }
+RANKING_CONVENTIONS = {  # what each ranking counts, as its hover says
+    "raw_win_rate": "mean P(preferred); a tie ½, an unparsed answer left out (AlpacaEval)",
+    "lc_win_rate": "AlpacaEval's GLM at zero length difference, instruction difficulty fitted jointly",
+    "bradley_terry_style": "Arena's Bradley–Terry with style control; a tie ½",
+}
 
 
 def accuracy_within(

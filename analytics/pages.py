@@ -72,7 +72,14 @@ def judges_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -
     table = J.leaderboard_table(boards[judge]) if judge else pd.DataFrame()
     if not table.empty:
         title = f"Leaderboard judged by {judge}"
-        out.append((title, figures.leaderboard_ranks(table, J.RANKINGS, f"{title}: raw → LC → style-controlled")))
+        out.append(
+            (
+                title,
+                figures.leaderboard_ranks(
+                    table, J.RANKINGS, f"{title}: raw → LC → style-controlled", J.RANKING_CONVENTIONS
+                ),
+            )
+        )
         out.append((f"{title}: values", J.leaderboard_display(table)))
     group = params.get("group")
     if group and group in rep["disagreement_by_group"]:

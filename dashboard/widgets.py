@@ -241,3 +241,13 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
         table = verdict_table(verdicts[verdicts["pair_id"] == pair["pair_id"]], pair["model_a"], pair["model_b"])
         st.dataframe(table, hide_index=True)
         st.caption(f"pair {plain(pair['pair_id'])} · {plain(pair['source_file'])} row {plain(pair['source_row'])}")
+
+
+def judge_card_link(dataset: str, judge: str) -> None:
+    """A link to a judge's card (the judge across every dataset of the store), in this tab."""
+    st.page_link(
+        "views/judge.py",
+        label=f"{judge} across every dataset",
+        icon=":material/badge:",
+        query_params={"dataset": dataset, "name": judge},
+    )

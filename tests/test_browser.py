@@ -34,6 +34,7 @@ pytestmark = [
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 SHOTS_ENV = os.environ.get("PREFATLAS_SCREENSHOTS")
 SERVED_STORES: dict[str, Path] = {}  # url -> the store that server reads
+FITS_NEED_THE_MIRROR = "needs the mirror: the fixture PandaLM has too few decided pairs to fit a judge"
 ATTACKER = "http://attacker.invalid"  # never reached: the browser tests abort every request off the test server
 
 
@@ -314,6 +315,10 @@ def test_a_click_on_a_bias_table_row_opens_that_judges_order_flips(server, brows
     link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
     assert "cell=" in link
     shot(page, shots, "judges-bias-row")
+    fresh = browser.new_page(viewport={"width": 1440, "height": 1000})
+    fresh.goto(link.strip())  # the copied link reopens the same view
+    wait_for_run(fresh)
+    expect(fresh.get_by_role("combobox", name="Open")).to_have_value(opened)
 
 
 def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, browser, shots):
@@ -325,10 +330,8 @@ def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, brow
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(f"{url}/judges?dataset=pandalm")
     wait_for_run(page)
-    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="Ranks judged by").first
-    area = chart.locator(".nsewdrag").first
-    area.scroll_into_view_if_needed()
-    name, x, y = chart.locator(".js-plotly-plot").first.evaluate(
+    plot, area = chart_titled(page, "Ranks judged by")
+    name, x, y = plot.evaluate(
         "g => [g.data[0].name, g._fullLayout.xaxis.l2p(0), g._fullLayout.yaxis.l2p(g.data[0].y[0])]"
     )
     box = area.bounding_box()
@@ -349,18 +352,10 @@ def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, brow
 def test_a_click_on_a_judges_cell_in_the_dissection_overview_selects_that_judge(server, browser, shots):
     from playwright.sync_api import expect
 
-    url, real = server
-    if not real:
-        pytest.skip("needs the mirror: the fixture PandaLM has too few decided pairs to fit a judge")
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(f"{url}/dissection?dataset=llmbar")
-    wait_for_run(page)
-    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="What every judge rewards").first
-    area = chart.locator(".nsewdrag").first
-    area.scroll_into_view_if_needed()
+    _, page = open_real(server, browser, "dissection?dataset=llmbar", FITS_NEED_THE_MIRROR)
+    plot, area = chart_titled(page, "What every judge rewards")
     reference = page.get_by_role("combobox", name="Reference", exact=True).input_value()
     before = page.get_by_role("combobox", name="Judge", exact=True).input_value()
-    plot = chart.locator(".js-plotly-plot").first
     judges = plot.evaluate("g => g.data[0].y")
     row = max(k for k, j in enumerate(judges) if j not in (reference, before))  # a judge not shown yet
     target = judges[row]
@@ -411,16 +406,9 @@ def test_the_agenda_steps_forward_and_back_in_presentation_mode(server, browser,
 def test_a_click_on_a_dissection_weight_lists_the_pairs_behind_it(server, browser, shots):
     from playwright.sync_api import expect
 
-    url, real = server
-    if not real:
-        pytest.skip("needs the mirror: the fixture PandaLM has too few decided pairs to fit a judge")
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(f"{url}/dissection?dataset=llmbar")
-    wait_for_run(page)
-    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="What each judge rewards").first
-    area = chart.locator(".nsewdrag").first
-    area.scroll_into_view_if_needed()
-    judge, prop, x, y = chart.locator(".js-plotly-plot").first.evaluate(
+    _, page = open_real(server, browser, "dissection?dataset=llmbar", FITS_NEED_THE_MIRROR)
+    plot, area = chart_titled(page, "What each judge rewards")
+    judge, prop, x, y = plot.evaluate(
         "g => { const d = g.data[0], L = g._fullLayout;"
         " return [d.name.split(' (')[0], d.customdata[0], L.xaxis.l2p(d.x[0]), L.yaxis.l2p(d.y[0])]; }"
     )
@@ -495,6 +483,14 @@ def open_real(server, browser, path: str, why: str) -> tuple[str, object]:
     page.goto(f"{url}/{path}")
     wait_for_run(page)
     return url, page
+
+
+def chart_titled(page, title: str) -> tuple[object, object]:
+    """(the chart whose title holds `title`, its plot area), scrolled into view: where a real click lands."""
+    chart = page.get_by_test_id("stPlotlyChart").filter(has_text=title).first
+    area = chart.locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    return chart.locator(".js-plotly-plot").first, area
 
 
 def open_llmbar_map(server, browser) -> tuple[str, object]:

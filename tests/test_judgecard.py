@@ -82,6 +82,8 @@ def test_the_card_page_and_its_link(store, tmp_path, monkeypatch):
     table = at.dataframe[0].value
     assert list(table["dataset"]) == ["llmbar"] and table.loc[0, "accuracy vs reference"].startswith("83.3%")
     assert "name=GPT-4" in at.sidebar.code[0].value and "/judge?" in at.sidebar.code[0].value
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "mean of the two orders" in figure["data"][0]["customdata"][0][1]  # accuracy's hover names its convention
     at.toggle(key="family").set_value(True).run()
     assert not at.exception
     assert at.query_params["family"] == "true"

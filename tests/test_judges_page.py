@@ -190,7 +190,9 @@ def test_leaderboard_opens_on_the_official_evaluator_without_the_baseline(monkey
     assert board.loc[0, "published LC (%)"] == "45.0"
     assert any("Baseline" in c.value and "gpt4" in c.value for c in at.caption)
     ranks = next(c for c in at.get("plotly_chart") if "Ranks" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    assert json.loads(ranks.proto.spec)["data"][0]["name"] == "tiny-model"
+    trace = json.loads(ranks.proto.spec)["data"][0]
+    assert trace["name"] == "tiny-model"
+    assert "an unparsed answer left out" in trace["hovertext"][0]  # each point names what its ranking counts
 
 
 def test_a_generator_opens_the_pairs_its_judge_decided_against_it(monkeypatch, tmp_path):
@@ -233,3 +235,10 @@ def test_a_cell_with_the_reference_itself_lists_each_judge_once(monkeypatch, sto
     assert not at.exception
     columns = list(pairs_table(at).columns)
     assert columns[:4] == ["pair", "prompt", "gold", "o1-mini (arena_hard)"] and len(columns) == len(set(columns))
+
+
+def test_a_judge_named_in_the_pairs_section_links_to_its_card(monkeypatch, store):
+    at = judges_page(monkeypatch, store, dataset="llmbar", cell="GPT-4 ~ Falcon")
+    links = {p.proto.label: p.proto for p in at.get("page_link")}
+    assert {"Falcon across every dataset", "GPT-4 across every dataset"} <= set(links)
+    assert "name=GPT-4" in links["GPT-4 across every dataset"].query_string

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.mirror
 
 
 @pytest.fixture(scope="module")
-def con(mirror, tmp_path_factory):
-    path = tmp_path_factory.mktemp("judges") / "store.duckdb"
+def store_path(mirror, tmp_path_factory):
+    return tmp_path_factory.mktemp("judges") / "store.duckdb"
+
+
+@pytest.fixture(scope="module")
+def con(mirror, store_path):
+    path = store_path
     writer = connect(path)
     for name in ("llmbar", "pandalm", "judgebench", "alpaca_eval"):
         ingest_entry(writer, load_catalog()[name], mirror=mirror)
@@ -201,3 +206,27 @@ def test_judge_cards_put_one_judge_side_by_side_across_subsets_and_datasets(con)
     report = J.judges_report(con, "judgebench")
     same = next(j for j in report["judges"] if j["judge"] == haiku[0]["judge"])
     assert haiku[0]["accuracy"] == same["accuracy"]  # JudgeBench's convention: the combined rule
+
+
+def test_the_llmbar_judges_page_shows_the_papers_figures(con, store_path, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("PREFATLAS_STORE", str(store_path))
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+
+    def judges_page(subset: str) -> pd.DataFrame:
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=180)
+        at.query_params["dataset"], at.query_params["subset"] = "llmbar", subset
+        at.switch_page("views/judges.py")
+        at.run()
+        assert not at.exception
+        return at
+
+    bias = judges_page("LLMBar/Natural").dataframe[0].value.set_index("judge")
+    accuracy = next(c for c in bias.columns if c.startswith("accuracy vs reference"))
+    assert "mean of the two orders" in accuracy and bias.loc["GPT-4", accuracy].startswith("93.5%")
+    at = judges_page("LLMBar/Adversarial/*")
+    by_subset = next(d.value for d in at.dataframe if J.SUBSET_MEAN_COLUMN in d.value.columns and "pooled" in d.value)
+    assert by_subset.set_index("judge").loc["GPT-4", J.SUBSET_MEAN_COLUMN].startswith("73.1%")

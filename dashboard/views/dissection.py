@@ -33,6 +33,7 @@ from analytics.figures import (
 from dashboard.db import page_start
 from dashboard.widgets import (
     chart,
+    judge_card_link,
     pair_card,
     plain,
     selected_points,
@@ -189,6 +190,7 @@ st.subheader("What a judge rewards that the reference doesn't")
 judge = url_selectbox(
     "Judge", judges_to_compare(fitted_judges, reference), "judge", help="Clicking a judge's cell above selects it too."
 )
+judge_card_link(dataset, judge)
 if judge != reference:
     diff = attack_surface(con, version, dataset, judge, reference, shown_group, mode)
     if diff.empty:

@@ -12,7 +12,17 @@ from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatma
 from analytics.stats import format_estimate
 from analytics.verdicts import ACCURACY_CONVENTIONS
 from dashboard.db import page_start
-from dashboard.widgets import chart, is_new, pair_card, plain, selected_points, url_number, url_selectbox, url_toggle
+from dashboard.widgets import (
+    chart,
+    is_new,
+    judge_card_link,
+    pair_card,
+    plain,
+    selected_points,
+    url_number,
+    url_selectbox,
+    url_toggle,
+)
 
 PAGE_SIZE = 10
 GENERATOR_MARK = "gen:"  # a generator's pairs in the 'Open' choice (and the link's cell=gen:NAME)
@@ -217,7 +227,9 @@ if boards:
     else:
         ranked = list(table["generator"])
         ranks_event = chart(
-            leaderboard_ranks(table, J.RANKINGS, f"Ranks judged by {board_judge}: raw → LC → style-controlled"),
+            leaderboard_ranks(
+                table, J.RANKINGS, f"Ranks judged by {board_judge}: raw → LC → style-controlled", J.RANKING_CONVENTIONS
+            ),
             key="ranks_chart",
             on_select="rerun",
             selection_mode="points",
@@ -277,6 +289,8 @@ cell = url_selectbox(
 )
 if cell != "(none)":
     generator = cell.removeprefix(GENERATOR_MARK) if cell.startswith(GENERATOR_MARK) else None
+    for name in [] if generator else cell.split(" ~ "):
+        judge_card_link(dataset, name)
     only = url_toggle("Only the pairs it lost" if generator else "Only disagreements", "only", True)
     group_values = [ALL]
     if group_by:
