@@ -231,7 +231,10 @@ def leaderboard_ranks(
         title=title,
         showlegend=False,
         height=160 + 30 * len(table),
-        yaxis=dict(range=[len(table) + 0.5, 0.5], title="rank (1 = best)", dtick=1),  # fixed: rank 1 on top
+        # a fixed range, rank 1 on top; automargin keeps the axis title clear of the tick labels
+        yaxis=dict(
+            range=[len(table) + 0.5, 0.5], title=dict(text="rank (1 = best)", standoff=12), dtick=1, automargin=True
+        ),
         xaxis=dict(range=[-0.3, len(shown) - 0.2]),
         margin=dict(r=180),
     )

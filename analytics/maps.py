@@ -197,7 +197,7 @@ def smoothed_rate(values: np.ndarray, neighbour_idx: np.ndarray, alpha: float = 
 PROMPT_FILLER = frozenset(
     (  # noqa: SIM905
         "able answer ask asked based best better blah come did does doing don example explain following "
-        "generate give given going good got help hi hello just know let like ll look make mean need okay ok "
+        "generate give given going good got help hey hi hello just know let like ll look make mean need okay ok "
         "please provide question questions really say sure tell thank thanks thing things think try ve want "
         "way ways write yes"
     ).split()

@@ -217,6 +217,13 @@ def context_turns(context: str) -> list[tuple[str, str]]:
     return [("context", context)]
 
 
+def code_height(text: str, cap: int, chars_per_line: int = 90) -> int:
+    """Pixels a wrapped text block needs (its lines, long ones counted as the lines they wrap to), up to `cap`:
+    a one-line prompt of 400 characters is four lines, not one clipped line."""
+    lines = sum(1 + len(line) // chars_per_line for line in (text or "").split("\n"))
+    return min(cap, 24 + 22 * lines)
+
+
 def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
     """A pair side by side: the prompt (and earlier turns), both responses with their generators and lengths, and
     every judge's verdict in each order it was shown."""
@@ -227,7 +234,7 @@ def pair_card(pair: pd.Series, verdicts: pd.DataFrame) -> None:
             with st.expander("Earlier turns"):
                 for role, content in context_turns(pair["context"]):
                     st.text(f"{role}: {content}")
-        st.code(pair["prompt"], language=None, wrap_lines=True, height=min(200, 40 + 20 * pair["prompt"].count("\n")))
+        st.code(pair["prompt"], language=None, wrap_lines=True, height=code_height(pair["prompt"], 200))
         left, right = st.columns(2)
         for side, col in (("a", left), ("b", right)):
             model = pair[f"model_{side}"]

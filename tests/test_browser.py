@@ -459,6 +459,9 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{12}"))
     wait_for_run(page)
     expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs of llmbar$"))).to_be_visible()
+    # the summary beside the map follows the lasso: its items of the dataset, in the same run
+    expect(page.get_by_text("The selection", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="llmbar")).to_be_visible()
     # the lasso takes every point inside it, drawn or not: more than the map draws in all
     selected = page.get_by_text(re.compile(r"\d+ points selected on the map")).first.inner_text()
     assert int(re.search(r"(\d+) points selected", selected).group(1)) > DRAWN

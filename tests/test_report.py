@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import shutil
 
 import plotly.graph_objects as go
@@ -154,3 +155,13 @@ def test_every_pages_content_is_in_its_report(store, page, tmp_path, monkeypatch
     figures = sum(isinstance(item, go.Figure) for _, item in sections)
     assert document.count('class="plotly-graph-div"') == figures
     assert document.count("<table>") == len(sections) - figures
+
+
+def test_a_judges_report_holds_the_pairs_behind_the_chosen_number(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    con = connect(store, read_only=True)
+    document = build_report(con, "http://h/judges?dataset=alpaca_eval&cell=gen:tiny-model&only=false")
+    assert "The pairs behind gen:tiny-model (4; the first 4)" in document
+    document = build_report(con, "http://h/judges?dataset=judgebench&cell=gold+~+rm/x&only=false")
+    heading = re.search(r"The pairs behind gold ~ rm/x \((\d+); the first (\d+)\)", document)
+    assert heading and int(heading.group(2)) == min(10, int(heading.group(1))) > 0
