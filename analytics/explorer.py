@@ -203,3 +203,38 @@ def filter_options(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, li
             [*COLUMNS, *(r[0] for r in con.execute("SELECT DISTINCT name FROM properties").fetchall())]
         ),
     }
+
+
+def pair_properties(con: duckdb.DuckDBPyConnection, pair_id: str) -> pd.DataFrame:
+    """One pair's response properties side by side: a row per property, columns A and B (empty for no such pair)."""
+    from analytics.properties import response_properties
+
+    ids = con.execute("SELECT response_a_id, response_b_id FROM pairs WHERE pair_id = $p", {"p": pair_id}).fetchone()
+    if ids is None:
+        return pd.DataFrame(columns=["A", "B"])
+    return response_properties(con, list(ids)).T.set_axis(["A", "B"], axis=1)
+
+
+MAX_SIMILAR_SCAN = 200_000  # prompts compared one by one for "similar pairs"; beyond, the Map's neighbours serve
+
+
+def similar_prompts(con: duckdb.DuckDBPyConnection, dataset: str, prompt: str, k: int = 8) -> pd.DataFrame:
+    """The dataset's k prompts nearest a prompt in embedding space (cosine of the stored, normalised vectors):
+    cosine, text. Raises LookupError when the prompts are not embedded, or when the dataset holds more prompts than
+    MAX_SIMILAR_SCAN (its map's precomputed neighbours answer that, on the Map page)."""
+    from analytics.embed import load_vectors, text_id
+
+    prompts = con.execute(
+        "SELECT DISTINCT q.text FROM pairs p JOIN prompts q USING (prompt_id) WHERE p.dataset = $d ORDER BY 1",
+        {"d": dataset},
+    ).df()
+    if len(prompts) > MAX_SIMILAR_SCAN:
+        raise LookupError(
+            f"{len(prompts):,} prompts: too many to compare one by one here; the Map page lists any prompt's "
+            "nearest neighbours from the map's precomputed index"
+        )
+    vectors = load_vectors(con, [text_id(t) for t in prompts["text"]])
+    here = vectors[prompts.index[prompts["text"] == prompt][0]]
+    similarity = vectors @ here
+    order = [i for i in similarity.argsort()[::-1] if prompts.at[i, "text"] != prompt][:k]
+    return prompts.iloc[order].assign(cosine=similarity[order].round(3))[["cosine", "text"]].reset_index(drop=True)

@@ -63,3 +63,36 @@ def test_one_page_with_the_total_and_the_property_filter(tmp_path):
     cut = float(words["most"].median())
     found = find_pairs(con, "pandalm", PairFilters(prop="length (words)", prop_min=cut))
     assert set(found["pair_id"]) == set(words.loc[words["most"] >= cut, "pair_id"])
+
+
+def test_a_pairs_properties_and_its_nearest_prompts(tmp_path, monkeypatch):
+    import numpy as np
+    import pytest
+
+    from analytics import embed
+    from analytics.explorer import pair_properties, similar_prompts
+
+    con = store(tmp_path)
+    pair_id, text_a = con.execute(
+        "SELECT p.pair_id, r.text FROM pairs p JOIN responses r ON r.response_id = p.response_a_id LIMIT 1"
+    ).fetchone()
+    props = pair_properties(con, pair_id)
+    assert list(props.columns) == ["A", "B"] and props.loc["length (words)", "A"] == len(text_a.split())
+    assert pair_properties(con, "nope").empty
+    prompts = sorted(
+        {
+            t
+            for (t,) in con.execute(
+                "SELECT DISTINCT q.text FROM pairs p JOIN prompts q USING (prompt_id) WHERE p.dataset = 'pandalm'"
+            ).fetchall()
+        }
+    )
+    # fake vectors: each prompt's vector is its position on a circle, so neighbours are neighbours in sorted order
+    angles = np.linspace(0, np.pi / 2, len(prompts))
+    monkeypatch.setattr(embed, "load_vectors", lambda _con, ids: np.column_stack([np.cos(angles), np.sin(angles)]))
+    near = similar_prompts(con, "pandalm", prompts[0], k=5)
+    assert list(near["text"]) == prompts[1:]  # every other prompt, nearest first, never the prompt itself
+    assert near["cosine"].is_monotonic_decreasing and near["cosine"].iloc[0] == pytest.approx(0.0, abs=1e-3)
+    monkeypatch.setattr("analytics.explorer.MAX_SIMILAR_SCAN", 1)
+    with pytest.raises(LookupError, match="Map page"):
+        similar_prompts(con, "pandalm", prompts[0])

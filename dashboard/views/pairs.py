@@ -8,8 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from analytics import overview
-from analytics.explorer import SORTS, VERDICT_FILTERS, PairFilters, count_of, filter_options, find_pairs
-from analytics.properties import response_properties
+from analytics.explorer import (
+    SORTS,
+    VERDICT_FILTERS,
+    PairFilters,
+    count_of,
+    filter_options,
+    find_pairs,
+    pair_properties,
+    similar_prompts,
+)
 from dashboard.db import page_start
 from dashboard.widgets import pair_card, plain, url_multiselect, url_number, url_selectbox, url_toggle
 
@@ -109,27 +117,10 @@ if open_id:
     else:
         st.subheader("The pair")
         pair_card(pair.iloc[0], overview.pair_judgments(con, [open_id]))
-        ids = con.execute(
-            "SELECT response_a_id, response_b_id FROM pairs WHERE pair_id = $p", {"p": open_id}
-        ).fetchone()
-        props = response_properties(con, list(ids)).T
-        props.columns = ["A", "B"]
         with st.expander("Properties of the two responses"):
-            st.dataframe(props.round(3))
+            st.dataframe(pair_properties(con, open_id).round(3))
         with st.expander("Similar pairs (nearest prompts in embedding space)"):
             try:
-                from analytics.embed import load_vectors, text_id
-
-                prompts = con.execute(
-                    "SELECT DISTINCT q.prompt_id, q.text FROM pairs p JOIN prompts q USING (prompt_id) "
-                    "WHERE p.dataset = $d",
-                    {"d": dataset},
-                ).df()
-                vectors = load_vectors(con, [text_id(t) for t in prompts["text"]])
-                here = prompts.index[prompts["text"] == pair.iloc[0]["prompt"]][0]
-                sims = vectors @ vectors[here]
-                order = [i for i in sims.argsort()[::-1] if i != here][:8]
-                near = prompts.iloc[order].assign(cosine=sims[order].round(3))
-                st.dataframe(near[["cosine", "text"]], hide_index=True)
+                st.dataframe(similar_prompts(con, dataset, pair.iloc[0]["prompt"]), hide_index=True)
             except LookupError as exc:
                 st.info(plain(exc, 400))
