@@ -777,12 +777,19 @@ RANKING_CONVENTIONS = {  # what each ranking counts, as its hover says
 
 
 def accuracy_within(
-    con: duckdb.DuckDBPyConnection, dataset: str, pair_ids: list[str], boot: int = 200, seed: int = DEFAULT_SEED
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    pair_ids: list[str],
+    boot: int = 200,
+    seed: int = DEFAULT_SEED,
+    verdicts: Verdicts | None = None,
 ) -> pd.DataFrame:
     """Each judge's accuracy on some pairs (a map selection) beside its accuracy on the whole dataset, both against
     the dataset's reference and under its convention: judge, n, within (estimate), whole (estimate), and whether
-    the two intervals part. Empty when the dataset has no reference."""
-    verdicts = load_verdicts(con, dataset, pair_ids=pair_ids, lengths=False)
+    the two intervals part. Empty when the dataset has no reference. `verdicts`: those pairs' verdicts when the
+    caller holds them (load_verdicts of pair_ids)."""
+    if verdicts is None:
+        verdicts = load_verdicts(con, dataset, pair_ids=pair_ids, lengths=False)
     if len(verdicts) == 0:
         return pd.DataFrame()
     report = judges_report(con, dataset)  # the whole dataset's (precomputed at ingest)
@@ -960,6 +967,29 @@ def pairs_behind(
         args,
     ).fetchall()
     return [r[0] for r in rows]
+
+
+GENERATOR_MARK = "gen:"  # a cell naming a generator's pairs under a leaderboard's judge (cell=gen:NAME)
+
+
+def pairs_of_cell(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    cell: str,
+    board_judge: str | None = None,
+    subset: str | None = None,
+    group_by: str | None = None,
+    group: str | None = None,
+    only: bool = True,
+) -> tuple[list[str], list[str]]:
+    """(the pair ids behind a Judges view's chosen number, the judges under study) for its `cell`: 'J1 ~ J2', one
+    judge, or GENERATOR_MARK + a generator judged by `board_judge` (pairs_behind says which pairs each means)."""
+    generator = cell.removeprefix(GENERATOR_MARK) if cell.startswith(GENERATOR_MARK) else None
+    if generator is not None and not board_judge:
+        return [], []
+    first, _, second = (board_judge, "", "") if generator else cell.partition(" ~ ")
+    ids = pairs_behind(con, dataset, first, second or None, subset, group_by, group, only, generator)
+    return ids, [j for j in (first, second) if j]
 
 
 def disagreement_by_group(

@@ -86,19 +86,15 @@ def judges_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -
         heatmap = figures.group_heatmap(rep["disagreement_by_group"][group], f"Disagreement by {group}")
         out.append((f"Disagreement by {group}", heatmap))
     cell = str(params.get("cell") or "(none)")
-    if cell != "(none)" and (judge or not cell.startswith("gen:")):  # the pairs behind the chosen number
+    if cell != "(none)":  # the pairs behind the chosen number, as the page lists them (its first page)
         from analytics import overview
 
-        generator = cell.removeprefix("gen:") if cell.startswith("gen:") else None
-        first, _, second = (str(judge), "", "") if generator else cell.partition(" ~ ")
-        only = str(params.get("only", "true")) != "false"
         within = params.get("in") if params.get("in") not in (None, "(all)") else None
-        ids = J.pairs_behind(
-            con, dataset, first, second or None, _chosen(params, "subset", "(all)"), group, within, only, generator
-        )
+        only = str(params.get("only", "true")) != "false"
+        subset = _chosen(params, "subset", "(all)")
+        ids, studied = J.pairs_of_cell(con, dataset, cell, judge, subset, group, within, only)
         shown = ids[:10]
         texts, judgments = overview.pairs_by_id(con, shown), overview.pair_judgments(con, shown)
-        studied = [first] if generator else [j for j in (first, second) if j]
         table = overview.pairs_summary(texts, judgments, rep["reference"], studied).drop(columns="pair")
         out.append((f"The pairs behind {cell} ({len(ids):,}; the first {len(shown)})", table))
     return out

@@ -25,7 +25,7 @@ from dashboard.widgets import (
 )
 
 PAGE_SIZE = 10
-GENERATOR_MARK = "gen:"  # a generator's pairs in the 'Open' choice (and the link's cell=gen:NAME)
+GENERATOR_MARK = J.GENERATOR_MARK
 ALL = "(all)"
 AUTO = "(automatic)"
 
@@ -296,9 +296,8 @@ if cell != "(none)":
     if group_by:
         group_values += sorted({str(r["group"]) for r in groups[group_by]} - {"(none)"})
     in_group = url_selectbox(f"Within {plain(group_by)}", group_values, "in") if group_by else ALL
-    j1, _, j2 = (board_judge, "", "") if generator else cell.partition(" ~ ")
-    ids = J.pairs_behind(
-        con, dataset, j1, j2 or None, subset, group_by, None if in_group == ALL else in_group, only, generator
+    ids, studied = J.pairs_of_cell(
+        con, dataset, cell, board_judge, subset, group_by, None if in_group == ALL else in_group, only
     )
     pages = max(1, -(-len(ids) // PAGE_SIZE))
     st.caption(f"{len(ids):,} pairs")
@@ -307,7 +306,6 @@ if cell != "(none)":
         shown = ids[(int(page) - 1) * PAGE_SIZE : int(page) * PAGE_SIZE]
         texts = overview.pairs_by_id(con, shown)
         verdicts = overview.pair_judgments(con, shown)
-        studied = [board_judge] if generator else [j for j in (j1, j2) if j]
         compact = overview.pairs_summary(texts, verdicts, rep["reference"], studied)
         picked = st.dataframe(
             compact.style.map(

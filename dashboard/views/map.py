@@ -94,28 +94,24 @@ def drawn(_con, map_id: str, version: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the judges on the selection…")
-def selection_agreement(_con, version: str, map_id: str, scope: str, _pair_ids: list[str]) -> pd.DataFrame:
-    """Each two judges' agreement and κ on the selected pairs, kept while they are paged; `scope` names the
-    selection (a hundred thousand ids would take Streamlit a second to hash on every rerun)."""
-    wide = J.load_verdicts(_con, dataset, pair_ids=_pair_ids, lengths=False).wide
-    if wide.shape[1] < 2:
-        return pd.DataFrame()
-    return pd.DataFrame(
+def selection_judges(_con, version: str, map_id: str, scope: str, _pair_ids: list[str]) -> dict[str, pd.DataFrame]:
+    """The judges on the selected pairs, from one read of their verdicts: each judge's accuracy inside against the
+    whole dataset (beside the map), each two judges' agreement and κ (below it). `scope` names the selection (a
+    hundred thousand ids would take Streamlit a second to hash on every rerun)."""
+    verdicts = J.load_verdicts(_con, dataset, pair_ids=_pair_ids, lengths=False)
+    wide = verdicts.wide
+    agreement = pd.DataFrame(
         [
             {"judges": f"{a.judge_1} ~ {a.judge_2}", "agreement": a.with_ties.fmt(True), "Cohen's κ": a.kappa.fmt()}
-            for a in J.agreement_matrix(wide, boot=200)
+            for a in (J.agreement_matrix(wide, boot=200) if wide.shape[1] >= 2 else [])
         ]
     )
+    return {"agreement": agreement, "within": J.accuracy_within(_con, dataset, _pair_ids, verdicts=verdicts)}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def summarise(_con, version: str, map_id: str, scope: str, _selected: set[str]) -> dict:
     return M.selection_summary(_con, load(_con, map_id, version)[0], _selected, info["space"])
-
-
-@st.cache_data(max_entries=16, show_spinner="Scoring the judges on the selection…")
-def judges_within(_con, version: str, scope: str, _pair_ids: list[str]) -> pd.DataFrame:
-    return J.accuracy_within(_con, dataset, _pair_ids)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -209,7 +205,7 @@ if summary_column is not None:
                 help=M.COVERAGE_VERDICTS[summary["coverage"]],
             )
         if pair_ids:
-            within = judges_within(con, version, scope, pair_ids)
+            within = selection_judges(con, version, map_id, scope, pair_ids)["within"]
             if not within.empty:
                 st.dataframe(
                     pd.DataFrame(
@@ -272,7 +268,7 @@ if selected is not None:
     st.subheader("In the selection")  # what it is (the reason) is said beside the map
     st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
     if pair_ids:
-        agree = selection_agreement(con, version, map_id, scope, pair_ids)
+        agree = selection_judges(con, version, map_id, scope, pair_ids)["agreement"]
         if not agree.empty:
             st.dataframe(agree, hide_index=True)
         if len(pair_ids) >= Settings().min_pairs:
