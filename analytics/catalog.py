@@ -219,20 +219,20 @@ def precompute_views(
     of its maps of a dataset into the result cache (keyed by the dataset's version), so the first visitor reads
     them instead of waiting for them."""
     from analytics import maps as M
-    from analytics import overview
+    from analytics import reads
     from analytics.dissection import OVERALL, default_comparison, difference_from_reference, dissect, group_names
     from analytics.judges import judges_report
 
     start = time.perf_counter()
-    overview.datasets_table(con)
-    overview.judges_table(con, dataset)
-    overview.verdict_counts(con, dataset)
+    reads.datasets_table(con)
+    reads.judges_table(con, dataset)
+    reads.verdict_counts(con, dataset)
     try:
         judges_report(con, dataset)
         fitted = sorted(dissect(con, dataset)["results"][OVERALL])
         group_names(con, dataset)
         if len(fitted) > 1:  # the Dissection page's comparison with the reference, as it first shows it
-            reference, judge = default_comparison(fitted, overview.judge_kinds(con, dataset))
+            reference, judge = default_comparison(fitted, reads.judge_kinds(con, dataset))
             difference_from_reference(con, dataset, judge, reference)
         for map_id in M.list_maps(con, dataset)["map_id"]:  # a new version of a mapped dataset: its layers
             M.regions(con, map_id)

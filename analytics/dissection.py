@@ -29,8 +29,8 @@ from sklearn.linear_model import LogisticRegression
 
 from analytics import judges as J
 from analytics.cache import cached
-from analytics.overview import dataset_summary, dataset_version
 from analytics.properties import COLUMNS, PROPERTIES, PROPERTIES_SOURCE, pair_features, response_properties
+from analytics.reads import dataset_summary, dataset_version
 from analytics.stats import random_orientation
 from analytics.verdicts import COMBINED_VERDICT_SQL, SOURCE_ORDER
 

@@ -27,8 +27,8 @@ from scipy.special import expit
 from analytics.cache import cached
 from analytics.catalog import entry_of_dataset
 from analytics.families import model_family
-from analytics.overview import dataset_version
 from analytics.properties import PROPERTIES, response_properties
+from analytics.reads import dataset_version
 from analytics.stats import (
     DEFAULT_BOOT,
     DEFAULT_SEED,

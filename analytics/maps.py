@@ -625,7 +625,7 @@ def map_points(con: duckdb.DuckDBPyConnection, map_id: str) -> pd.DataFrame:
 def pair_layers(con: duckdb.DuckDBPyConnection, dataset: str, space: str) -> pd.DataFrame:
     """Per map item of the dataset: pairs, judge disagreement share, A-win share (reference verdict), mean length,
     generators. Computed once per dataset version and space, then read back from the result cache (Parquet)."""
-    from analytics.overview import dataset_version
+    from analytics.reads import dataset_version
 
     key = ("map layers", dataset, dataset_version(con, dataset), space)
     return cached_frame(key, lambda: _pair_layers(con, dataset, space))
@@ -746,7 +746,7 @@ def regions(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame | 
     """Clusters ranked by under-representation (against the reference) or rarity (without one), each with its
     interval and the preference-aware layers of its dataset items. Computed once per map (as built) and dataset
     version, then read from the result cache. `layers`: the dataset's pair_layers when the caller holds them."""
-    from analytics.overview import dataset_version
+    from analytics.reads import dataset_version
 
     row = con.execute(
         "SELECT dataset, reference, space, created_at::VARCHAR FROM maps WHERE map_id = $m", {"m": map_id}

@@ -43,12 +43,12 @@ def _chosen(params: dict, key: str, default: str) -> str | None:
 
 
 def overview_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
-    from analytics import figures, overview
+    from analytics import figures, reads
 
     return [
-        ("Datasets", overview.datasets_table(con).drop(columns=["licence_note"])),
-        ("Judges", overview.judges_table(con, dataset)),
-        ("Verdicts per judge", figures.verdict_distribution(overview.verdict_counts(con, dataset))),
+        ("Datasets", reads.datasets_table(con).drop(columns=["licence_note"])),
+        ("Judges", reads.judges_table(con, dataset)),
+        ("Verdicts per judge", figures.verdict_distribution(reads.verdict_counts(con, dataset))),
     ]
 
 
@@ -87,15 +87,15 @@ def judges_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -
         out.append((f"Disagreement by {group}", heatmap))
     cell = str(params.get("cell") or "(none)")
     if cell != "(none)":  # the pairs behind the chosen number, as the page lists them (its first page)
-        from analytics import overview
+        from analytics import reads
 
         within = params.get("in") if params.get("in") not in (None, "(all)") else None
         only = str(params.get("only", "true")) != "false"
         subset = _chosen(params, "subset", "(all)")
         ids, studied = J.pairs_of_cell(con, dataset, cell, judge, subset, group, within, only)
         shown = ids[:10]
-        texts, judgments = overview.pairs_by_id(con, shown), overview.pair_judgments(con, shown)
-        table = overview.pairs_summary(texts, judgments, rep["reference"], studied).drop(columns="pair")
+        texts, judgments = reads.pairs_by_id(con, shown), reads.pair_judgments(con, shown)
+        table = reads.pairs_summary(texts, judgments, rep["reference"], studied).drop(columns="pair")
         out.append((f"The pairs behind {cell} ({len(ids):,}; the first {len(shown)})", table))
     return out
 

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from analytics import overview
+from analytics import reads
 from analytics.pages import REGISTRY
 from analytics.viewstate import is_web_link, parse_link
 
@@ -106,7 +106,7 @@ def _table(frame: pd.DataFrame, limit: int = 60) -> str:
 def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[tuple[str, object]]:
     """(heading, figure or table) of the view's content: its page's, from the page registry."""
     dataset = str(params["dataset"])
-    if dataset not in overview.dataset_names(con):
+    if dataset not in reads.dataset_names(con):
         raise ValueError(f"the link's dataset '{dataset}' is not in this store")
     return REGISTRY[page].content(con, dataset, params)
 
@@ -120,7 +120,7 @@ def _view_html(con: duckdb.DuckDBPyConnection, link: str, base_path: str, level:
     page, params = parse_link(link, base_path)
     sections = _sections(con, page, params)
     dataset = str(params["dataset"])
-    version = overview.dataset_version(con, dataset)
+    version = reads.dataset_version(con, dataset)
     filters = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>" for k, v in sorted(params.items()))
     parts = []
     for heading, item in sections:

@@ -11,8 +11,8 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analytics.overview import dataset_names
 from analytics.pages import DEFAULT_PAGE, REGISTRY
+from analytics.reads import dataset_names
 from analytics.viewstate import VERSION
 from dashboard.access import gate
 from dashboard.builds import start_default_maps

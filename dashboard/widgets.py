@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.overview import verdict_table
+from analytics.reads import verdict_table
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&\"'])")
 # GFM turns bare addresses into links after parsing, whatever was escaped: a word joiner (invisible) breaks them up

@@ -146,7 +146,7 @@ def test_hh_transcripts_that_part_early_keep_the_whole_tail():
 
 
 def test_verdict_label_names_generators():
-    from analytics.overview import verdict_label
+    from analytics.reads import verdict_label
 
     assert verdict_label("A", "gpt-4", "llama") == "gpt-4 (A)"
     assert verdict_label("B", "gpt-4", "llama") == "llama (B)"

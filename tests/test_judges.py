@@ -490,14 +490,14 @@ def test_a_fit_the_data_cannot_pin_down_is_not_shown_as_a_number():
 
 
 def test_the_compact_pair_table_names_each_judge_once_whatever_its_name():
-    from analytics import overview
+    from analytics import reads
 
     texts = pd.DataFrame(
         {"pair_id": ["p1", "p2"], "prompt": ["x" * 200, "short"], "model_a": ["m1", "m1"], "model_b": ["m2", "m2"]}
     )
     judgments = long([("p1", "gold", "A", None), ("p2", "gold", "B", None), ("p1", "prompt", "B", "AB")])
     judgments = judgments.assign(kind=["gold", "gold", "llm"])
-    table = overview.pairs_summary(texts, judgments, reference="gold", first=["gold", "prompt"])
+    table = reads.pairs_summary(texts, judgments, reference="gold", first=["gold", "prompt"])
     assert list(table.columns) == ["pair", "prompt", "gold", "prompt (judge)"]  # the reference once, no clash
     assert table["prompt"].iloc[0].endswith("…") and len(table["prompt"].iloc[0]) == 121
     assert list(table["prompt (judge)"]) == ["m2 (B) ✗", "–"]  # wrong vs the reference; not judged: a dash

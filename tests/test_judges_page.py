@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import judges as J
-from analytics import overview
+from analytics import reads
 from analytics.adapters import alpaca_eval, judgebench, llmbar, pandalm
 from analytics.store import connect, write_batch
 from dashboard.widgets import plain
@@ -94,7 +94,7 @@ def test_a_cell_from_the_link_opens_its_pairs(monkeypatch, store):
     pairs = pairs_table(at)
     assert len(pairs) == 3 and list(pairs.columns[:4]) == ["pair", "prompt", "gold", "Falcon"]  # reference, studied
     # Falcon picks the first shown in both orders: a tie over its runs, marked flipped and not the reference's
-    assert all(v == f"tie{overview.FLIPPED}{overview.WRONG}" for v in pairs["Falcon"])
+    assert all(v == f"tie{reads.FLIPPED}{reads.WRONG}" for v in pairs["Falcon"])
     assert pairs["GPT-4"].iloc[0] == "A"  # right in both orders: no mark
 
 
@@ -212,7 +212,7 @@ def test_a_generator_opens_the_pairs_its_judge_decided_against_it(monkeypatch, t
     ids = J.pairs_behind(
         con, "alpaca_eval", "weighted_alpaca_eval_gpt4_turbo", only_disagreements=False, generator="tiny-model"
     )
-    prompts = [overview.pairs_by_id(con, [i])["prompt"].iloc[0] for i in ids]
+    prompts = [reads.pairs_by_id(con, [i])["prompt"].iloc[0] for i in ids]
     con.close()
     assert prompts == ["I1", "I4", "I2", "I3"]  # its losses first, then in source order
 

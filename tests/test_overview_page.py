@@ -80,7 +80,7 @@ def test_missing_store_explains(monkeypatch, tmp_path):
 def test_a_pairs_verdict_table_names_generators_puts_gold_first_and_marks_flips():
     import pandas as pd
 
-    from analytics.overview import verdict_table
+    from analytics.reads import verdict_table
 
     runs = pd.DataFrame(
         [

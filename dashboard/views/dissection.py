@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import overview
+from analytics import reads
 from analytics.dissection import (
     MEAN_OVER_GROUPS,
     OVERALL,
@@ -88,7 +88,7 @@ def explained_pair(_con, version: str, dataset: str, judge: str, number: int, fe
     return None if found is None else (*found, features_of_pair(_con, found[0], Settings(features=features)))
 
 
-version = overview.dataset_version(con, dataset)
+version = reads.dataset_version(con, dataset)
 st.title("Dissection")
 st.caption(
     "What drives each judge's verdicts: a Bayesian logistic regression of its verdicts on property "
@@ -120,7 +120,7 @@ fitted_judges = sorted({j for res in result["results"].values() for j in res})
 if not fitted_judges:
     st.info(f"No judge of {plain(dataset)} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
     st.stop()
-kinds = overview.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
+kinds = reads.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
 kind_order = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
 default_judges = sorted(fitted_judges, key=lambda j: (kind_order.get(kinds.get(j), 9), j))[:3]
 chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
@@ -217,9 +217,9 @@ if prop and weighed in fitted_judges:
             f"{total:,} pairs {plain(weighed)} decided whose responses differ on {plain(prop)}; it preferred the one "
             f"with more in {towards:,} ({towards / total:.0%}). Those first, then the others."
         )
-        texts = overview.pairs_by_id(con, ids)
+        texts = reads.pairs_by_id(con, ids)
         st.dataframe(
-            overview.pairs_summary(texts, overview.pair_judgments(con, ids), reference, [weighed]),
+            reads.pairs_summary(texts, reads.pair_judgments(con, ids), reference, [weighed]),
             hide_index=True,
             column_order=None,
         )
@@ -246,16 +246,16 @@ if weights and n_decided:
 if explained is not None:
     pair_id, verdict, _, ref_verdict, pair_features = explained
     table = contributions(weights, pair_features)
-    texts = overview.pairs_by_id(con, [pair_id])
+    texts = reads.pairs_by_id(con, [pair_id])
     model_a, model_b = texts.iloc[0]["model_a"], texts.iloc[0]["model_b"]
-    said = overview.verdict_label(verdict, model_a, model_b)
+    said = reads.verdict_label(verdict, model_a, model_b)
     if ref_verdict is None or judge == reference:
         mark = ""
     else:
         right = "right" if ref_verdict == verdict else "wrong"
-        mark = f" — {right}: {reference} preferred {overview.verdict_label(ref_verdict, model_a, model_b)}"
+        mark = f" — {right}: {reference} preferred {reads.verdict_label(ref_verdict, model_a, model_b)}"
     chart(waterfall_figure(table, f"{judge} preferred {said}{mark}"), key="waterfall")  # the page's whole width
-    pair_card(texts.iloc[0], overview.pair_judgments(con, [pair_id]))
+    pair_card(texts.iloc[0], reads.pair_judgments(con, [pair_id]))
 elif not (weights and n_decided):
     st.info(f"{plain(judge)} has no fitted weights over all pairs.")
 

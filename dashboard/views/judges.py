@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from analytics import judges as J
-from analytics import overview
+from analytics import reads
 from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_ranks
 from analytics.stats import format_estimate
 from analytics.verdicts import ACCURACY_CONVENTIONS
@@ -39,20 +39,20 @@ def report(_con, version: str, dataset: str, subset: str | None, reference: str 
 
 @st.cache_data(max_entries=64)
 def decided_judges(_con, version: str, dataset: str) -> dict[str, str]:
-    return overview.judge_kinds(_con, dataset, decided_only=True)
+    return reads.judge_kinds(_con, dataset, decided_only=True)
 
 
 fmt = format_estimate
 
 
-version = overview.dataset_version(con, dataset)
+version = reads.dataset_version(con, dataset)
 st.title("Judges")
 st.caption(
     f"Dataset **{dataset}** · every figure carries n and a seeded 95% bootstrap interval · "
     "conventions at the bottom of the page"
 )
 
-subsets = [ALL, *overview.subsets_table(con, dataset)["subset"].tolist()]
+subsets = [ALL, *reads.subsets_table(con, dataset)["subset"].tolist()]
 kinds = decided_judges(con, version, dataset)  # a small query, once per dataset version: no judgments are loaded
 references = [AUTO, *kinds]
 if sum(k == "human" for k in kinds.values()) >= 2:
@@ -304,12 +304,12 @@ if cell != "(none)":
     if ids:
         page = url_number("Page", "page", 1, 1, pages)
         shown = ids[(int(page) - 1) * PAGE_SIZE : int(page) * PAGE_SIZE]
-        texts = overview.pairs_by_id(con, shown)
-        verdicts = overview.pair_judgments(con, shown)
-        compact = overview.pairs_summary(texts, verdicts, rep["reference"], studied)
+        texts = reads.pairs_by_id(con, shown)
+        verdicts = reads.pair_judgments(con, shown)
+        compact = reads.pairs_summary(texts, verdicts, rep["reference"], studied)
         picked = st.dataframe(
             compact.style.map(
-                lambda v: "color: #c23030; font-weight: 600" if str(v).endswith(overview.WRONG) else "",
+                lambda v: "color: #c23030; font-weight: 600" if str(v).endswith(reads.WRONG) else "",
                 subset=compact.columns[2:],
             ),
             hide_index=True,
@@ -320,8 +320,8 @@ if cell != "(none)":
             column_config={"prompt": st.column_config.TextColumn(width="large", pinned=True)},
         )
         st.caption(
-            f"Each judge's verdict over its runs; {overview.FLIPPED.strip()} preferred different responses in its two "
-            f"orders; {overview.WRONG.strip()} not the reference's ({plain(rep['reference'] or 'none')}). Click a row "
+            f"Each judge's verdict over its runs; {reads.FLIPPED.strip()} preferred different responses in its two "
+            f"orders; {reads.WRONG.strip()} not the reference's ({plain(rep['reference'] or 'none')}). Click a row "
             "to read the pair."
         )
         rows = list(picked.selection.rows) if picked is not None else []

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics import judges as J
 from analytics import maps as M
-from analytics import overview
+from analytics import reads
 from analytics.dissection import OVERALL, Settings, dissect
 from analytics.figures import dissection_figure, map_figure
 from analytics.selections import is_among, load_selection, save_selection
@@ -119,7 +119,7 @@ def search(_con, map_id: str, version: str, text: str) -> set[str]:
     return M.search_items(_con, map_id, info["space"], text)
 
 
-version = overview.dataset_version(con, dataset)
+version = reads.dataset_version(con, dataset)
 points, regions = load(con, map_id, version)
 color_options = [c for c in COLORS if reference is not None or c not in ("density_ratio", "gap", "source")]
 with controls[1]:
@@ -283,8 +283,8 @@ if selected is not None:
         pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
         page = url_number("Page", "page", 1, 1, pages)
         shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        texts = overview.pairs_by_id(con, shown_ids)
-        verdicts = overview.pair_judgments(con, shown_ids)
+        texts = reads.pairs_by_id(con, shown_ids)
+        verdicts = reads.pair_judgments(con, shown_ids)
         for _, pair in texts.iterrows():
             pair_card(pair, verdicts)
 

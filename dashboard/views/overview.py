@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import overview
+from analytics import reads
 from analytics.figures import verdict_distribution
 from analytics.savedviews import delete_view, edit_view, list_views, move_view, presenting_link
 from dashboard.db import page_start
@@ -18,7 +18,7 @@ st.title("prefatlas")
 st.caption("LLM preference datasets and the judges who labelled them.")
 
 st.subheader("Datasets in this store")
-table = overview.datasets_table(con)
+table = reads.datasets_table(con)
 st.dataframe(
     table[
         [
@@ -106,7 +106,7 @@ cols[1].metric("Prompts", f"{row['prompts']:,}")
 cols[2].metric("Judges", f"{row['judges']:,}")
 cols[3].metric("Judgments", f"{row['judgments']:,}")
 
-subsets = overview.subsets_table(con, dataset)
+subsets = reads.subsets_table(con, dataset)
 if len(subsets) > 1:
     st.dataframe(subsets, hide_index=True)
 
@@ -115,7 +115,7 @@ st.caption(
     "A and B are the pair's own responses, whatever order a judge saw them in; 'unparsed' = the judge "
     "answered but its verdict could not be read (never counted as a tie)."
 )
-judges = overview.judges_table(con, dataset)
+judges = reads.judges_table(con, dataset)
 st.dataframe(
     judges,
     hide_index=True,
@@ -123,7 +123,7 @@ st.dataframe(
         f"share_{v}": st.column_config.NumberColumn(f"{v}", format="percent") for v in ("A", "B", "tie", "unparsed")
     },
 )
-chart(verdict_distribution(overview.verdict_counts(con, dataset)), key="verdicts")
+chart(verdict_distribution(reads.verdict_counts(con, dataset)), key="verdicts")
 
 st.subheader("A sample of pairs")
 seed = url_number(
@@ -134,7 +134,7 @@ seed = url_number(
     10_000,
     help="Another number draws other pairs; the same number always draws the same ones.",
 )
-sample = overview.sample_pairs(con, dataset, n=5, seed=int(seed))
-verdicts = overview.pair_judgments(con, sample["pair_id"].tolist())
+sample = reads.sample_pairs(con, dataset, n=5, seed=int(seed))
+verdicts = reads.pair_judgments(con, sample["pair_id"].tolist())
 for _, pair in sample.iterrows():
     pair_card(pair, verdicts)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import overview
+from analytics import reads
 from analytics.explorer import (
     SORTS,
     VERDICT_FILTERS,
@@ -111,12 +111,12 @@ if chosen:
 
 open_id = st.query_params.get("open", "")
 if open_id:
-    pair = overview.pairs_by_id(con, [open_id])
+    pair = reads.pairs_by_id(con, [open_id])
     if pair.empty or pair.iloc[0]["prompt"] is None or pd.isna(pair.iloc[0]["prompt"]):
         st.warning("The pair in the link is not in this dataset.")
     else:
         st.subheader("The pair")
-        pair_card(pair.iloc[0], overview.pair_judgments(con, [open_id]))
+        pair_card(pair.iloc[0], reads.pair_judgments(con, [open_id]))
         with st.expander("Properties of the two responses"):
             st.dataframe(pair_properties(con, open_id).round(3))
         with st.expander("Similar pairs (nearest prompts in embedding space)"):

@@ -1,4 +1,5 @@
-"""Queries behind the Overview page: datasets, judges and their verdicts, and pairs to read."""
+"""The store's shared reads: datasets and their counts (computed once per dataset version), judges and their
+verdicts, pairs by id, and the compact verdict tables every page shows pairs in."""
 
 from __future__ import annotations
 
