@@ -4,13 +4,12 @@ saving the view for a meeting's agenda."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlsplit
 
 import streamlit as st
 
 from analytics.report import build_agenda_report, build_report, html_to_pdf
 from analytics.savedviews import agenda_step, list_views, save_view
-from analytics.viewstate import PAGES, PATH_TO_PAGE, page_link, params_of
+from analytics.viewstate import PAGES, PATH_TO_PAGE, LinkError, page_link, params_of, parse_link
 from dashboard.access import visitor_name
 from dashboard.db import StoreBusy, reading
 from dashboard.export import export_button
@@ -140,12 +139,12 @@ def _go_to(view: dict, presenting: bool = True) -> None:
     """Open a saved view in this tab: a step of the agenda in presentation mode, or the view itself. Its page
     widgets forget their values first, so the view's link sets them (a step to the same page with other values
     would otherwise keep the last step's)."""
-    parts = urlsplit(view["link"])
-    page = PATH_TO_PAGE.get(parts.path.rstrip("/").rsplit("/", 1)[-1], "overview")  # after any URL prefix
-    params: dict[str, list[str]] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=False):
-        if key not in ("present", "agenda"):
-            params.setdefault(key, []).append(value)
+    try:  # read as every link is read (the server's URL prefix, the page's own parameters only)
+        page, known = parse_link(view["link"], st.get_option("server.baseUrlPath") or "/")
+    except LinkError as exc:
+        st.error(plain(exc, 300))
+        return
+    params = {k: v if isinstance(v, list) else [str(v)] for k, v in known.items()}
     if presenting:
         params |= {"present": ["true"], "agenda": [view["id"]]}
     for name in params_of(page):
