@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,14 +40,34 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in the cache")
 
 
+_recent: OrderedDict[Path, Any] = OrderedDict()  # the last results read or computed in this process, by file
+RECENT = 32
+_recent_lock = threading.Lock()
+
+
+def _remember(path: Path, value: Any) -> None:
+    with _recent_lock:
+        _recent[path] = value
+        _recent.move_to_end(path)
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
+
+
 def cached(parts: Any, compute: Callable[[], T], folder: Path | None = None) -> T:
-    """compute() once per distinct `parts`; later calls read the stored JSON. A cache that cannot be written (a
-    read-only disk) just means computing again."""
+    """compute() once per distinct `parts`; later calls read the stored JSON (the last few from memory while their
+    file is there: a page's rerun asks again for what it just drew; callers treat results as read-only). A cache
+    that cannot be written (a read-only disk) just means computing again."""
     folder = (folder or default_cache()) / "results"
     path = folder / f"{cache_key(parts)}.json"
     if path.is_file():
+        with _recent_lock:
+            if path in _recent:
+                _recent.move_to_end(path)
+                return _recent[path]
         try:
-            return json.loads(path.read_text())
+            value = json.loads(path.read_text())
+            _remember(path, value)
+            return value
         except (OSError, json.JSONDecodeError):
             pass  # a damaged entry is recomputed and replaced
     value = compute()

@@ -16,6 +16,9 @@ SORTS = ("source order", "longest first", "shortest first", "most disputed", "ra
 VERDICT_FILTERS = ("any", "A", "B", "tie", "unparsed")
 
 
+ANY_JUDGE, NO_PROP = "(any judge)", "(none)"  # the filters' "no filter" choices
+
+
 @dataclass
 class PairFilters:
     categories: list[str] = field(default_factory=list)
@@ -34,7 +37,7 @@ class PairFilters:
     def from_params(cls, params: dict) -> PairFilters:
         """From link parameters (strings); invalid numbers fall back to no filter."""
 
-        def number(key: str, default: float) -> float:
+        def number(key: str, default: float | None) -> float | None:
             try:
                 return float(params.get(key, default))
             except (TypeError, ValueError):
@@ -44,13 +47,13 @@ class PairFilters:
         return cls(
             categories=list(params.get("category") or []),
             generators=list(params.get("generator") or []),
-            judge=params.get("judge") or None,
+            judge=params.get("judge") if params.get("judge") not in (None, "", ANY_JUDGE) else None,
             verdict=str(params.get("verdict", "any")),
             split=str(params.get("split", "false")).lower() == "true",
             min_len=int(number("min_len", 0)),
             max_len=int(number("max_len", 0)),
-            prop=params.get("prop") or None,
-            prop_min=number("prop_min", 0.0) if prop_min not in (None, "") else None,
+            prop=params.get("prop") if params.get("prop") not in (None, "", NO_PROP) else None,
+            prop_min=number("prop_min", None) if prop_min not in (None, "") else None,  # not a number: off
             text=str(params.get("q", "")),
             sort=str(params.get("sort", "source order")),
         )

@@ -1244,6 +1244,77 @@ def bias_table(report: dict, convention: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def bias_note(with_fits: bool) -> str:
+    """What the bias table's columns count (the fits' only when they are shown)."""
+    fits = (
+        "Length fit: the logistic coefficient of the normalised length difference; style fit: the judge's verdicts "
+        "regressed on Chatbot Arena's style features (z-scored), not the leaderboard's Bradley-Terry style "
+        f"coefficients, a joint model. A fit on fewer than {MIN_FIT_PAIRS} decided pairs, or with an interval wider "
+        f"than {MAX_FIT_WIDTH:g}, is marked not estimable. "
+    )
+    return (
+        "Position: swap consistency and where inconsistent verdicts go, P(first shown wins). Length: P(longer "
+        "preferred). " + (fits if with_fits else "") + "A row opens the pairs whose verdict flipped with the order."
+    )
+
+
+def all_judges_note(report: dict) -> str:
+    together = report["all_judges"]
+    return (
+        f"All judges together: Fleiss' κ {format_estimate(together['fleiss_kappa'], False)} · Krippendorff's α "
+        f"nominal {format_estimate(together['krippendorff_alpha_nominal'], False)} · ordinal "
+        f"{format_estimate(together['krippendorff_alpha_ordinal'], False)}"
+    )
+
+
+SUBSET_NOTE = (
+    f"{SUBSET_MEAN_COLUMN}: the unweighted mean of the subsets' accuracies, as papers average them (interval: each "
+    "subset resampled within itself); pooled: every pair of the group counted once."
+)
+
+
+def board_judge(report: dict, wanted: object = None) -> str | None:
+    """The judge whose leaderboard a view shows: the one asked for, else upstream's official evaluator, else the
+    first; None without leaderboards."""
+    boards = report.get("leaderboards") or {}
+    if wanted in boards:
+        return str(wanted)
+    official = report.get("official_judge")
+    return official if official in boards else next(iter(boards), None)
+
+
+def leaderboard_notes(board: dict, table: pd.DataFrame) -> str:
+    """What a leaderboard leaves out and how it compares with upstream's published one."""
+    notes = []
+    if board.get("baseline"):
+        notes.append(f"Baseline {board['baseline']} (in every pair this judge decided) is left out of the ranking.")
+    if "lc_minus_published" in table and table["lc_minus_published"].notna().any():
+        worst = table.loc[table["lc_minus_published"].abs().idxmax()]
+        notes.append(
+            "Published values: upstream's leaderboard for this evaluator; our LC differs from it by at most "
+            f"{abs(worst['lc_minus_published']):.1f} points ({worst['generator']}); the LC convention says why."
+        )
+    style = (board.get("bradley_terry_style") or {}).get("style_coefficients", {})
+    if style:
+        notes.append(
+            "Style coefficients of the BT fit (z-scored features): "
+            + ", ".join(f"{k} {format_estimate(v, False)}" for k, v in style.items())
+        )
+    return " ".join(notes)
+
+
+def cell_aliases(report: dict) -> dict[str, str]:
+    """A judge pair written in the other order, to the cell it opens (links may name either order)."""
+    cells = [(a["judge_1"], a["judge_2"]) for a in report["agreement"]]
+    return {f"{second} ~ {first}": f"{first} ~ {second}" for first, second in cells}
+
+
+def cell_choices(report: dict, generators: list[str]) -> list[str]:
+    """What 'the pairs behind a number' can open: a judge pair, a judge, or a generator of the shown leaderboard."""
+    cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in report["agreement"]]
+    return ["(none)", *cells, *(j["judge"] for j in report["judges"]), *(GENERATOR_MARK + g for g in generators)]
+
+
 def subset_accuracy_table(report: dict, convention: str | None = None) -> pd.DataFrame:
     """For a subset group: judges × subsets accuracy under the convention, then the unweighted mean and the pooled
     figure (LLMBar's table layout). Empty for a single subset or the whole dataset."""

@@ -10,12 +10,22 @@ Content functions import what they compute with lazily, so reading the registry 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
-Section = tuple[str, object]  # (heading, a plotly figure or a table)
+
+@dataclass(frozen=True)
+class Section:
+    """One figure, table or message of a page, as its view shows it and its report prints it."""
+
+    key: str  # how the view finds it to draw it with its controls (clicks, selections)
+    heading: str
+    body: object  # a plotly figure, a table, a message (str) or a warning (an exception: what the link asked is wrong)
+    note: str = ""  # plain text under it: what the numbers count
+    hidden: tuple[str, ...] = ()  # table columns a view uses (a row's id) but neither shows nor prints
+    meta: dict = field(default_factory=dict)  # what a view needs for its controls around it (e.g. a list's length)
 
 
 @dataclass(frozen=True)
@@ -42,85 +52,259 @@ def _chosen(params: dict, key: str, default: str) -> str | None:
     return None if value in (None, default) else str(value)
 
 
+DATASET_COLUMNS = [
+    *("dataset", "title", "pairs", "prompts", "judges", "judgments"),
+    *("licence", "licence_note", "source", "version", "ingested_at"),
+]
+VERDICTS_NOTE = (
+    "A and B are the pair's own responses, whatever order a judge saw them in; 'unparsed' = the judge answered but "
+    "its verdict could not be read (never counted as a tie)."
+)
+SAMPLE_SIZE = 5
+
+
 def overview_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
     from analytics import figures, reads
 
-    return [
-        ("Datasets", reads.datasets_table(con).drop(columns=["licence_note"])),
-        ("Judges", reads.judges_table(con, dataset)),
-        ("Verdicts per judge", figures.verdict_distribution(reads.verdict_counts(con, dataset))),
+    out = [Section("datasets", "Datasets in this store", reads.datasets_table(con)[DATASET_COLUMNS])]
+    subsets = reads.subsets_table(con, dataset)
+    if len(subsets) > 1:
+        out.append(Section("subsets", "Subsets", subsets))
+    out += [
+        Section("judges", "Judges and their verdicts", reads.judges_table(con, dataset), VERDICTS_NOTE),
+        Section("verdicts", "Verdicts per judge", figures.verdict_distribution(reads.verdict_counts(con, dataset))),
     ]
+    seed = _number(params, "sample", 0, low=0)
+    sample = reads.sample_pairs(con, dataset, n=SAMPLE_SIZE, seed=seed)
+    note = "Another sample number draws other pairs; the same number always draws the same ones."
+    hidden = tuple(c for c in sample if c not in reads.PAIR_TEXT)
+    out.append(Section("sample", "A sample of pairs", sample, note, hidden))
+    return out
+
+
+def _flag(params: dict, key: str, default: bool) -> bool:
+    value = params.get(key)
+    return default if value is None else str(value).lower() in ("true", "1")
+
+
+def _number(params: dict, key: str, default: int, low: int = 1) -> int:
+    try:
+        return max(low, int(str(params.get(key, default))))
+    except ValueError:
+        return default
+
+
+PAIRS_PAGE_SIZE = 10  # the pairs behind a number, a page at a time
 
 
 def judges_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
-    from analytics import figures
+    from analytics import figures, reads
     from analytics import judges as J
 
     rep = J.judges_report(con, dataset, _chosen(params, "ref", "(automatic)"), _chosen(params, "subset", "(all)"))
     names = [j["judge"] for j in rep["judges"]]
     convention = params.get("conv") if params.get("conv") in J.ACCURACY_CONVENTIONS else None
-    out: list[Section] = [
-        ("Agreement", figures.agreement_heatmap(rep["agreement"], names, str(params.get("metric", "agreement")))),
-        ("Biases per judge", J.bias_table(rep, convention)),
-    ]
+    out: list[Section] = []
+    if len(names) < 2:
+        out.append(Section("agreement", "Who agrees with whom", "This dataset has a single judge: no agreement."))
+    else:
+        metric = str(params.get("metric", "agreement"))
+        metric = metric if metric in figures.AGREEMENT_METRICS else "agreement"
+        heatmap = figures.agreement_heatmap(rep["agreement"], names, metric)
+        out.append(Section("agreement", "Who agrees with whom", heatmap, J.all_judges_note(rep)))
+    fits = _flag(params, "fits", False)
+    bias = J.bias_table(rep, convention)
+    bias = bias if fits else bias.drop(columns=[c for c in J.FOLDED if c in bias.columns])
+    out.append(Section("bias", "How each judge is biased", bias, J.bias_note(fits)))
     by_subset = J.subset_accuracy_table(rep, convention)
     if not by_subset.empty:
-        out.append(("Accuracy in each subset", by_subset))
-    boards = rep.get("leaderboards") or {}
-    judge = params.get("board") if params.get("board") in boards else rep.get("official_judge")
-    judge = judge or next(iter(boards), None)
-    table = J.leaderboard_table(boards[judge]) if judge else pd.DataFrame()
-    if not table.empty:
-        title = f"Leaderboard judged by {judge}"
-        out.append(
-            (
-                title,
-                figures.leaderboard_ranks(
-                    table, J.RANKINGS, f"{title}: raw → LC → style-controlled", J.RANKING_CONVENTIONS
-                ),
-            )
-        )
-        out.append((f"{title}: values", J.leaderboard_display(table)))
-    group = params.get("group")
-    if group and group in rep["disagreement_by_group"]:
-        heatmap = figures.group_heatmap(rep["disagreement_by_group"][group], f"Disagreement by {group}")
-        out.append((f"Disagreement by {group}", heatmap))
+        shown = J.ACCURACY_CONVENTIONS[convention or rep.get("accuracy_convention", "combined")][1]
+        out.append(Section("subsets", f"Accuracy in each subset ({shown})", by_subset, J.SUBSET_NOTE))
+    groups = rep["disagreement_by_group"]
+    group = params.get("group") if params.get("group") in groups else next(iter(groups), None)
+    if group and len(names) >= 2:
+        records = groups[group]
+        if rep["reference"] in names and _flag(params, "with_ref", True):
+            records = [r for r in records if rep["reference"] in (r["judge_1"], r["judge_2"])]
+        title = f"Disagreement by {group} × judge pair"
+        out.append(Section("groups", "Where judges disagree", figures.group_heatmap(records, title)))
+    else:
+        group = None
+    board_judge = J.board_judge(rep, params.get("board"))
+    table = J.leaderboard_table(rep["leaderboards"][board_judge]) if board_judge else pd.DataFrame()
+    if board_judge and table.empty:
+        out.append(Section("leaderboard", "Generator leaderboards", f"{board_judge} compared no two generators here."))
+    elif board_judge:
+        title = f"Ranks judged by {board_judge}: raw → LC → style-controlled"
+        ranks = figures.leaderboard_ranks(table, J.RANKINGS, title, J.RANKING_CONVENTIONS)
+        out.append(Section("leaderboard", "Generator leaderboards", ranks))
+        notes = J.leaderboard_notes(rep["leaderboards"][board_judge], table)
+        display = J.leaderboard_display(table)
+        out.append(Section("leaderboard_values", f"Leaderboard judged by {board_judge}", display, notes))
     cell = str(params.get("cell") or "(none)")
-    if cell != "(none)":  # the pairs behind the chosen number, as the page lists them (its first page)
-        from analytics import reads
-
+    cell = J.cell_aliases(rep).get(cell, cell)
+    if cell != "(none)" and cell in J.cell_choices(rep, list(table.get("generator", []))):  # the pairs behind the chosen number
         within = params.get("in") if params.get("in") not in (None, "(all)") else None
-        only = str(params.get("only", "true")) != "false"
         subset = _chosen(params, "subset", "(all)")
-        ids, studied = J.pairs_of_cell(con, dataset, cell, judge, subset, group, within, only)
-        shown = ids[:10]
+        only = _flag(params, "only", True)
+        ids, studied = J.pairs_of_cell(con, dataset, cell, board_judge, subset, group, within, only)
+        page = min(_number(params, "page", 1), max(1, -(-len(ids) // PAIRS_PAGE_SIZE)))
+        shown = ids[(page - 1) * PAIRS_PAGE_SIZE : page * PAIRS_PAGE_SIZE]
         texts, judgments = reads.pairs_by_id(con, shown), reads.pair_judgments(con, shown)
-        table = reads.pairs_summary(texts, judgments, rep["reference"], studied).drop(columns="pair")
-        out.append((f"The pairs behind {cell} ({len(ids):,}; the first {len(shown)})", table))
+        compact = reads.pairs_summary(texts, judgments, rep["reference"], studied)
+        first = (page - 1) * PAIRS_PAGE_SIZE
+        which = f"the first {len(shown)}" if page == 1 else f"{first + 1}–{first + len(shown)}"
+        heading = f"The pairs behind {cell} ({len(ids):,}; {which})"
+        note = reads.pairs_summary_note(rep["reference"])
+        out.append(Section("pairs", heading, compact, note, ("pair",), {"total": len(ids), "page": page}))
     return out
 
 
+DISSECTION_PAGE_SIZE = 10  # the pairs behind a weight, a page at a time
+KIND_ORDER = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
+
+
+def _one_of(value: object, options: list[str], default: str | None = None) -> str:
+    """A link's choice among options, else the default (the first option unless given), as the page's control."""
+    return str(value) if value in options else (default if default is not None else options[0])
+
+
 def dissection_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
-    from analytics import figures
-    from analytics.dissection import MEAN_OVER_GROUPS, OVERALL, Settings, dissect
+    from analytics import dissection as D
+    from analytics import figures, reads
 
     group = _chosen(params, "group", "(none)")
-    result = dissect(con, dataset, group=group, settings=Settings(features=str(params.get("features", "sign"))))
-    shown = str(params.get("g", OVERALL))
-    fits = result["results"].get(shown, result["results"][OVERALL])
-    chosen = params.get("judges") or list(fits)[:3]
-    reference = params.get("ref") if params.get("ref") in fits else None
-    versus = str(params.get("vs_ref", "false")) == "true" and reference is not None
-    every = f"Beyond {reference}" if versus else "What every judge rewards"
-    similarity = result["similarity"].get(MEAN_OVER_GROUPS, result["similarity"][OVERALL])
-    return [
-        (
+    mode = _one_of(params.get("features"), ["sign", "normalised"])
+    settings = D.Settings(features=mode)
+    result = D.dissect(con, dataset, group=group, settings=settings)
+    fitted = sorted({j for res in result["results"].values() for j in res})
+    if not fitted:
+        message = f"No judge of {dataset} has {settings.min_pairs} decided (non-tie) pairs: nothing to fit."
+        return [Section("weights", "What each judge rewards", message)]
+    kinds = reads.judge_kinds(con, dataset)
+    defaults = sorted(fitted, key=lambda j: (KIND_ORDER.get(kinds.get(j), 9), j))[:3]
+    chosen = [j for j in params.get("judges") or [] if j in fitted] or defaults
+    shown = _one_of(params.get("g"), list(result["results"]))
+    fits = result["results"][shown]
+    low_ess = [f"{j} ({fit['ess']:.0f})" for j, fit in fits.items() if fit["ess"] < 100]
+    note = "Few effective samples (intervals less precise): " + ", ".join(low_ess) if low_ess else ""
+    title = f"What each judge rewards — {shown}"
+    out = [
+        Section(
+            "weights",
             "What each judge rewards",
-            figures.dissection_figure({j: fits[j] for j in chosen if j in fits}, f"What each judge rewards — {shown}"),
+            figures.dissection_figure({j: fits[j] for j in chosen if j in fits}, title),
+            note,
         ),
-        ("All judges at once", figures.weights_heatmap(fits, f"{every} — {shown}", reference if versus else None)),
-        ("Judge similarity", figures.similarity_heatmap(similarity, "Judge similarity")),
+        Section(
+            "definitions",
+            "Property definitions",
+            pd.DataFrame([{"property": n, "definition": text} for n, text in result["definitions"].items()]),
+        ),
     ]
+    reference = _one_of(params.get("ref"), D.reference_candidates(fitted, kinds))
+    versus = _flag(params, "vs_ref", False)
+    every = f"Beyond {reference}" if versus else "What every judge rewards"
+    title = f"{every} — {shown} (100·σ(w) − 50; * interval excludes 0)"
+    heatmap = figures.weights_heatmap(fits, title, reference if versus else None)
+    out.append(Section("heatmap", "All judges at once", heatmap))
+    sim_groups = sorted(result["similarity"], key=lambda g: g != D.MEAN_OVER_GROUPS)  # the paper's Overall first
+    sim = _one_of(params.get("sim"), sim_groups)
+    title = f"Pearson r of the weight vectors — {sim}"
+    out.append(Section("similarity", "Judge similarity", figures.similarity_heatmap(result["similarity"][sim], title)))
+
+    judge = _one_of(params.get("judge"), D.judges_to_compare(fitted, reference))
+    heading = "What a judge rewards that the reference doesn't"
+    if judge != reference:
+        diff = D.difference_from_reference(con, dataset, judge, reference, shown, settings)
+        if diff.empty:
+            out.append(Section("difference", heading, "One of the two judges has too few decided pairs here."))
+        else:
+            note = (
+                "Properties whose interval excludes 0 are where the judge can be steered differently from the "
+                "reference: its attack surface for preference manipulation."
+            )
+            figure = figures.difference_figure(diff.head(10), judge, reference)
+            out.append(Section("difference", heading, figure, note, meta={"judge": judge}))
+    prop, weighed = str(params.get("prop") or ""), str(params.get("wjudge") or "")
+    if prop and weighed in fitted:
+        page = _number(params, "prop_page", 1)
+        heading = f"The pairs behind {weighed}'s weight on “{prop}”"
+        try:
+            size = DISSECTION_PAGE_SIZE
+            ids, total, towards = D.pairs_on_property(con, dataset, weighed, prop, size, (page - 1) * size)
+        except ValueError as exc:
+            out.append(Section("property_pairs", heading, exc))  # a warning: the link asked for what is not there
+        else:
+            note = (
+                f"{total:,} pairs {weighed} decided whose responses differ on {prop}; it preferred the one with more "
+                f"in {towards:,} ({towards / max(total, 1):.0%}). Those first, then the others."
+            )
+            table = reads.pairs_summary(
+                reads.pairs_by_id(con, ids), reads.pair_judgments(con, ids), reference, [weighed]
+            )
+            out.append(Section("property_pairs", heading, table if ids else "No such pair.", note, ("pair",)))
+    out += _explanation(con, dataset, params, result, judge, reference, settings)
+    return out
+
+
+def _explanation(con, dataset, params, result, judge, reference, settings) -> list[Section]:
+    """One of the judge's decided pairs, property by property: the waterfall of weight × feature, and the pair."""
+    from analytics import dissection as D
+    from analytics import figures, reads
+
+    heading = "Why this verdict? One pair, property by property"
+    overall = result["results"][D.OVERALL].get(judge, {})
+    if not (overall.get("weights") and overall.get("n")):
+        return [Section("explanation", heading, f"{judge} has no fitted weights over all pairs.")]
+    among = _one_of(params.get("among"), list(D.PAIR_LISTS))
+    which = D.PAIR_LISTS[among].replace("the reference", reference)
+    number = _number(params, "pair", 1)
+    found = D.decided_pair(con, dataset, judge, number, among, reference)
+    if found is None and number > 1:  # past the end of the list: its first pair
+        number, found = 1, D.decided_pair(con, dataset, judge, 1, among, reference)
+    if found is None:
+        return [Section("explanation", heading, f"No pair of {judge} {which}.", meta={"total": 0, "among": which})]
+    pair_id, verdict, total, ref_verdict = found
+    table = D.contributions(overall["weights"], D.features_of_pair(con, pair_id, settings))
+    texts = reads.pairs_by_id(con, [pair_id])
+    model_a, model_b = texts.iloc[0]["model_a"], texts.iloc[0]["model_b"]
+    mark = ""
+    if ref_verdict is not None and judge != reference:
+        right = "right" if ref_verdict == verdict else "wrong"
+        mark = f" — {right}: {reference} preferred {reads.verdict_label(ref_verdict, model_a, model_b)}"
+    title = f"{judge} preferred {reads.verdict_label(verdict, model_a, model_b)}{mark}"
+    meta = {"total": total, "among": which, "number": number}
+    hidden = tuple(c for c in texts if c not in reads.PAIR_TEXT)
+    return [
+        Section("explanation", heading, figures.waterfall_figure(table, title), meta=meta),
+        Section("explained_pair", f"Pair {number:,} of {total:,} {which}", texts, hidden=hidden),
+    ]
+
+
+def regions_section(regions: pd.DataFrame, dataset: str, reference: str | None) -> Section:
+    """The map's ranked regions, as the Map page lists them and its report prints them."""
+    from analytics import maps as M
+
+    if regions.empty:
+        return Section("regions", "Rare regions", "No clusters on this map.")
+    if reference:
+        heading = "Under-represented regions"
+        note = (
+            f"Density of {dataset} relative to {reference} per cluster, in embedding space: ratio ρ = "
+            "θ/(1−θ)·(n_ref/n_data) with θ's Jeffreys interval (1 = as common as in the reference). Coverage gaps "
+            "(no dataset item, ≥ 20 reference items) first, then under-represented (upper bound < 0.5), then by "
+            "missing mass."
+        )
+    else:
+        heading = "Rare regions"
+        note = (
+            "No reference chosen: clusters ranked by median rarity (k-distance over the neighbours' median, in "
+            "embedding space; > 1 is sparser than its surroundings)."
+        )
+    columns = [c for c in M.region_columns(reference is not None) if c in regions]
+    table = regions[columns].rename(columns={"judges_disagree": "judges split", "a_wins": "A wins"})
+    return Section("regions", heading, table, note)
 
 
 def map_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
@@ -131,33 +315,78 @@ def map_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> l
     choices = M.map_choices(con, dataset, maps)
     if not choices:
         raise ValueError(f"no map of {dataset} in this store")
-    map_id = choices.get(str(params.get("map")), next(iter(choices.values())))
+    label = _one_of(params.get("map"), list(choices))
+    map_id = choices[label]
     points, regions = M.map_view(con, map_id)
     color = str(params.get("color", "cluster"))
     color = color if color in points.columns or color in ("cluster", "gap") else "cluster"
     info = maps.set_index("map_id").loc[map_id]
-    fig = figures.map_figure(M.drawn_points(con, points, info["space"]), color, color, regions, None, dataset)
-    keep = [c for c in M.region_columns(isinstance(info["reference"], str)) if c in regions]
-    return [("Map", fig), ("Regions", regions[keep].round(3))]
+    reference = info["reference"] if isinstance(info["reference"], str) else None
+    drawn = M.drawn_points(con, points, info["space"])
+    fig = figures.map_figure(drawn, color, color, regions, None, f"{dataset}: {label}")
+    return [Section("map", "Map", fig), regions_section(regions, dataset, reference)]
+
+
+PAIRS_PER_PAGE = 20  # the Pairs page's list
+PAIR_COLUMNS = ["prompt", "category", "subset", "model_a", "model_b", "len_a", "len_b", "distinct_verdicts"]
 
 
 def pairs_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
-    from analytics.explorer import PairFilters, find_pairs
+    from analytics import reads
+    from analytics.explorer import PairFilters, count_of, find_pairs, pair_properties, similar_prompts
 
-    found = find_pairs(con, dataset, PairFilters.from_params(params), limit=60)
-    return [("Pairs", found.drop(columns=["matches"]))]
+    filters = PairFilters.from_params(params)
+    page = _number(params, "page", 1)
+    rows = find_pairs(con, dataset, filters, limit=PAIRS_PER_PAGE, offset=(page - 1) * PAIRS_PER_PAGE)
+    if rows.empty and page > 1:  # past the end (a shorter result or a hand-edited link): the first page
+        page, rows = 1, find_pairs(con, dataset, filters, limit=PAIRS_PER_PAGE)
+    total = count_of(rows)
+    shown = rows[[*PAIR_COLUMNS, "pair_id"]].dropna(axis=1, how="all")
+    meta = {"total": total, "page": page}
+    out = [Section("pairs", f"{total:,} pairs match", shown, hidden=("pair_id",), meta=meta)]
+    opened = str(params.get("open") or "")
+    if opened:  # that pair only is read
+        pair = reads.pairs_by_id(con, [opened])
+        if pair.empty or pd.isna(pair.iloc[0]["prompt"]):
+            out.append(Section("pair", "The pair", "The pair in the link is not in this dataset."))
+            return out
+        out.append(Section("pair", "The pair", pair, hidden=tuple(c for c in pair if c not in reads.PAIR_TEXT)))
+        row = pair.iloc[0]
+        verdicts = reads.verdict_table(reads.pair_judgments(con, [opened]), row["model_a"], row["model_b"])
+        out.append(Section("verdicts", "Every verdict on it", verdicts))
+        out.append(Section("properties", "Properties of the two responses", pair_properties(con, opened).round(3)))
+        try:
+            similar = similar_prompts(con, dataset, pair.iloc[0]["prompt"])
+        except LookupError as exc:
+            similar = str(exc)
+        out.append(Section("similar", "Similar pairs (nearest prompts in embedding space)", similar))
+    return out
 
 
 def judge_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
     from analytics import figures
     from analytics import judgecard as C
 
-    by_family = str(params.get("family", "false")) == "true"
+    by_family = _flag(params, "family", False)
     names = C.families(con) if by_family else C.judge_names(con)
-    name = str(params["name"]) if params.get("name") else (names[0] if names else "")
+    if not names:
+        return [Section("card", "Judge card", "No judge in this store.")]
+    name = str(params["name"]) if params.get("name") in names else names[0]
     card = C.judge_card(con, name, by_family)
+    table = C.card_table(card)
+    if table.empty:
+        return [Section("card", f"{name} across datasets", f"{name} decided no pair in this store.")]
+    members = f" ({', '.join(card['judges'])})" if by_family else ""
+    note = (
+        f"{name}{members} in {table['dataset'].nunique()} datasets · accuracy against each dataset's reference "
+        "under that dataset's own convention · every figure with n and a seeded 95% bootstrap interval, as on the "
+        "Judges page"
+    )
     title = f"{name} across datasets"
-    return [(title, figures.judge_card_figure(card["rows"], C.METRICS, title)), ("Figures", C.card_table(card))]
+    return [
+        Section("card", title, figures.judge_card_figure(card["rows"], C.METRICS, title), note),
+        Section("figures", "Figures", table),
+    ]
 
 
 REGISTRY: dict[str, Page] = {

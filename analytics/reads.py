@@ -137,6 +137,9 @@ _PAIR_SELECT = """
 """
 
 
+PAIR_TEXT = ("prompt", "model_a", "response_a", "model_b", "response_b")  # what a printed pair shows
+
+
 def pairs_by_id(con: duckdb.DuckDBPyConnection, pair_ids: list[str]) -> pd.DataFrame:
     """The pairs with both texts and generators, in the order of pair_ids."""
     if not pair_ids:
@@ -280,3 +283,10 @@ def pairs_summary(
     # a judge named like a fixed column keeps a column of its own (two 'prompt' columns could not be styled)
     columns = ["pair", "prompt", *(f"{j} (judge)" if j in ("pair", "prompt") else j for j in ordered)]
     return pd.DataFrame(rows, columns=columns)
+
+
+def pairs_summary_note(reference: str | None) -> str:
+    return (
+        f"Each judge's verdict over its runs;{FLIPPED.rstrip()} preferred different responses in its two orders;"
+        f"{WRONG.rstrip()} not the reference's ({reference or 'none'}). A row opens the pair."
+    )

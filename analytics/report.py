@@ -18,7 +18,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from analytics import reads
-from analytics.pages import REGISTRY
+from analytics.pages import REGISTRY, Section
 from analytics.viewstate import is_web_link, parse_link
 
 EXPORT_WIDTH, EXPORT_HEIGHT, EXPORT_SCALE = 1200, 700, 2
@@ -103,8 +103,8 @@ def _table(frame: pd.DataFrame, limit: int = 60) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[tuple[str, object]]:
-    """(heading, figure or table) of the view's content: its page's, from the page registry."""
+def _sections(con: duckdb.DuckDBPyConnection, page: str, params: dict) -> list[Section]:
+    """The view's content: its page's, from the page registry (what the page draws)."""
     dataset = str(params["dataset"])
     if dataset not in reads.dataset_names(con):
         raise ValueError(f"the link's dataset '{dataset}' is not in this store")
@@ -123,12 +123,17 @@ def _view_html(con: duckdb.DuckDBPyConnection, link: str, base_path: str, level:
     version = reads.dataset_version(con, dataset)
     filters = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>" for k, v in sorted(params.items()))
     parts = []
-    for heading, item in sections:
-        parts.append(f'<section class="item"><h{level + 1}>{html.escape(heading)}</h{level + 1}>')
+    for section in sections:
+        item = section.body
+        parts.append(f'<section class="item"><h{level + 1}>{html.escape(section.heading)}</h{level + 1}>')
         if isinstance(item, go.Figure):
             parts.append(item.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False}))
+        elif isinstance(item, pd.DataFrame):
+            parts.append(_table(item.drop(columns=[c for c in section.hidden if c in item.columns])))
         else:
-            parts.append(_table(item))
+            parts.append(f"<p>{html.escape(str(item))}</p>")
+        if section.note:
+            parts.append(f'<p class="meta">{html.escape(section.note)}</p>')
         parts.append("</section>")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # only a web link is clickable; a bare path (no server known) is shown as text

@@ -66,6 +66,22 @@ def canonical_query(page: str, params: Mapping[str, object]) -> list[tuple[str, 
     return [*out, ("v", VERSION)]
 
 
+def link_params(page: str, values: Mapping[str, object]) -> dict[str, object]:
+    """A page's parameters as a link carries them (what parse_link returns): known keys, text values, lists as
+    lists of text; a view's controls (typed values) and a link give its content the same input."""
+    known = params_of(page)
+    out: dict[str, object] = {}
+    for key, value in values.items():
+        param = known.get(key)
+        if param is None or value is None:
+            continue
+        if param.kind == "list":
+            out[key] = [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
+        else:
+            out[key] = _text(param, value)
+    return out
+
+
 def page_link(page: str, params: Mapping[str, object], base_url: str = "/") -> str:
     """The canonical link to a page: base_url is the server's address and prefix (e.g. http://host/prefs/)."""
     path = PAGES[page][0] if page in PAGES else ""

@@ -11,7 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.pages import Section
 from analytics.reads import verdict_table
+from analytics.viewstate import link_params, params_of
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&\"'])")
 # GFM turns bare addresses into links after parsing, whatever was escaped: a word joiner (invisible) breaks them up
@@ -258,3 +260,58 @@ def judge_card_link(dataset: str, judge: str) -> None:
         icon=":material/badge:",
         query_params={"dataset": dataset, "name": judge},
     )
+
+
+def view_params(page: str) -> dict[str, object]:
+    """The view's parameters this run, as a link holds them: a control's value where this session has one (set by
+    the control or a click before this run), else the URL's. The page's content is computed from them, as its
+    report computes it from the link."""
+    values: dict[str, object] = {"dataset": st.session_state.get("dataset")}
+    for name, param in params_of(page).items():
+        if name in st.session_state:
+            values[name] = st.session_state[name]
+        elif param.kind == "list" and st.query_params.get_all(name):
+            values[name] = st.query_params.get_all(name)
+        elif name in st.query_params:
+            values[name] = st.query_params[name]
+    return link_params(page, values)
+
+
+def by_key(sections: list[Section]) -> dict[str, Section]:
+    return {s.key: s for s in sections}
+
+
+def selection_rows(key: str) -> list[int]:
+    """The rows selected in a table's last selection event (in the session before the table is drawn again)."""
+    event = st.session_state.get(key) or {}
+    return list((event.get("selection") or {}).get("rows", [])) if isinstance(event, dict) else []
+
+
+def show(section: Section | None, heading: bool | str = True, **kwargs: Any) -> Any:
+    """Draw one section of a page's content as its report prints it: heading (a subheader; "small": bold text;
+    False: none, the view titled it), body, note. A figure goes through chart() (exports, clicks: kwargs); a table
+    through st.dataframe (`data=` a styled or widened copy of it; its hidden columns left out of view); a message as
+    a notice, an exception as a warning. Returns the chart's or table's selection event."""
+    if section is None:
+        return None
+    if heading == "small":
+        st.markdown(f"**{plain(section.heading, 300)}**")
+    elif heading:
+        st.subheader(plain(section.heading, 300))
+    event = None
+    key = kwargs.pop("key", section.key)
+    if isinstance(section.body, go.Figure):
+        event = chart(section.body, key=key, **kwargs)
+    elif isinstance(section.body, pd.DataFrame):
+        data = kwargs.pop("data", section.body)
+        columns = getattr(data, "data", data).columns  # a Styler holds its frame in .data
+        kwargs.setdefault("hide_index", True)
+        kwargs.setdefault("column_order", [c for c in columns if c not in section.hidden])
+        event = st.dataframe(data, key=key, **kwargs)
+    elif isinstance(section.body, Exception):
+        st.warning(plain(section.body, 2000))
+    else:
+        st.info(plain(section.body, 2000))
+    if section.note:
+        st.caption(plain(section.note, 4000))
+    return event

@@ -218,7 +218,7 @@ def test_judges_link_reopens_a_cell_and_controls_write_the_url(server, browser):
     page.goto(f"{url}/judges?dataset=judgebench&cell=o1-mini%20(arena_hard)%20~%20gold")
     wait_for_run(page)
     expect(page.get_by_role("combobox", name="Open")).to_have_value("gold ~ o1-mini (arena_hard)")
-    expect(page.get_by_text(re.compile(r"Click a row to read the pair"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"A row opens the pair\.$"))).to_be_visible()
     page.get_by_role("combobox", name="Agreement metric").click()
     page.get_by_role("option", name="Cohen's κ").click()
     wait_for_run(page)
@@ -275,7 +275,7 @@ def test_a_click_on_a_heatmap_cell_opens_its_pairs_and_the_sidebar_link_follows(
     expect(page).to_have_url(re.compile(r"cell="))
     opened = page.get_by_role("combobox", name="Open").input_value()
     assert set(opened.split(" ~ ")) == {judges[0], judges[1]}
-    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^The pairs behind .+ \(\d[\d,]*; "))).to_be_visible()
     link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
     assert "cell=" in link  # the sidebar link is the view after the click, not before it
     shot(page, shots, "judges-cell")
@@ -311,7 +311,7 @@ def test_a_click_on_a_bias_table_row_opens_that_judges_order_flips(server, brows
     expect(page).to_have_url(re.compile(r"cell="))
     opened = page.get_by_role("combobox", name="Open").input_value()
     assert opened and " ~ " not in opened  # one judge: the pairs whose verdict changed with the order
-    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^The pairs behind .+ \(\d[\d,]*; "))).to_be_visible()
     link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
     assert "cell=" in link
     shot(page, shots, "judges-bias-row")
@@ -339,7 +339,7 @@ def test_a_click_on_a_leaderboard_point_opens_that_generators_pairs(server, brow
     wait_for_run(page)
     expect(page).to_have_url(re.compile(r"cell=gen%3A|cell=gen:"))
     expect(page.get_by_role("combobox", name="Open")).to_have_value(re.compile(rf"^{re.escape(name)} · its pairs"))
-    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^The pairs behind .+ \(\d[\d,]*; "))).to_be_visible()
     shot(page, shots, "judges-leaderboard-click")
     link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
     assert "cell=gen" in link

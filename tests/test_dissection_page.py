@@ -127,8 +127,8 @@ def test_the_waterfall_walks_the_pairs_a_judge_got_wrong_and_says_so(monkeypatch
 def test_a_weight_opens_the_pairs_behind_it(monkeypatch, store, tmp_path):
     at = page(monkeypatch, store, tmp_path, wjudge="long", prop="length (words)")
     assert not at.exception
-    assert any(s.value.startswith("The pairs behind long's weight") for s in at.subheader)
-    caption = next(c.value for c in at.caption if "whose responses differ on" in c.value)
+    assert any(s.value.replace("\\", "").startswith("The pairs behind long's weight") for s in at.subheader)
+    caption = next(c.value.replace("\\", "") for c in at.caption if "whose responses differ on" in c.value)
     total, towards = (int(x.replace(",", "")) for x in re.findall(r"([\d,]+) pairs .* in ([\d,]+) \(", caption)[0])
     assert towards / total > 0.8  # the length-loving judge: the longer response, nearly always
     table = next(d.value for d in at.dataframe if "prompt" in d.value.columns)

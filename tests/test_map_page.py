@@ -214,3 +214,22 @@ def test_a_served_first_run_builds_the_default_maps_in_the_background(monkeypatc
     reader = connect(tmp_path / "s.duckdb", read_only=True)
     assert missing_default_maps(reader) == []
     reader.close()
+
+
+@pytest.mark.parametrize("chosen", ["prompts vs theirs (reference)", None])
+def test_the_map_draws_every_section_of_its_content(monkeypatch, store, chosen):
+    """The map and its regions, as the page's content (and so its report) holds them."""
+    from analytics.pages import REGISTRY
+
+    params = {"map": chosen} if chosen else {}
+    at = page(monkeypatch, store, **params)
+    assert not at.exception
+    path, _, _ = store
+    con = connect(path, read_only=True)
+    sections = {s.key: s for s in REGISTRY["map"].content(con, "ours", params)}
+    con.close()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert sections["map"].body.layout.title.text in titles
+    regions = sections["regions"]
+    assert any(list(d.value.columns) == list(regions.body.columns) for d in at.dataframe)
+    assert any(" ".join(regions.note.split()) in c.value.replace("\\", "") for c in at.caption)

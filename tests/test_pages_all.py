@@ -3,6 +3,10 @@ come from the link; saved views are listed on the Overview."""
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -10,6 +14,7 @@ from analytics.adapters import judgebench, llmbar, pandalm
 from analytics.pages import REGISTRY
 from analytics.savedviews import list_views, save_view
 from analytics.store import connect, write_batch
+from analytics.viewstate import link_params
 
 from conftest import ROOT
 from fixtures import write_judgebench, write_llmbar, write_pandalm
@@ -223,3 +228,38 @@ def test_every_parameter_at_a_non_default_value(monkeypatch, store, page):
     for key, value in NON_DEFAULT[page].items():
         at = run(monkeypatch, store, page, dataset="judgebench", **{key: value})
         assert not at.exception, (key, value, at.exception)
+
+
+def _drawn_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize(
+    ("page", "params"),
+    [(name, {"dataset": "judgebench"}) for name in REGISTRY if name != "map"]  # the Map: tests/test_map_page.py
+    + [("judges", {"dataset": "llmbar", "cell": "Falcon"}), ("overview", {"dataset": "pandalm", "sample": "3"})],
+)
+def test_each_page_draws_every_section_of_its_content(monkeypatch, store, page, params):
+    """Walks the registry: the view draws each figure, table and message its page's content holds (the content
+    its report prints), so screen and report cannot drift apart."""
+    at = run(monkeypatch, store, f"views/{page}.py", **params)
+    assert not at.exception
+    con = connect(store / "s.duckdb", read_only=True)
+    sections = REGISTRY[page].content(con, params["dataset"], link_params(page, params))
+    con.close()
+    titles = _drawn_titles(at)
+    frames = [d.value for d in at.dataframe]
+    shown_text = " ".join(e.value.replace("\\", "") for e in [*at.info, *at.warning, *at.caption, *at.markdown])
+    for section in sections:
+        if isinstance(section.body, go.Figure):
+            assert section.body.layout.title.text in titles, section.key
+        elif isinstance(section.body, pd.DataFrame):
+            columns = [c for c in section.body.columns if c not in section.hidden]
+            if section.key == "sample":  # a sample is drawn as pair cards, one per pair
+                assert sum(m.value.startswith("**Prompt**") for m in at.markdown) == len(section.body)
+            else:
+                assert any(set(columns) <= set(f.columns) for f in frames), section.key
+        else:
+            assert " ".join(str(section.body).split()) in shown_text, section.key
+        if section.note:
+            assert " ".join(section.note.split()) in shown_text, section.key

@@ -3,7 +3,6 @@ a per-pair explanation; and where a judge's preferences part from the reference'
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from analytics import reads
@@ -12,39 +11,29 @@ from analytics.dissection import (
     OVERALL,
     PAIR_LISTS,
     Settings,
-    contributions,
-    decided_pair,
     design,
-    difference_from_reference,
     dissect,
-    features_of_pair,
     group_names,
     judges_to_compare,
-    pairs_on_property,
     reference_candidates,
 )
-from analytics.figures import (
-    difference_figure,
-    dissection_figure,
-    similarity_heatmap,
-    waterfall_figure,
-    weights_heatmap,
-)
+from analytics.pages import KIND_ORDER, dissection_content
 from dashboard.db import page_start
 from dashboard.widgets import (
-    chart,
+    by_key,
     judge_card_link,
     pair_card,
     plain,
     selected_points,
+    show,
     url_multiselect,
     url_number,
     url_selectbox,
     url_toggle,
+    view_params,
 )
 
 NO_GROUP = "(none)"
-PAGE_SIZE = 10
 
 con, dataset = page_start()
 
@@ -65,27 +54,6 @@ def fits(_con, version: str, dataset: str, group: str | None, features: str) -> 
         settings=Settings(features=features),
         frames=lambda: pair_design(_con, version, dataset, features),
     )
-
-
-@st.cache_data(max_entries=32)
-def attack_surface(_con, version: str, dataset: str, judge: str, reference: str, group: str, features: str):
-    # read from the result cache when computed before (an ingest computes the default one); else fitted on the
-    # design the server shares between sessions
-    return difference_from_reference(
-        _con,
-        dataset,
-        judge,
-        reference,
-        group,
-        Settings(features=features),
-        frames=lambda: pair_design(_con, version, dataset, features),
-    )
-
-
-@st.cache_data(max_entries=64)
-def explained_pair(_con, version: str, dataset: str, judge: str, number: int, features: str, among: str, ref: str):
-    found = decided_pair(_con, dataset, judge, number, among, ref)
-    return None if found is None else (*found, features_of_pair(_con, found[0], Settings(features=features)))
 
 
 version = reads.dataset_version(con, dataset)
@@ -121,69 +89,52 @@ if not fitted_judges:
     st.info(f"No judge of {plain(dataset)} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
     st.stop()
 kinds = reads.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
-kind_order = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
-default_judges = sorted(fitted_judges, key=lambda j: (kind_order.get(kinds.get(j), 9), j))[:3]
-chosen = url_multiselect("Judges", fitted_judges, "judges", default_judges)
+default_judges = sorted(fitted_judges, key=lambda j: (KIND_ORDER.get(kinds.get(j), 9), j))[:3]
+url_multiselect("Judges", fitted_judges, "judges", default_judges)
 groups_present = list(result["results"])
 shown_group = url_selectbox("Group shown", groups_present, "g") if len(groups_present) > 1 else OVERALL
 
-shown_fits = {j: result["results"][shown_group][j] for j in chosen if j in result["results"][shown_group]}
-weights_event = chart(
-    dissection_figure(shown_fits, f"What each judge rewards — {shown_group}"),
-    key="weights",
-    on_select="rerun",
-    selection_mode="points",
-)
-bar = selected_points(weights_event, "weights")
-if bar:  # a click on a judge's weight opens the pairs behind it below (and puts it in the link)
-    curve, prop = bar[0].get("curve_number"), bar[0].get("customdata")
-    if isinstance(curve, int) and 0 <= curve < len(shown_fits) and isinstance(prop, str):
-        st.query_params["wjudge"], st.query_params["prop"] = list(shown_fits)[curve], prop
-low_ess = [f"{plain(j)} ({fit['ess']:.0f})" for j, fit in result["results"][shown_group].items() if fit["ess"] < 100]
-if low_ess:
-    st.caption("Few effective samples (intervals less precise): " + ", ".join(low_ess))
 
-with st.expander("Property definitions"):
-    st.dataframe(
-        pd.DataFrame([{"property": n, "definition": text} for n, text in result["definitions"].items()]),
-        hide_index=True,
-    )
+def apply_clicks() -> None:
+    """Clicks since the last run, applied before the content is computed (it lists what they open)."""
+    bar = selected_points(st.session_state.get("weights"), "weights")
+    shown = [j for j in st.session_state.get("judges", default_judges) if j in result["results"][shown_group]]
+    if bar:  # a judge's weight: the pairs behind it (and it goes in the link)
+        curve, prop = bar[0].get("curve_number"), bar[0].get("customdata")
+        if isinstance(curve, int) and 0 <= curve < len(shown) and isinstance(prop, str):
+            st.query_params["wjudge"], st.query_params["prop"] = shown[curve], prop
+    clicked = selected_points(st.session_state.get("weights_map"), "weights_map")
+    if clicked:  # a judge's cell: that judge's comparison and pair explanation
+        picked = (clicked[0].get("customdata") or [None])[0]
+        if picked in fitted_judges:
+            st.session_state["judge"] = picked
 
-st.subheader("All judges at once")
+
+apply_clicks()
+with st.spinner("Dissecting…"):
+    sections = by_key(dissection_content(con, dataset, view_params("dissection")))
+show(sections["weights"], heading=False, on_select="rerun", selection_mode="points")
+with st.expander(sections["definitions"].heading):
+    show(sections["definitions"], heading=False)
+
+st.subheader(sections["heatmap"].heading)
 c1, c2 = st.columns(2)
 with c1:
     reference = url_selectbox("Reference", reference_candidates(fitted_judges, kinds), "ref")
 with c2:
-    versus = url_toggle(
+    url_toggle(
         "As the difference from the reference",
         "vs_ref",
         False,
         help="Each judge's weight minus the reference's: what it rewards beyond (red) or below (blue) it.",
     )
-weights_event = chart(
-    weights_heatmap(
-        result["results"][shown_group],
-        f"{'Beyond ' + reference if versus else 'What every judge rewards'} — {shown_group} "
-        "(100·σ(w) − 50; * interval excludes 0)",
-        reference if versus else None,
-    ),
-    key="weights_map",
-    on_select="rerun",
-    selection_mode="points",
-)
-clicked = selected_points(weights_event, "weights_map")
-if clicked:  # a click on a judge's cell opens that judge's comparison and pair explanation below
-    picked = (clicked[0].get("customdata") or [None])[0]
-    if picked in judges_to_compare(fitted_judges, reference):
-        st.session_state["judge"] = picked
+show(sections["heatmap"], heading=False, key="weights_map", on_select="rerun", selection_mode="points")
 
-st.subheader("Judge similarity")
+st.subheader(sections["similarity"].heading)
 sim_groups = sorted(result["similarity"], key=lambda g: g != MEAN_OVER_GROUPS)  # the paper's Overall first
-sim_group = url_selectbox("Similarity for", sim_groups, "sim") if len(sim_groups) > 1 else sim_groups[0]
-chart(
-    similarity_heatmap(result["similarity"][sim_group], f"Pearson r of the weight vectors — {sim_group}"),
-    key="similarity",
-)
+if len(sim_groups) > 1:
+    url_selectbox("Similarity for", sim_groups, "sim")
+show(sections["similarity"], heading=False)
 
 # --- attack surface ------------------------------------------------------------------------------------------------
 st.subheader("What a judge rewards that the reference doesn't")
@@ -191,73 +142,29 @@ judge = url_selectbox(
     "Judge", judges_to_compare(fitted_judges, reference), "judge", help="Clicking a judge's cell above selects it too."
 )
 judge_card_link(dataset, judge)
-if judge != reference:
-    diff = attack_surface(con, version, dataset, judge, reference, shown_group, mode)
-    if diff.empty:
-        st.info("One of the two judges has too few decided pairs in this group.")
-    else:
-        chart(difference_figure(diff.head(10), judge, reference), key="difference")
-        st.caption(
-            "Properties whose interval excludes 0 are where the judge can be steered differently from the "
-            "reference: its attack surface for preference manipulation."
-        )
+show(sections.get("difference"), heading=False)
 
 # --- the pairs behind a weight ----------------------------------------------------------------------------------
-prop, weighed = st.query_params.get("prop", ""), st.query_params.get("wjudge", "")
-if prop and weighed in fitted_judges:
-    st.subheader(f"The pairs behind {weighed}'s weight on “{prop}”")
-    try:
-        number = url_number("Page of pairs", "prop_page", 1, 1, 10_000)
-        ids, total, towards = pairs_on_property(con, dataset, weighed, prop, PAGE_SIZE, (number - 1) * PAGE_SIZE)
-    except ValueError as exc:
-        st.warning(plain(exc, 300))
-        ids, total, towards = [], 0, 0
-    if total:
-        st.caption(
-            f"{total:,} pairs {plain(weighed)} decided whose responses differ on {plain(prop)}; it preferred the one "
-            f"with more in {towards:,} ({towards / total:.0%}). Those first, then the others."
-        )
-        texts = reads.pairs_by_id(con, ids)
-        st.dataframe(
-            reads.pairs_summary(texts, reads.pair_judgments(con, ids), reference, [weighed]),
-            hide_index=True,
-            column_order=None,
-        )
-    elif not ids:
-        st.caption("No such pair.")
+if "property_pairs" in sections:
+    st.subheader(plain(sections["property_pairs"].heading))
+    url_number("Page of pairs", "prop_page", 1, 1, 10_000)
+    show(sections["property_pairs"], heading=False)
 
 # --- per-pair explanation ------------------------------------------------------------------------------------------
-st.subheader("Why this verdict? One pair, property by property")
-overall_fit = result["results"][OVERALL].get(judge, {})
-weights, n_decided = overall_fit.get("weights"), overall_fit.get("n", 0)
-explained = None
-if weights and n_decided:
-    lists = {k: v.replace("the reference", reference) for k, v in PAIR_LISTS.items()}
+explanation = sections["explanation"]
+st.subheader(explanation.heading)
+if "total" in explanation.meta:
     c1, c2 = st.columns([2, 1])
+    lists = {k: v.replace("the reference", reference) for k, v in PAIR_LISTS.items()}
     with c1:
-        among = url_selectbox("Pairs to explain", list(lists), "among", format_func=lists.get)
-    first = explained_pair(con, version, dataset, judge, 1, mode, among, reference)
-    total = first[2] if first else 0
+        url_selectbox("Pairs to explain", list(lists), "among", format_func=lists.get)
+    total = explanation.meta["total"]
     with c2:
-        k = url_number("Pair", "pair", 1, 1, max(total, 1), help=f"1 to {total:,}: {lists[among]}")
-    explained = explained_pair(con, version, dataset, judge, k, mode, among, reference) if total else None
-    if not total:
-        st.info(f"No pair of {plain(judge)} {plain(lists[among])}.")
-if explained is not None:
-    pair_id, verdict, _, ref_verdict, pair_features = explained
-    table = contributions(weights, pair_features)
-    texts = reads.pairs_by_id(con, [pair_id])
-    model_a, model_b = texts.iloc[0]["model_a"], texts.iloc[0]["model_b"]
-    said = reads.verdict_label(verdict, model_a, model_b)
-    if ref_verdict is None or judge == reference:
-        mark = ""
-    else:
-        right = "right" if ref_verdict == verdict else "wrong"
-        mark = f" — {right}: {reference} preferred {reads.verdict_label(ref_verdict, model_a, model_b)}"
-    chart(waterfall_figure(table, f"{judge} preferred {said}{mark}"), key="waterfall")  # the page's whole width
-    pair_card(texts.iloc[0], reads.pair_judgments(con, [pair_id]))
-elif not (weights and n_decided):
-    st.info(f"{plain(judge)} has no fitted weights over all pairs.")
+        url_number("Pair", "pair", 1, 1, max(total, 1), help=f"1 to {total:,}: {explanation.meta['among']}")
+show(explanation, heading=False)  # the page's whole width
+if "explained_pair" in sections:
+    pair = sections["explained_pair"].body.iloc[0]
+    pair_card(pair, reads.pair_judgments(con, [pair["pair_id"]]))
 
 with st.expander("Conventions"):
     for key, text in result["conventions"].items():

@@ -8,23 +8,26 @@ import streamlit as st
 
 from analytics import judges as J
 from analytics import reads
-from analytics.figures import AGREEMENT_METRICS, agreement_heatmap, group_heatmap, leaderboard_ranks
-from analytics.stats import format_estimate
+from analytics.figures import AGREEMENT_METRICS
+from analytics.pages import PAIRS_PAGE_SIZE, judges_content
 from analytics.verdicts import ACCURACY_CONVENTIONS
 from dashboard.db import page_start
 from dashboard.widgets import (
-    chart,
+    by_key,
     is_new,
     judge_card_link,
     pair_card,
     plain,
     selected_points,
+    selection_rows,
+    show,
     url_number,
     url_selectbox,
     url_toggle,
+    view_params,
 )
 
-PAGE_SIZE = 10
+PAGE_SIZE = PAIRS_PAGE_SIZE
 GENERATOR_MARK = J.GENERATOR_MARK
 ALL = "(all)"
 AUTO = "(automatic)"
@@ -40,9 +43,6 @@ def report(_con, version: str, dataset: str, subset: str | None, reference: str 
 @st.cache_data(max_entries=64)
 def decided_judges(_con, version: str, dataset: str) -> dict[str, str]:
     return reads.judge_kinds(_con, dataset, decided_only=True)
-
-
-fmt = format_estimate
 
 
 version = reads.dataset_version(con, dataset)
@@ -108,167 +108,94 @@ except ValueError as exc:
 judge_names = [j["judge"] for j in rep["judges"]]
 st.caption(f"{rep['pairs']:,} pairs · reference: **{plain(rep['reference'] or 'none')}**")
 
-# --- agreement heatmap ------------------------------------------------------------------------------------------
-st.subheader("Who agrees with whom")
-if len(judge_names) < 2:
-    st.info("This dataset has a single judge: there is no agreement to show.")
-else:
-    event = chart(
-        agreement_heatmap(rep["agreement"], judge_names, metric),
-        key="agreement_chart",
-        on_select="rerun",
-        selection_mode="points",
-    )
+
+def apply_clicks() -> None:
+    """Clicks since the last run (a chart's or table's selection is in the session before it is drawn again) choose
+    the pairs below; they are applied first, so the content computed next already lists them."""
     cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in rep["agreement"]]
-    points = selected_points(event, "agreement_chart")
-    if points:  # a click on a cell opens its pairs below (and puts it in the link)
-        point = points[0]
-        j1, j2 = point.get("y"), point.get("x")
+    points = selected_points(st.session_state.get("agreement_chart"), "agreement_chart")
+    if points:  # a heatmap cell: the pairs that judge pair decided differently
+        j1, j2 = points[0].get("y"), points[0].get("x")
         picked = f"{j1} ~ {j2}" if f"{j1} ~ {j2}" in cells else f"{j2} ~ {j1}"
         if picked in cells:
             st.session_state["cell"] = picked
-    ga = rep["all_judges"]
-    st.caption(
-        "All judges together: Fleiss' κ "
-        + fmt(ga["fleiss_kappa"], False)
-        + " · Krippendorff's α nominal "
-        + fmt(ga["krippendorff_alpha_nominal"], False)
-        + " · ordinal "
-        + fmt(ga["krippendorff_alpha_ordinal"], False)
-    )
+    rows = selection_rows("bias_table")
+    if rows and is_new("bias_table", rows) and rows[0] < len(judge_names):  # a judge: its order flips
+        st.session_state["cell"] = judge_names[rows[0]]
+    points = selected_points(st.session_state.get("groups_chart"), "groups_chart")
+    if points:  # a group × judge-pair cell: the pairs that judge pair split on within that group
+        pair, group = (points[0].get("customdata") or [None, None])[:2]
+        if pair:
+            st.session_state["cell"], st.session_state["in"] = pair, group
+    points = selected_points(st.session_state.get("ranks_chart"), "ranks_chart")
+    if points and (points[0].get("customdata") or [None])[0]:  # a generator: its pairs, losses first
+        st.session_state["cell"] = GENERATOR_MARK + points[0]["customdata"][0]
+
+
+apply_clicks()
+try:  # the page's content, as its report computes it from the link
+    sections = by_key(judges_content(con, dataset, view_params("judges")))
+except ValueError as exc:
+    st.error(plain(exc, 400))
+    st.stop()
+
+# --- agreement heatmap ------------------------------------------------------------------------------------------
+show(sections["agreement"], key="agreement_chart", on_select="rerun", selection_mode="points")
 
 # --- bias table --------------------------------------------------------------------------------------------------
-st.subheader("How each judge is biased")
-bias = J.bias_table(rep, convention)
+bias_section = sections["bias"]
+st.subheader(plain(bias_section.heading))
+url_toggle("Show the regression fits", "fits", False, help="Length and style coefficients, unparsed counts")
+bias = bias_section.body.copy()
 # each judge's card (the judge across every dataset of the store), a relative link: it keeps any base path
 bias.insert(1, "card", [f"judge?{urlencode({'dataset': dataset, 'name': j})}" for j in bias["judge"]])
-show_fits = url_toggle("Show the regression fits", "fits", False, help="Length and style coefficients, unparsed counts")
-selected = st.dataframe(
-    bias,
-    hide_index=True,
+show(
+    bias_section,
+    heading=False,
+    data=bias,
     key="bias_table",
     on_select="rerun",
     selection_mode="single-row",
-    column_order=[c for c in bias.columns if show_fits or c not in J.FOLDED],
     column_config={
         "judge": st.column_config.TextColumn(pinned=True),
         "card": st.column_config.LinkColumn("card", display_text="across datasets ↗", help="The judge card"),
     },
 )
-st.caption(
-    "Position: swap consistency and where inconsistent verdicts go, P(first shown wins). Length: P(longer "
-    "preferred). "
-    + (
-        "Length fit: the logistic coefficient of the normalised length difference; style fit: the judge's verdicts "
-        "regressed on Chatbot Arena's style features (z-scored) — not the leaderboard's Bradley–Terry style "
-        f"coefficients, a joint model. A fit on fewer than {J.MIN_FIT_PAIRS} decided pairs, or with an interval "
-        f"wider than {J.MAX_FIT_WIDTH:g}, is marked not estimable. "
-        if show_fits
-        else ""
-    )
-    + "Click a row to open the pairs whose verdict flipped with the order."
-)
-sel_rows = list(selected.selection.rows) if selected is not None else []
-if sel_rows and is_new("bias_table", sel_rows):  # a new row click, not a kept selection
-    st.session_state["cell"] = bias.iloc[sel_rows[0]]["judge"]
-
-by_subset = J.subset_accuracy_table(rep, convention)
-if not by_subset.empty:
-    st.markdown(f"**Accuracy in each subset** ({ACCURACY_CONVENTIONS[convention][1]})")
-    st.dataframe(by_subset, hide_index=True, column_config={"judge": st.column_config.TextColumn(pinned=True)})
-    st.caption(
-        f"{J.SUBSET_MEAN_COLUMN}: the unweighted mean of the subsets' accuracies, as papers average them "
-        "(interval: each subset resampled within itself); pooled: every pair of the group counted once."
-    )
+show(sections.get("subsets"), "small", column_config={"judge": st.column_config.TextColumn(pinned=True)})
 
 # --- group disagreement ------------------------------------------------------------------------------------------
 groups = rep["disagreement_by_group"]  # computed with the report, per group column
-if groups and len(judge_names) >= 2:
-    st.subheader("Where judges disagree")
+group_by = None
+if "groups" in sections:
+    st.subheader(plain(sections["groups"].heading))
     group_by = url_selectbox("Group by", list(groups), "group")
-    records = groups[group_by]
-    if rep["reference"] in judge_names and url_toggle(
-        f"Only judge pairs with the reference ({plain(rep['reference'])})", "with_ref", True
-    ):
-        records = [r for r in records if rep["reference"] in (r["judge_1"], r["judge_2"])]
-    group_event = chart(
-        group_heatmap(records, f"Disagreement by {group_by} × judge pair"),
-        key="groups_chart",
-        on_select="rerun",
-        selection_mode="points",
-    )
-    clicked = selected_points(group_event, "groups_chart")
-    if clicked:  # a click on a cell opens the pairs that judge pair split on within that group
-        pair, group = (clicked[0].get("customdata") or [None, None])[:2]
-        if pair:
-            st.session_state["cell"], st.session_state["in"] = pair, group
-else:
-    group_by = None
+    if rep["reference"] in judge_names:
+        url_toggle(f"Only judge pairs with the reference ({plain(rep['reference'])})", "with_ref", True)
+    show(sections["groups"], heading=False, key="groups_chart", on_select="rerun", selection_mode="points")
 
 # --- leaderboards ------------------------------------------------------------------------------------------------
-boards = rep.get("leaderboards") or {}
-ranked: list[str] = []  # the shown leaderboard's generators: a click on one opens its pairs below
-board_judge = None
-if boards:
-    st.subheader("Generator leaderboards")
-    board_judges = list(boards)
+board_judge = J.board_judge(rep, st.session_state.get("board", st.query_params.get("board")))
+if board_judge:
+    st.subheader(plain(sections["leaderboard"].heading))
     official = rep.get("official_judge")
-    board_judge = url_selectbox(
+    url_selectbox(
         "Judged by",
-        board_judges,
+        list(rep["leaderboards"]),
         "board",
-        default=official or board_judges[0],
+        default=official if official in rep["leaderboards"] else board_judge,
         format_func=lambda j: f"{j} · upstream's official evaluator" if j == official else j,
     )
-    board = boards[board_judge]
-    table = J.leaderboard_table(board)
-    if table.empty:
-        st.info(f"{plain(board_judge)} compared no two generators here.")
-    else:
-        ranked = list(table["generator"])
-        ranks_event = chart(
-            leaderboard_ranks(
-                table, J.RANKINGS, f"Ranks judged by {board_judge}: raw → LC → style-controlled", J.RANKING_CONVENTIONS
-            ),
-            key="ranks_chart",
-            on_select="rerun",
-            selection_mode="points",
-        )
-        clicked = selected_points(ranks_event, "ranks_chart")
-        if clicked and (clicked[0].get("customdata") or [None])[0] in ranked:
-            st.session_state["cell"] = GENERATOR_MARK + clicked[0]["customdata"][0]
-        st.dataframe(
-            J.leaderboard_display(table),
-            hide_index=True,
-            column_config={"generator": st.column_config.TextColumn(pinned=True)},
-        )
-        notes = []
-        if board.get("baseline"):
-            notes.append(
-                f"Baseline **{plain(board['baseline'])}** (in every pair this judge decided) is left out of the "
-                "ranking."
-            )
-        if table["lc_minus_published"].notna().any():
-            worst = table.loc[table["lc_minus_published"].abs().idxmax()]
-            notes.append(
-                f"Published values: upstream's leaderboard for this evaluator; our LC differs from it by at most "
-                f"{abs(worst['lc_minus_published']):.1f} points ({plain(worst['generator'])}); the LC convention "
-                "below says why."
-            )
-        style = (board.get("bradley_terry_style") or {}).get("style_coefficients", {})
-        if style:
-            notes.append(
-                "Style coefficients of the BT fit (z-scored features): "
-                + ", ".join(f"{plain(k)} {fmt(v, False)}" for k, v in style.items())
-            )
-        for note in notes:
-            st.caption(note)
+    show(sections["leaderboard"], heading=False, key="ranks_chart", on_select="rerun", selection_mode="points")
+    show(
+        sections.get("leaderboard_values"),
+        heading=False,
+        column_config={"generator": st.column_config.TextColumn(pinned=True)},
+    )
 
 # --- the pairs behind a number -----------------------------------------------------------------------------------
 st.subheader("The pairs behind a number")
-cells = [f"{a['judge_1']} ~ {a['judge_2']}" for a in rep["agreement"]]
-choices = ["(none)", *cells, *judge_names, *(GENERATOR_MARK + g for g in ranked)]
-reversed_cells = {f"{c.partition(' ~ ')[2]} ~ {c.partition(' ~ ')[0]}": c for c in cells}  # either order opens it
+board = sections.get("leaderboard_values")
+ranked = list(board.body["generator"]) if board is not None else []
 
 
 def cell_label(choice: str) -> str:
@@ -279,59 +206,47 @@ def cell_label(choice: str) -> str:
 
 cell = url_selectbox(
     "Open",
-    choices,
+    J.cell_choices(rep, ranked),
     "cell",
-    aliases=reversed_cells,
+    aliases=J.cell_aliases(rep),  # either order of a judge pair opens it
     format_func=cell_label,
     help="A judge pair opens the pairs they decided differently; a single judge opens the pairs "
     "whose verdict changed when the order was swapped; a generator, its pairs the leaderboard's judge decided. "
     "Clicking a heatmap cell, a table row or a leaderboard point selects it too.",
 )
-if cell != "(none)":
-    generator = cell.removeprefix(GENERATOR_MARK) if cell.startswith(GENERATOR_MARK) else None
+listed = sections.get("pairs")
+if cell != "(none)" and listed is not None:
+    generator = cell.startswith(GENERATOR_MARK)
     for name in [] if generator else cell.split(" ~ "):
         judge_card_link(dataset, name)
-    only = url_toggle("Only the pairs it lost" if generator else "Only disagreements", "only", True)
-    group_values = [ALL]
+    url_toggle("Only the pairs it lost" if generator else "Only disagreements", "only", True)
     if group_by:
-        group_values += sorted({str(r["group"]) for r in groups[group_by]} - {"(none)"})
-    in_group = url_selectbox(f"Within {plain(group_by)}", group_values, "in") if group_by else ALL
-    ids, studied = J.pairs_of_cell(
-        con, dataset, cell, board_judge, subset, group_by, None if in_group == ALL else in_group, only
+        values = sorted({str(r["group"]) for r in groups[group_by]} - {"(none)"})
+        url_selectbox(f"Within {plain(group_by)}", [ALL, *values], "in")
+    total = listed.meta["total"]
+    if total:
+        url_number("Page", "page", 1, 1, max(1, -(-total // PAGE_SIZE)))
+    compact = listed.body
+    picked = show(
+        listed,
+        "small",
+        data=compact.style.map(
+            lambda v: "color: #c23030; font-weight: 600" if str(v).endswith(reads.WRONG) else "",
+            subset=compact.columns[2:],
+        ),
+        key="pairs_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={"prompt": st.column_config.TextColumn(width="large", pinned=True)},
     )
-    pages = max(1, -(-len(ids) // PAGE_SIZE))
-    st.caption(f"{len(ids):,} pairs")
-    if ids:
-        page = url_number("Page", "page", 1, 1, pages)
-        shown = ids[(int(page) - 1) * PAGE_SIZE : int(page) * PAGE_SIZE]
-        texts = reads.pairs_by_id(con, shown)
-        verdicts = reads.pair_judgments(con, shown)
-        compact = reads.pairs_summary(texts, verdicts, rep["reference"], studied)
-        picked = st.dataframe(
-            compact.style.map(
-                lambda v: "color: #c23030; font-weight: 600" if str(v).endswith(reads.WRONG) else "",
-                subset=compact.columns[2:],
-            ),
-            hide_index=True,
-            key="pairs_table",
-            on_select="rerun",
-            selection_mode="single-row",
-            column_order=[c for c in compact.columns if c != "pair"],
-            column_config={"prompt": st.column_config.TextColumn(width="large", pinned=True)},
-        )
-        st.caption(
-            f"Each judge's verdict over its runs; {reads.FLIPPED.strip()} preferred different responses in its two "
-            f"orders; {reads.WRONG.strip()} not the reference's ({plain(rep['reference'] or 'none')}). Click a row "
-            "to read the pair."
-        )
-        rows = list(picked.selection.rows) if picked is not None else []
-        if rows and is_new("pairs_table", rows):
-            st.query_params["open"] = compact.iloc[rows[0]]["pair"]
-        opened = st.query_params.get("open", "")
-        if opened in set(compact["pair"]):
-            pair_card(texts[texts["pair_id"] == opened].iloc[0], verdicts)
-        elif opened:
-            st.caption("The pair in the link is not on this page of the list.")
+    rows = list(picked.selection.rows) if picked is not None else []
+    if rows and is_new("pairs_table", rows):
+        st.query_params["open"] = compact.iloc[rows[0]]["pair"]
+    opened = st.query_params.get("open", "")
+    if opened in set(compact["pair"]):  # reads that pair only
+        pair_card(reads.pairs_by_id(con, [opened]).iloc[0], reads.pair_judgments(con, [opened]))
+    elif opened:
+        st.caption("The pair in the link is not on this page of the list.")
 
 with st.expander("Conventions"):
     for key, text in rep["conventions"].items():

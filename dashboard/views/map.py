@@ -13,11 +13,12 @@ from analytics import maps as M
 from analytics import reads
 from analytics.dissection import OVERALL, Settings, dissect
 from analytics.figures import dissection_figure, map_figure
+from analytics.pages import regions_section
 from analytics.selections import is_among, load_selection, save_selection
 from analytics.stats import format_estimate
 from dashboard.builds import default_maps_build, map_build, start_map_build
 from dashboard.db import page_start
-from dashboard.widgets import chart, is_new, pair_card, plain, url_number, url_selectbox
+from dashboard.widgets import chart, is_new, pair_card, plain, show, url_number, url_selectbox
 
 PAGE_SIZE = 10
 LARGE_SELECTION = 20_000  # pairs
@@ -223,35 +224,17 @@ if summary_column is not None:
             st.text(text[:160] + ("…" if len(text) > 160 else ""))
 
 # --- regions ---------------------------------------------------------------------------------------------------------
-st.subheader("Under-represented regions" if reference else "Rare regions")
-if regions.empty:
-    st.info("No clusters on this map.")
-else:
-    if reference:
-        st.caption(
-            f"Density of **{plain(dataset)}** relative to **{plain(reference)}** per cluster, in embedding space: "
-            "ratio ρ = θ/(1−θ)·(n_ref/n_data) with θ's Jeffreys interval (1 = as common as in the reference). "
-            "Coverage gaps (no dataset item, ≥ 20 reference items) first, then under-represented (upper "
-            "bound < 0.5), then by missing mass."
-        )
-    else:
-        st.caption(
-            "No reference chosen: clusters ranked by median rarity (k-distance over the neighbours' median, "
-            "in embedding space; > 1 is sparser than its surroundings)."
-        )
-    table = regions[M.region_columns(reference is not None)].rename(
-        columns={"judges_disagree": "judges split", "a_wins": "A wins"}
-    )
-    picked_rows = st.dataframe(
-        table,
-        hide_index=True,
-        key="regions_table",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
-            c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if table[c].dtype == float
-        },
-    )
+listed = regions_section(regions, dataset, reference)  # as the page's report prints it
+body = listed.body if isinstance(listed.body, pd.DataFrame) else pd.DataFrame()
+floats = body.select_dtypes("float").columns
+picked_rows = show(
+    listed,
+    key="regions_table",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={c: st.column_config.NumberColumn(format="%.2f") for c in floats},
+)
+if not regions.empty:
     rows = picked_rows.selection.rows if picked_rows is not None else []
     if rows:
         wanted = f"{regions.iloc[rows[0]]['cluster']}: {regions.iloc[rows[0]]['name']}"

@@ -6,38 +6,23 @@ import pandas as pd
 import streamlit as st
 
 from analytics import reads
-from analytics.figures import verdict_distribution
+from analytics.pages import overview_content
 from analytics.savedviews import delete_view, edit_view, list_views, move_view, presenting_link
 from dashboard.db import page_start
 from dashboard.share import meeting_document_button
-from dashboard.widgets import chart, pair_card, plain, presenting, url_number
+from dashboard.widgets import by_key, pair_card, plain, presenting, show, url_number, view_params
 
 con, dataset = page_start()
 
 st.title("prefatlas")
 st.caption("LLM preference datasets and the judges who labelled them.")
 
-st.subheader("Datasets in this store")
-table = reads.datasets_table(con)
-st.dataframe(
-    table[
-        [
-            "dataset",
-            "title",
-            "pairs",
-            "prompts",
-            "judges",
-            "judgments",
-            "licence",
-            "licence_note",
-            "source",
-            "version",
-            "ingested_at",
-        ]
-    ],
-    hide_index=True,
+sections = by_key(overview_content(con, dataset, view_params("overview")))
+show(
+    sections["datasets"],
     column_config={"licence_note": st.column_config.TextColumn("licence note", width="medium")},
 )
+table = sections["datasets"].body
 
 views = list_views()
 if views:
@@ -106,35 +91,20 @@ cols[1].metric("Prompts", f"{row['prompts']:,}")
 cols[2].metric("Judges", f"{row['judges']:,}")
 cols[3].metric("Judgments", f"{row['judgments']:,}")
 
-subsets = reads.subsets_table(con, dataset)
-if len(subsets) > 1:
-    st.dataframe(subsets, hide_index=True)
+show(sections.get("subsets"), heading=False)
 
-st.subheader("Judges and their verdicts")
-st.caption(
-    "A and B are the pair's own responses, whatever order a judge saw them in; 'unparsed' = the judge "
-    "answered but its verdict could not be read (never counted as a tie)."
-)
-judges = reads.judges_table(con, dataset)
-st.dataframe(
-    judges,
-    hide_index=True,
+show(
+    sections["judges"],
     column_config={
         f"share_{v}": st.column_config.NumberColumn(f"{v}", format="percent") for v in ("A", "B", "tie", "unparsed")
     },
 )
-chart(verdict_distribution(reads.verdict_counts(con, dataset)), key="verdicts")
+show(sections["verdicts"], heading=False)
 
-st.subheader("A sample of pairs")
-seed = url_number(
-    "Sample",
-    "sample",
-    0,
-    0,
-    10_000,
-    help="Another number draws other pairs; the same number always draws the same ones.",
-)
-sample = reads.sample_pairs(con, dataset, n=5, seed=int(seed))
-verdicts = reads.pair_judgments(con, sample["pair_id"].tolist())
-for _, pair in sample.iterrows():
+sample = sections["sample"]
+st.subheader(sample.heading)
+url_number("Sample", "sample", 0, 0, 10_000)
+st.caption(sample.note)
+verdicts = reads.pair_judgments(con, sample.body["pair_id"].tolist())
+for _, pair in sample.body.iterrows():
     pair_card(pair, verdicts)

@@ -8,22 +8,21 @@ import pandas as pd
 import streamlit as st
 
 from analytics import reads
-from analytics.explorer import (
-    SORTS,
-    VERDICT_FILTERS,
-    PairFilters,
-    count_of,
-    filter_options,
-    find_pairs,
-    pair_properties,
-    similar_prompts,
-)
+from analytics.explorer import ANY_JUDGE, NO_PROP, SORTS, VERDICT_FILTERS, filter_options
+from analytics.pages import PAIRS_PER_PAGE, pairs_content
 from dashboard.db import page_start
-from dashboard.widgets import pair_card, plain, url_multiselect, url_number, url_selectbox, url_toggle
-
-PAGE_SIZE = 20
-ANY_JUDGE = "(any judge)"
-NO_PROP = "(none)"
+from dashboard.widgets import (
+    by_key,
+    is_new,
+    pair_card,
+    plain,
+    show,
+    url_multiselect,
+    url_number,
+    url_selectbox,
+    url_toggle,
+    view_params,
+)
 
 con, dataset = page_start()
 
@@ -61,66 +60,33 @@ for key, value, old in (("q", new_query, query), ("prop_min", new_prop_min, prop
         elif key in st.query_params:
             del st.query_params[key]
 try:
-    prop_min = float(new_prop_min) if new_prop_min.strip() else None
+    float(new_prop_min) if new_prop_min.strip() else None
 except ValueError:
     st.warning(f"“{plain(new_prop_min)}” is not a number: the property filter is off.")
-    prop_min = None
 
-filters = PairFilters(
-    categories=categories,
-    generators=generators,
-    judge=None if judge == ANY_JUDGE else judge,
-    verdict=verdict,
-    split=split,
-    min_len=min_len,
-    max_len=max_len,
-    prop=None if prop == NO_PROP else prop,
-    prop_min=prop_min,
-    text=new_query,
-    sort=sort,
-)
-# one page of rows from DuckDB (with the total); the page number is read first, then checked against the total
-wanted_page = st.session_state.get("page") or st.query_params.get("page", "1")
-wanted_page = int(wanted_page) if str(wanted_page).isdigit() and int(wanted_page) >= 1 else 1
-rows = find_pairs(con, dataset, filters, limit=PAGE_SIZE, offset=(wanted_page - 1) * PAGE_SIZE)
-total = count_of(rows)
-if rows.empty and wanted_page > 1:  # past the end (a shorter result or a hand-edited link): the first page
-    rows = find_pairs(con, dataset, filters, limit=PAGE_SIZE)
-    total = count_of(rows)
-    if "page" in st.session_state:
-        st.session_state["page"] = 1
-st.caption(f"{total:,} pairs match")
-if rows.empty:
+sections = by_key(pairs_content(con, dataset, view_params("pairs")))
+listed = sections["pairs"]
+st.caption(plain(listed.heading))
+if listed.body.empty:
     st.stop()
-pages = max(1, -(-total // PAGE_SIZE))
-page = url_number("Page", "page", 1, 1, pages)
-if page != wanted_page:
-    rows = find_pairs(con, dataset, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-picked = st.dataframe(
-    rows[
-        ["prompt", "category", "subset", "model_a", "model_b", "len_a", "len_b", "distinct_verdicts", "pair_id"]
-    ].dropna(axis=1, how="all"),
-    hide_index=True,
-    key="pairs_table",
-    on_select="rerun",
-    selection_mode="single-row",
-)
+if "page" in st.session_state:  # past the end: the content fell back to the first page
+    st.session_state["page"] = listed.meta["page"]
+url_number("Page", "page", 1, 1, max(1, -(-listed.meta["total"] // PAIRS_PER_PAGE)))
+picked = show(listed, heading=False, key="pairs_table", on_select="rerun", selection_mode="single-row")
 chosen = picked.selection.rows if picked is not None else []
-if chosen:
-    st.query_params["open"] = rows.iloc[chosen[0]]["pair_id"]
+if chosen and is_new("pairs_table", chosen):
+    st.query_params["open"] = listed.body.iloc[chosen[0]]["pair_id"]
+    st.rerun()  # the content reads the opened pair
 
-open_id = st.query_params.get("open", "")
-if open_id:
-    pair = reads.pairs_by_id(con, [open_id])
-    if pair.empty or pair.iloc[0]["prompt"] is None or pd.isna(pair.iloc[0]["prompt"]):
-        st.warning("The pair in the link is not in this dataset.")
+if "pair" in sections:
+    opened = sections["pair"]
+    if not isinstance(opened.body, pd.DataFrame):
+        st.warning(plain(opened.body, 300))
     else:
-        st.subheader("The pair")
-        pair_card(pair.iloc[0], reads.pair_judgments(con, [open_id]))
-        with st.expander("Properties of the two responses"):
-            st.dataframe(pair_properties(con, open_id).round(3))
-        with st.expander("Similar pairs (nearest prompts in embedding space)"):
-            try:
-                st.dataframe(similar_prompts(con, dataset, pair.iloc[0]["prompt"]), hide_index=True)
-            except LookupError as exc:
-                st.info(plain(exc, 400))
+        st.subheader(opened.heading)
+        pair = opened.body.iloc[0]
+        pair_card(pair, reads.pair_judgments(con, [pair["pair_id"]]))
+        with st.expander(sections["properties"].heading):
+            show(sections["properties"], heading=False, hide_index=False)
+        with st.expander(sections["similar"].heading):
+            show(sections["similar"], heading=False)
