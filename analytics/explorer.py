@@ -72,17 +72,8 @@ _ORDER_BY = {
 }
 
 
-def find_pairs(
-    con: duckdb.DuckDBPyConnection,
-    dataset: str,
-    f: PairFilters,
-    seed: int = 0,
-    limit: int | None = None,
-    offset: int = 0,
-) -> pd.DataFrame:
-    """Matching pairs (pair_id, subset, category, generators, lengths, distinct verdicts, a prompt preview), sorted,
-    one page of them when `limit` is given; the column `matches` holds how many pairs match in all. One SQL query:
-    filters, sort and paging all run in DuckDB, so a page of a million pairs reads only its own rows' texts."""
+def _conditions(dataset: str, f: PairFilters) -> tuple[list[str], dict]:
+    """(WHERE conditions over `pairs p` and the joins _relation makes, their arguments) of the filters."""
     where = ["p.dataset = $d"]
     args: dict = {"d": dataset}
     if f.categories:
@@ -130,6 +121,49 @@ def find_pairs(
                     FROM judgments WHERE dataset = $d AND verdict <> 'unparsed' GROUP BY pair_id, judge_id)
                 GROUP BY pair_id HAVING count(*) >= 2 AND count(DISTINCT v) > 1)"""
         )
+    return where, args
+
+
+def _relation(f: PairFilters, where: list[str], lengths: bool, disputes: bool) -> tuple[str, str]:
+    """(columns, FROM ... WHERE ...) joining only what the filters (and the sort) read."""
+    joins = "JOIN prompts q USING (prompt_id) " if f.text else ""
+    if lengths or f.generators or f.text:
+        joins += (
+            "JOIN responses ra ON ra.response_id = p.response_a_id "
+            "JOIN responses rb ON rb.response_id = p.response_b_id "
+        )
+    columns = "p.pair_id, length(ra.text) AS len_a, length(rb.text) AS len_b" if lengths else "p.pair_id"
+    if disputes:
+        joins += f"LEFT JOIN ({_DISPUTES} GROUP BY pair_id) d ON d.pair_id = p.pair_id "
+        columns += ", coalesce(d.distinct_verdicts, 0) AS distinct_verdicts"
+    return columns, f"FROM pairs p {joins} WHERE {' AND '.join(where)}"
+
+
+def matching_ids(con: duckdb.DuckDBPyConnection, dataset: str, f: PairFilters, of: str = "pair") -> set[str]:
+    """The ids of every pair the filters keep (`of="prompt"`: of their prompts), unsorted: what a map highlights."""
+    column = {"pair": "p.pair_id", "prompt": "p.prompt_id"}[of]
+    where, args = _conditions(dataset, f)
+    _, body = _relation(f, where, f.min_len > 0 or f.max_len > 0, False)
+    return {r[0] for r in con.execute(f"SELECT DISTINCT {column} {body}", args).fetchall()}
+
+
+def is_filtering(f: PairFilters) -> bool:
+    """Whether the filters keep fewer than every pair (the sort aside)."""
+    return len(_conditions("", f)[0]) > 1
+
+
+def find_pairs(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    f: PairFilters,
+    seed: int = 0,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Matching pairs (pair_id, subset, category, generators, lengths, distinct verdicts, a prompt preview), sorted,
+    one page of them when `limit` is given; the column `matches` holds how many pairs match in all. One SQL query:
+    filters, sort and paging all run in DuckDB, so a page of a million pairs reads only its own rows' texts."""
+    where, args = _conditions(dataset, f)
     order = _ORDER_BY.get(f.sort, _ORDER_BY["source order"])
     if f.sort == "random":
         args["seed"] = seed
@@ -139,21 +173,7 @@ def find_pairs(
     filter_lengths = f.min_len > 0 or f.max_len > 0
     sort_lengths = f.sort in ("longest first", "shortest first")
 
-    def relation(lengths: bool, disputes: bool) -> tuple[str, str]:
-        """(columns, FROM ... WHERE ...) joining only what the filters (and the sort) read."""
-        joins = "JOIN prompts q USING (prompt_id) " if f.text else ""
-        if lengths or f.generators or f.text:
-            joins += (
-                "JOIN responses ra ON ra.response_id = p.response_a_id "
-                "JOIN responses rb ON rb.response_id = p.response_b_id "
-            )
-        columns = "p.pair_id, length(ra.text) AS len_a, length(rb.text) AS len_b" if lengths else "p.pair_id"
-        if disputes:
-            joins += f"LEFT JOIN ({_DISPUTES} GROUP BY pair_id) d ON d.pair_id = p.pair_id "
-            columns += ", coalesce(d.distinct_verdicts, 0) AS distinct_verdicts"
-        return columns, f"FROM pairs p {joins} WHERE {' AND '.join(where)}"
-
-    columns, body = relation(filter_lengths or sort_lengths, f.sort == "most disputed")
+    columns, body = _relation(f, where, filter_lengths or sort_lengths, f.sort == "most disputed")
     page = ""
     if limit is not None:
         page = "LIMIT $limit OFFSET $offset"
@@ -162,7 +182,7 @@ def find_pairs(
     if sort_lengths:
         # a top-N sort over every pair's lengths: counted apart, so the count does not keep every length in memory
         ids = [r[0] for r in con.execute(f"SELECT {columns} {body} ORDER BY {order} {page}", args).fetchall()]
-        count_columns, count_body = relation(filter_lengths, False)
+        count_columns, count_body = _relation(f, where, filter_lengths, False)
         total = con.execute(f"SELECT count(*) FROM (SELECT {count_columns} {count_body})", count_args).fetchone()[0]
     else:
         found = con.execute(

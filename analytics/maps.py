@@ -864,6 +864,48 @@ def selection_summary(
     return out
 
 
+REFERENCE_COLORS = ("density_ratio", "gap", "source")  # colourings that need a reference dataset
+ITEM_OF = {"prompts": "prompt", "preference": "pair"}  # what a map's items are, by its embedding space
+MAP_COLORS = {  # what a map can be coloured by, as the page names it
+    "cluster": "cluster",
+    "rarity": "rarity (k-distance vs neighbours)",
+    "density_ratio": "density ratio vs reference",
+    "gap": "under-represented / coverage gap",
+    "judges_disagree": "judges split",
+    "verdict": "reference verdict",
+    "generators": "generators",
+    "length": "mean response length",
+    "source": "dataset / reference",
+}
+
+
+def selected_items(
+    points: pd.DataFrame,
+    drawn: list[str] | None = None,
+    region: str = "(none)",
+    search_hits: set[str] | None = None,
+    search: str = "",
+    kept: set[str] | None = None,
+) -> tuple[set[str] | None, str]:
+    """(the items a map view selects, what selects them in words): the items drawn around (a lasso or box), else a
+    region's ("CLUSTER: name"), crossed with a search's hits and the filters' kept items. None: no selection."""
+    selected: set[str] | None = None
+    reasons = []
+    if drawn is not None:
+        selected = set(drawn)
+        reasons.append(f"{len(drawn)} points selected on the map")
+    elif region not in ("", "(none)"):
+        cluster = region.split(":")[0]
+        if cluster.lstrip("-").isdigit():
+            selected = set(points.loc[points["cluster"] == int(cluster), "item_id"])
+            reasons.append(f"region {region}")
+    for hits, words in ((search_hits, f"search “{search}”"), (kept, "filters")):
+        if hits is not None:
+            selected = hits if selected is None else selected & hits
+            reasons.append(f"{words}: {len(hits):,} {'items kept' if words == 'filters' else 'matches'}")
+    return selected, " · ".join(reasons)
+
+
 def sample_for_display(points: pd.DataFrame, max_points: int | None = None, seed: int = 0) -> pd.DataFrame:
     """All points when there are few; above max_points at most max_points of them, chosen so that sparse areas stay
     visible: each point is kept with a probability that falls with the size of its cluster (Embedding Atlas's rule,

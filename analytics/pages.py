@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+
+if TYPE_CHECKING:
+    from analytics.explorer import PairFilters
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,8 @@ def judges_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -
         out.append(Section("leaderboard_values", f"Leaderboard judged by {board_judge}", display, notes))
     cell = str(params.get("cell") or "(none)")
     cell = J.cell_aliases(rep).get(cell, cell)
-    if cell != "(none)" and cell in J.cell_choices(rep, list(table.get("generator", []))):  # the pairs behind the chosen number
+    # the pairs behind the chosen number
+    if cell != "(none)" and cell in J.cell_choices(rep, list(table.get("generator", []))):
         within = params.get("in") if params.get("in") not in (None, "(all)") else None
         subset = _chosen(params, "subset", "(all)")
         only = _flag(params, "only", True)
@@ -310,6 +315,8 @@ def regions_section(regions: pd.DataFrame, dataset: str, reference: str | None) 
 def map_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> list[Section]:
     from analytics import figures
     from analytics import maps as M
+    from analytics.explorer import is_filtering, matching_ids
+    from analytics.selections import load_selection
 
     maps = M.list_maps(con, dataset)
     choices = M.map_choices(con, dataset, maps)
@@ -318,13 +325,57 @@ def map_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dict) -> l
     label = _one_of(params.get("map"), list(choices))
     map_id = choices[label]
     points, regions = M.map_view(con, map_id)
-    color = str(params.get("color", "cluster"))
-    color = color if color in points.columns or color in ("cluster", "gap") else "cluster"
     info = maps.set_index("map_id").loc[map_id]
     reference = info["reference"] if isinstance(info["reference"], str) else None
-    drawn = M.drawn_points(con, points, info["space"])
-    fig = figures.map_figure(drawn, color, color, regions, None, f"{dataset}: {label}")
-    return [Section("map", "Map", fig), regions_section(regions, dataset, reference)]
+    color = _one_of(params.get("color"), [c for c in M.MAP_COLORS if reference or c not in M.REFERENCE_COLORS])
+    drawn = load_selection(str(params.get("sel") or ""))
+    query = str(params.get("q") or "")
+    filters = map_filters(params)
+    selected, reason = M.selected_items(
+        points,
+        drawn["items"] if drawn else None,
+        str(params.get("region") or "(none)"),
+        M.search_items(con, map_id, info["space"], query) if query else None,
+        query,
+        matching_ids(con, dataset, filters, M.ITEM_OF[info["space"]]) if is_filtering(filters) else None,
+    )
+    shown = M.drawn_points(con, points, info["space"])
+    fig = figures.map_figure(shown, color, M.MAP_COLORS[color], regions, selected, f"{dataset}: {label}")
+    out = [Section("map", "Map", fig, f"Selected: {reason}" if reason else "")]
+    if selected is not None:
+        out.append(Section("selection", "The selection", selection_table(con, points, selected, info, dataset)))
+    out.append(regions_section(regions, dataset, reference))
+    return out
+
+
+def map_filters(params: dict) -> PairFilters:
+    """The map's category / judge / verdict filters from its parameters (as on the Pairs page)."""
+    from analytics.explorer import PairFilters
+
+    wanted = {k: params[k] for k in ("category", "judge", "verdict", "split") if k in params}
+    return PairFilters.from_params(wanted)
+
+
+def selection_table(
+    con: duckdb.DuckDBPyConnection, points: pd.DataFrame, selected: set[str], info: pd.Series, dataset: str
+) -> pd.DataFrame:
+    """A map selection's summary as a table: its items of the dataset and of the reference, the density ratio with
+    its interval and coverage verdict, and the prompts nearest its centre."""
+    from analytics import maps as M
+
+    summary = M.selection_summary(con, points, selected, info["space"])
+    rows = [{"figure": f"items of {dataset}", "value": f"{summary['n_data']:,}"}]
+    if "ratio" in summary:
+        rows += [
+            {"figure": f"items of {info['reference']}", "value": f"{summary['n_reference']:,}"},
+            {
+                "figure": "density ratio ρ",
+                "value": f"{summary['ratio']:.2f} [{summary['ratio_low']:.2f}, {summary['ratio_high']:.2f}] · "
+                f"{summary['coverage']}",
+            },
+        ]
+    rows += [{"figure": f"prompt {k}", "value": text[:200]} for k, text in enumerate(summary["top"], start=1)]
+    return pd.DataFrame(rows)
 
 
 PAIRS_PER_PAGE = 20  # the Pairs page's list
@@ -447,6 +498,10 @@ REGISTRY: dict[str, Page] = {
                 Param("color", "cluster"),
                 Param("region", "(none)"),
                 Param("q", ""),
+                Param("category", None, "list"),  # filters the map highlights (as on the Pairs page)
+                Param("judge"),
+                Param("verdict", "any"),
+                Param("split", False, "bool"),
                 Param("sel", ""),
                 Param("page", 1, "int"),
                 Param("item", 1, "int"),

@@ -13,7 +13,7 @@ from analytics.viewstate import PAGES, PATH_TO_PAGE, LinkError, page_link, param
 from dashboard.access import visitor_name
 from dashboard.db import StoreBusy, reading
 from dashboard.export import export_button
-from dashboard.widgets import VIEW_LINK, plain
+from dashboard.widgets import VIEW_LINK, plain, presenting
 
 
 def current_params(page: str) -> dict[str, object]:
@@ -121,9 +121,9 @@ def share_panel(page_path: str) -> Callable[[], None]:
                 except ValueError as exc:
                     st.error(plain(exc, 400))
 
-    def refresh() -> None:
+    def refresh(always: bool = False) -> None:
         now, now_params = current()
-        if now != shown["link"]:
+        if always or now != shown["link"]:
             shown["link"] = now
             link_slot.code(now, language=None, wrap_lines=True)
             present_slot.link_button(
@@ -132,7 +132,20 @@ def share_panel(page_path: str) -> Callable[[], None]:
                 icon=":material/slideshow:",
             )
 
+    st.session_state[_REFRESH] = refresh
     return refresh
+
+
+_REFRESH = "_refresh_view_link"
+
+
+def refresh_link() -> None:
+    """Redraw the sidebar's link from inside a fragment (a map selection, a filter), whose reruns skip the frame that
+    draws it. Drawn on every run of the fragment, full runs too: Streamlit lets a fragment rerun write to a container
+    outside it only where it wrote in the last full run."""
+    refresh = st.session_state.get(_REFRESH)
+    if refresh is not None and not presenting():
+        refresh(always=True)
 
 
 def _go_to(view: dict, presenting: bool = True) -> None:

@@ -144,7 +144,8 @@ def wait_for_run(page) -> None:
     expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=30_000)
     expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    errors = page.get_by_test_id("stException")
+    assert errors.count() == 0, errors.first.inner_text()[:2000]  # the traceback, when a run failed
 
 
 @pytest.fixture(scope="module")
@@ -475,6 +476,34 @@ def test_a_lasso_on_the_map_changes_the_pair_list(server, browser, shots):
     wait_for_run(page)
     expect(page).not_to_have_url(re.compile(r"sel="))
     expect(page.get_by_text(re.compile(r"points selected on the map"))).to_have_count(0)
+
+
+def test_the_maps_filters_cross_the_selection_without_rerunning_the_page(server, browser, shots):
+    """Choosing a judge and its verdict in the map's filters (real clicks) highlights the items whose pairs they
+    keep: the summary beside the map and the pairs below follow, the sidebar's link takes the filters, and the
+    regions table below (outside the map's fragment) is not redrawn."""
+    from playwright.sync_api import expect
+
+    _, page = open_llmbar_map(server, browser)
+    regions_table = page.get_by_test_id("stDataFrame").last
+    regions_table.evaluate("e => e.setAttribute('data-before-filter', '1')")  # gone if the page were redrawn
+    page.get_by_text("Filter by category, judge and verdict").click()
+    page.get_by_role("combobox", name="Judge").click()
+    page.keyboard.type("GPT-4")  # the list is long and drawn lazily: narrow it as a person would
+    page.get_by_role("option", name="GPT-4", exact=True).click()
+    wait_for_run(page)
+    page.get_by_role("combobox", name="Its verdict").click()
+    page.get_by_role("option", name="B", exact=True).click()
+    wait_for_run(page)
+    expect(page).to_have_url(re.compile(r"judge=GPT-4.*verdict=B|verdict=B.*judge=GPT-4"))
+    kept = page.get_by_text(re.compile(r"filters: [\d,]+ items kept")).first.inner_text()
+    assert int(re.search(r"filters: ([\d,]+) items", kept).group(1).replace(",", "")) > 0
+    expect(page.get_by_text("The selection", exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d[\d,]* pairs of llmbar$"))).to_be_visible()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "judge=GPT-4" in link and "verdict=B" in link  # the sidebar's link follows the fragment's rerun
+    expect(page.locator("[data-before-filter='1']")).to_have_count(1)  # the rest of the page stayed as it was
+    shot(page, shots, "map-filters")
 
 
 def open_real(server, browser, path: str, why: str) -> tuple[str, object]:

@@ -233,3 +233,29 @@ def test_the_map_draws_every_section_of_its_content(monkeypatch, store, chosen):
     regions = sections["regions"]
     assert any(list(d.value.columns) == list(regions.body.columns) for d in at.dataframe)
     assert any(" ".join(regions.note.split()) in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_the_filters_from_the_link_cross_the_map(monkeypatch, store):
+    """judge=j2&verdict=B keeps the items whose pairs j2 judged B (every third pair of the fixture): they are the
+    selection, its summary and its pairs; combined with a search, both must hold."""
+    at = page(monkeypatch, store, judge="j2", verdict="B")
+    assert not at.exception
+    assert any("filters: 10 items kept" in c.value.replace("\\", "") for c in at.caption)
+    assert any(c.value == "10 pairs of ours" for c in at.caption)
+    at = page(monkeypatch, store, judge="j2", verdict="B", q="sort")  # "sort a list" × 5 places, of which 2 are B
+    assert any(c.value == "2 pairs of ours" for c in at.caption)
+    at = page(monkeypatch, store, judge="nobody", verdict="B")  # a judge not in the dataset: said, then no filter
+    assert not at.exception and at.warning
+    assert not any("filters:" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_a_map_report_holds_the_selection_the_link_makes(store, monkeypatch):
+    from analytics.report import build_report
+
+    path, cache, _ = store
+    monkeypatch.setenv("PREFATLAS_CACHE", str(cache))
+    con = connect(path, read_only=True)
+    document = build_report(con, "http://h/map?dataset=ours&judge=j2&verdict=B&map=prompts+vs+theirs+%28reference%29")
+    con.close()
+    assert "Selected: filters: 10 items kept" in document
+    assert ">The selection</h2>" in document and "density ratio ρ" in document and "items of theirs" in document

@@ -12,27 +12,30 @@ from analytics import judges as J
 from analytics import maps as M
 from analytics import reads
 from analytics.dissection import OVERALL, Settings, dissect
+from analytics.explorer import ANY_JUDGE, VERDICT_FILTERS, PairFilters, filter_options, is_filtering, matching_ids
 from analytics.figures import dissection_figure, map_figure
-from analytics.pages import regions_section
+from analytics.pages import map_filters, regions_section
 from analytics.selections import is_among, load_selection, save_selection
 from analytics.stats import format_estimate
 from dashboard.builds import default_maps_build, map_build, start_map_build
-from dashboard.db import page_start
-from dashboard.widgets import chart, is_new, pair_card, plain, show, url_number, url_selectbox
+from dashboard.db import StoreBusy, page_start, reading
+from dashboard.share import refresh_link
+from dashboard.widgets import (
+    chart,
+    is_new,
+    pair_card,
+    plain,
+    show,
+    url_multiselect,
+    url_number,
+    url_selectbox,
+    url_toggle,
+    view_params,
+)
 
 PAGE_SIZE = 10
 LARGE_SELECTION = 20_000  # pairs
-COLORS = {
-    "cluster": "cluster",
-    "rarity": "rarity (k-distance vs neighbours)",
-    "density_ratio": "density ratio vs reference",
-    "gap": "under-represented / coverage gap",
-    "judges_disagree": "judges split",
-    "verdict": "reference verdict",
-    "generators": "generators",
-    "length": "mean response length",
-    "source": "dataset / reference",
-}
+COLORS = M.MAP_COLORS
 
 con, dataset = page_start()
 
@@ -74,9 +77,7 @@ if maps.empty:
     st.stop()
 
 by_label = M.map_choices(con, dataset, maps)
-controls = st.columns(4)
-with controls[0]:
-    choice = url_selectbox("Map", list(by_label), "map")
+choice = url_selectbox("Map", list(by_label), "map")
 map_id = by_label[choice]
 info = maps.set_index("map_id").loc[map_id]
 reference = info["reference"] if isinstance(info["reference"], str) else None
@@ -122,106 +123,173 @@ def search(_con, map_id: str, version: str, text: str) -> set[str]:
 
 version = reads.dataset_version(con, dataset)
 points, regions = load(con, map_id, version)
-color_options = [c for c in COLORS if reference is not None or c not in ("density_ratio", "gap", "source")]
-with controls[1]:
-    color = url_selectbox("Colour by", color_options, "color", format_func=COLORS.get)
+options = filter_options(con, dataset)
 
 
-# --- selection state: a lasso / box (saved under a short id), a region, a search, or the neighbours of one item ----
-def take_new_selection() -> None:
-    """A lasso, box or click made on the map since the last run becomes the link's selection at once, in this
-    run: the chart's state is read before the chart is drawn (a second run would send the whole figure again).
-    A lasso or box selects every point inside it, drawn or not; a click, the points clicked. A selection the
-    chart merely keeps from earlier is not taken again (it would undo "Clear the selection")."""
-    state = st.session_state.get("map_chart")
-    drawn_selection = state["selection"] if state and "selection" in state else None
-    if not drawn_selection or not is_new("map_chart", drawn_selection):
+@st.cache_data(max_entries=32, show_spinner=False)
+def filtered(_con, version: str, dataset: str, space: str, filters: PairFilters) -> set[str]:
+    """The map items whose pairs the filters keep (prompts on a prompts map, pairs on a pairs map)."""
+    return matching_ids(_con, dataset, filters, of=M.ITEM_OF[space])
+
+
+def filter_controls(options: dict) -> None:
+    """The verdict / judge / category controls (in the link, as on the Pairs page): the map highlights the items
+    whose pairs they keep, and the summary and pairs follow."""
+    with st.expander("Filter by category, judge and verdict", expanded=bool(st.query_params.get("judge"))):
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            if options["categories"]:
+                url_multiselect("Category", options["categories"], "category", [])
+        with c2:
+            url_selectbox("Judge", [ANY_JUDGE, *options["judges"]], "judge")
+            url_selectbox("Its verdict", list(VERDICT_FILTERS), "verdict", help="A / B in the pair's frame")
+        with c3:
+            url_toggle("Only pairs the judges disagree on", "split", False)
+
+
+@st.fragment
+def explore() -> None:
+    """Controls, map, the summary beside it and the selection's pairs: a change here (colour, filter, search,
+    lasso) reruns this part of the page only. Its own cursor: a rerun of it holds no page run's lease."""
+    try:
+        with reading(wait_s=30) as con:
+            _explore(con)
+    except StoreBusy:
+        st.info("The store is being updated; this part of the page follows once it is done.")
         return
-    picked = M.items_in_shapes(points, drawn_selection)
-    picked = M.row_ids_from_selection(drawn_selection) if picked is None else picked
-    if picked:
-        st.query_params["sel"] = save_selection(picked, {"map": map_id})
+    refresh_link()  # the sidebar's link follows the selection or filter just made
 
 
-take_new_selection()
-selection = load_selection(st.query_params.get("sel", ""))
-if st.query_params.get("sel") and selection is None:
-    st.warning("The selection in the link is not available here; showing the whole map.")
-    del st.query_params["sel"]
-region_names = (
-    ["(none)", *[f"{r.cluster}: {r.name}" for r in regions.itertuples()]] if not regions.empty else ["(none)"]
-)
-with controls[2]:
-    region = url_selectbox("Region", region_names, "region", help="Open a region's pairs (also from the table below).")
-with controls[3]:
-    query = st.text_input("Search prompts", value=st.query_params.get("q", ""), key="q_input", max_chars=200)
-if query != st.query_params.get("q", ""):
-    if query:
-        st.query_params["q"] = query
-    elif "q" in st.query_params:
-        del st.query_params["q"]
+def _explore(con) -> None:
+    color_options = [c for c in COLORS if reference is not None or c not in M.REFERENCE_COLORS]
+    controls = st.columns(3)
+    with controls[0]:
+        color = url_selectbox("Colour by", color_options, "color", format_func=COLORS.get)
+    filter_controls(options)
+    filters = map_filters(view_params("map"))
 
-selected: set[str] | None = None
-reason = ""
-if selection is not None:
-    selected, reason = set(selection["items"]), f"{len(selection['items'])} points selected on the map"
-elif region != "(none)":
-    cluster = int(region.split(":")[0])
-    selected = set(points.loc[points["cluster"] == cluster, "item_id"])
-    reason = f"region {region}"
-if query:
-    hits = search(con, map_id, version, query)
-    selected = hits if selected is None else selected & hits
-    reason = (reason + " · " if reason else "") + f"search “{query}”: {len(hits)} matches"
+    # --- selection state: a lasso / box (saved under a short id), a region, a search, the filters ---------------------
+    def take_new_selection() -> None:
+        """A lasso, box or click made on the map since the last run becomes the link's selection at once, in this
+        run: the chart's state is read before the chart is drawn (a second run would send the whole figure again).
+        A lasso or box selects every point inside it, drawn or not; a click, the points clicked. A selection the
+        chart merely keeps from earlier is not taken again (it would undo "Clear the selection")."""
+        state = st.session_state.get("map_chart")
+        drawn_selection = state["selection"] if state and "selection" in state else None
+        if not drawn_selection or not is_new("map_chart", drawn_selection):
+            return
+        picked = M.items_in_shapes(points, drawn_selection)
+        picked = M.row_ids_from_selection(drawn_selection) if picked is None else picked
+        if picked:
+            st.query_params["sel"] = save_selection(picked, {"map": map_id})
 
-# --- the map ---------------------------------------------------------------------------------------------------------
-shown = drawn(con, map_id, version)
-fig = map_figure(shown, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
-in_dataset = points["source"] == "dataset"
-pair_ids: list[str] = []
-if selected is not None:
-    items = points.loc[in_dataset & is_among(points["item_id"], selected), "item_id"].tolist()
-    pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
-scope = f"{st.query_params.get('sel', '')}|{region}|{query}"
-map_column, summary_column = st.columns([3, 2]) if selected is not None else (st.container(), None)
-with map_column:
-    chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
-    if len(shown) < len(points):
-        st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts use all points.")
-    if selection is not None and st.button("Clear the selection"):
+    take_new_selection()
+    selection = load_selection(st.query_params.get("sel", ""))
+    if st.query_params.get("sel") and selection is None:
+        st.warning("The selection in the link is not available here; showing the whole map.")
         del st.query_params["sel"]
-        st.rerun()
-if summary_column is not None:
-    with summary_column:  # follows the selection in the same run: it is taken before the map is drawn
-        st.markdown("**The selection**")
-        st.caption(plain(reason, 400))
-        summary = summarise(con, version, map_id, scope, selected)
-        counts = st.columns(2 if reference else 1)
-        counts[0].metric(plain(dataset), f"{summary['n_data']:,}", help="dataset items in the selection")
-        if reference:
-            counts[1].metric(plain(reference), f"{summary['n_reference']:,}", help="reference items in the selection")
-            st.markdown(
-                f"Density ratio ρ = **{summary['ratio']:.2f}** [{summary['ratio_low']:.2f}, "
-                f"{summary['ratio_high']:.2f}] · **{summary['coverage']}**",
-                help=M.COVERAGE_VERDICTS[summary["coverage"]],
-            )
-        if pair_ids:
-            within = selection_judges(con, version, map_id, scope, pair_ids)["within"]
-            if not within.empty:
-                st.dataframe(
-                    pd.DataFrame(
-                        {
-                            "judge": within["judge"],
-                            "accuracy here": [format_estimate(e) for e in within["within"]],
-                            "whole dataset": [format_estimate(e) for e in within["whole"]],
-                            "apart": ["yes" if d else "" for d in within["differs"]],
-                        }
-                    ),
-                    hide_index=True,
+    region_names = (
+        ["(none)", *[f"{r.cluster}: {r.name}" for r in regions.itertuples()]] if not regions.empty else ["(none)"]
+    )
+    with controls[1]:
+        region = url_selectbox(
+            "Region", region_names, "region", help="Open a region's pairs (also from the table below)."
+        )
+    with controls[2]:
+        query = st.text_input("Search prompts", value=st.query_params.get("q", ""), key="q_input", max_chars=200)
+    if query != st.query_params.get("q", ""):
+        if query:
+            st.query_params["q"] = query
+        elif "q" in st.query_params:
+            del st.query_params["q"]
+
+    selected, reason = M.selected_items(
+        points,
+        selection["items"] if selection is not None else None,
+        region,
+        search(con, map_id, version, query) if query else None,
+        query,
+        filtered(con, version, dataset, info["space"], filters) if is_filtering(filters) else None,
+    )
+
+    # --- the map -----------------------------------------------------------------------------------------------------
+    shown = drawn(con, map_id, version)
+    fig = map_figure(shown, color, COLORS[color], regions, selected, f"{dataset}: {choice}")
+    in_dataset = points["source"] == "dataset"
+    pair_ids: list[str] = []
+    if selected is not None:
+        items = points.loc[in_dataset & is_among(points["item_id"], selected), "item_id"].tolist()
+        pair_ids = M.pairs_of_items(con, dataset, info["space"], items)
+    scope = f"{st.query_params.get('sel', '')}|{region}|{query}|{filters}"
+    map_column, summary_column = st.columns([3, 2]) if selected is not None else (st.container(), None)
+    with map_column:
+        chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+        if len(shown) < len(points):
+            st.caption(f"Showing {len(shown):,} of {len(points):,} points (sparse areas kept); counts use all points.")
+        if selection is not None and st.button("Clear the selection"):
+            del st.query_params["sel"]
+            st.rerun()
+    if summary_column is not None:
+        with summary_column:  # follows the selection in the same run: it is taken before the map is drawn
+            st.markdown("**The selection**")
+            st.caption(plain(reason, 400))
+            summary = summarise(con, version, map_id, scope, selected)
+            counts = st.columns(2 if reference else 1)
+            counts[0].metric(plain(dataset), f"{summary['n_data']:,}", help="dataset items in the selection")
+            if reference:
+                counts[1].metric(
+                    plain(reference), f"{summary['n_reference']:,}", help="reference items in the selection"
                 )
-                st.caption("Against the dataset's reference, under its convention; 'apart': the intervals part.")
-        for text in summary["top"]:
-            st.text(text[:160] + ("…" if len(text) > 160 else ""))
+                st.markdown(
+                    f"Density ratio ρ = **{summary['ratio']:.2f}** [{summary['ratio_low']:.2f}, "
+                    f"{summary['ratio_high']:.2f}] · **{summary['coverage']}**",
+                    help=M.COVERAGE_VERDICTS[summary["coverage"]],
+                )
+            if pair_ids:
+                within = selection_judges(con, version, map_id, scope, pair_ids)["within"]
+                if not within.empty:
+                    st.dataframe(
+                        pd.DataFrame(
+                            {
+                                "judge": within["judge"],
+                                "accuracy here": [format_estimate(e) for e in within["within"]],
+                                "whole dataset": [format_estimate(e) for e in within["whole"]],
+                                "apart": ["yes" if d else "" for d in within["differs"]],
+                            }
+                        ),
+                        hide_index=True,
+                    )
+                    st.caption("Against the dataset's reference, under its convention; 'apart': the intervals part.")
+            for text in summary["top"]:
+                st.text(text[:160] + ("…" if len(text) > 160 else ""))
+
+    # --- the pairs behind the selection ------------------------------------------------------------------------------
+    if selected is not None:
+        st.subheader("In the selection")  # what it is (the reason) is said beside the map
+        st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
+        if pair_ids:
+            agree = selection_judges(con, version, map_id, scope, pair_ids)["agreement"]
+            if not agree.empty:
+                st.dataframe(agree, hide_index=True)
+            if len(pair_ids) >= Settings().min_pairs:
+                with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
+                    # small selections are fitted at once; a large one (seconds per judge) when asked
+                    if len(pair_ids) <= LARGE_SELECTION or st.toggle("Fit the dissection of these pairs"):
+                        fitted = dissect(con, dataset, pair_ids=pair_ids)["results"][OVERALL]
+                        chart(
+                            dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
+                            key="selection_dissection",
+                        )
+            pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
+            page = url_number("Page", "page", 1, 1, pages)
+            shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            texts = reads.pairs_by_id(con, shown_ids)
+            verdicts = reads.pair_judgments(con, shown_ids)
+            for _, pair in texts.iterrows():
+                pair_card(pair, verdicts)
+
+
+explore()
 
 # --- regions ---------------------------------------------------------------------------------------------------------
 listed = regions_section(regions, dataset, reference)  # as the page's report prints it
@@ -245,31 +313,6 @@ if not regions.empty:
         for r in regions.head(15).itertuples():
             st.markdown(f"**{plain(r.name)}**")
             st.text(str(r.medoid)[:500])
-
-# --- the pairs behind the selection ----------------------------------------------------------------------------------
-if selected is not None:
-    st.subheader("In the selection")  # what it is (the reason) is said beside the map
-    st.caption(f"{len(pair_ids):,} pairs of {plain(dataset)}")
-    if pair_ids:
-        agree = selection_judges(con, version, map_id, scope, pair_ids)["agreement"]
-        if not agree.empty:
-            st.dataframe(agree, hide_index=True)
-        if len(pair_ids) >= Settings().min_pairs:
-            with st.expander(f"What the judges reward in these {len(pair_ids):,} pairs (dissection)"):
-                # small selections are fitted at once; a large one (seconds per judge) when asked
-                if len(pair_ids) <= LARGE_SELECTION or st.toggle("Fit the dissection of these pairs"):
-                    fitted = dissect(con, dataset, pair_ids=pair_ids)["results"][OVERALL]
-                    chart(
-                        dissection_figure(dict(list(fitted.items())[:4]), "Dissection of the selection"),
-                        key="selection_dissection",
-                    )
-        pages = max(1, -(-len(pair_ids) // PAGE_SIZE))
-        page = url_number("Page", "page", 1, 1, pages)
-        shown_ids = pair_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        texts = reads.pairs_by_id(con, shown_ids)
-        verdicts = reads.pair_judgments(con, shown_ids)
-        for _, pair in texts.iterrows():
-            pair_card(pair, verdicts)
 
 # --- similar items ---------------------------------------------------------------------------------------------------
 st.subheader("Similar prompts" if info["space"] == "prompts" else "Similar pairs")
