@@ -448,7 +448,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise IngestError("give a link copied from the dashboard, or --agenda for the saved views, not both")
     layout = {"paper": args.paper, "landscape": not args.portrait}
     if args.agenda:
-        views = list_views()
+        views = list_views(_store_path(args))
         document = _read_store(args, lambda con: build_agenda_report(con, views, args.base_path, **layout))
     else:
         document = _read_store(args, lambda con: build_report(con, args.url, args.base_path, **layout))

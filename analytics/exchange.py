@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.savedviews import list_views, merge_views, views_of_datasets
 from analytics.store import SCHEMA_VERSION, check_dataset_name, delete_dataset, has_table, transaction
 
 _RESPONSES_OF = """(SELECT response_a_id FROM pairs WHERE dataset IN (SELECT unnest($d))
@@ -32,6 +33,13 @@ EMBEDDING_TABLES = ("embedding_models", "embeddings")  # keyed by text hash and 
 IMPORT_ORDER = ("prompts", "responses", "judges", "pairs", "judgments", "builtin_properties", "properties",
                 "published", "embedding_models", "embeddings", "datasets")  # fmt: skip
 MANIFEST = "manifest.json"
+AGENDA = "agenda.json"  # the saved views of the exported datasets (analytics.savedviews)
+
+
+def store_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file of the store a connection opened (None in memory)."""
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return Path(row[0]) if row and row[0] else None
 
 
 def export_store(
@@ -56,7 +64,10 @@ def export_store(
         params = {"d": datasets} if "$d" in where else {}
         con.execute(f"COPY ({query}) TO '{_quoted(path)}' (FORMAT parquet, COMPRESSION zstd)", params)
         counts[table] = con.execute(f"SELECT count(*) FROM read_parquet('{_quoted(path)}')").fetchone()[0]
-    manifest = {"schema_version": SCHEMA_VERSION, "datasets": datasets, "rows": counts}
+    store = store_file(con)
+    agenda = views_of_datasets(list_views(store), datasets) if store is not None else []
+    (out_dir / AGENDA).write_text(json.dumps(agenda, indent=1), encoding="utf-8")  # its views travel with them
+    manifest = {"schema_version": SCHEMA_VERSION, "datasets": datasets, "rows": counts, "saved_views": len(agenda)}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return counts
 
@@ -120,6 +131,13 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
                 )
             else:
                 con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) {source}")
+    store = store_file(con)
+    if store is not None and (in_dir / AGENDA).is_file():  # the saved views that came with the datasets
+        try:
+            views = json.loads((in_dir / AGENDA).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            views = []
+        merge_views(views if isinstance(views, list) else [], store)
     return datasets
 
 

@@ -34,6 +34,8 @@ def store_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _cache_in_a_temporary_folder(tmp_path_factory, monkeypatch):
-    """Every test's result cache lives in a temporary folder: a test run writes nothing into the checkout (and a
-    command's --cache, which sets PREFATLAS_CACHE, is undone after each test)."""
+    """Every test's result cache, and the default store (with its agenda beside it), live in temporary folders: a
+    test run writes nothing into the checkout (and a command's --cache or --store, which set PREFATLAS_CACHE and
+    PREFATLAS_STORE, is undone after each test)."""
     monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("PREFATLAS_STORE", str(tmp_path_factory.mktemp("store") / "prefatlas.duckdb"))

@@ -79,7 +79,7 @@ def test_serve_refuses_a_short_token(tmp_path, capsys):
 
 
 def test_saved_views_are_attributed_and_bounded(tmp_path, monkeypatch):
-    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    monkeypatch.setenv("PREFATLAS_STORE", str(tmp_path / "s.duckdb"))
     monkeypatch.setattr(savedviews, "MAX_VIEWS", 3)
     save_view("one", "", "http://h/?dataset=x&v=1", saved_by="Ana")
     save_view("two", "", "http://h/?dataset=x&v=1")

@@ -376,7 +376,7 @@ def test_the_agenda_steps_forward_and_back_in_presentation_mode(server, browser,
     from analytics.savedviews import list_views, presenting_link, save_view
 
     url, _ = server
-    monkeypatch.setenv("PREFATLAS_CACHE", str(SERVED_STORES[url].parent / "cache"))  # the server's agenda
+    monkeypatch.setenv("PREFATLAS_STORE", str(SERVED_STORES[url]))  # the server's agenda, beside its store
     titles = ["Agenda step one", "Agenda step two", "Agenda step three"]
     paths = ("judges?dataset=pandalm", "?dataset=pandalm", "pairs?dataset=pandalm")
     for title, path in zip(titles, paths, strict=True):

@@ -87,3 +87,27 @@ def test_import_refuses_files_that_lack_columns(tmp_path, capsys):
     code, _, err = run(capsys, "import-store", "--store", tmp_path / "b.duckdb", folder)
     assert code == 2 and "pairs.parquet: lacks the column(s) prompt_id of table pairs" in err
     assert table(tmp_path / "b.duckdb", "SELECT count(*) FROM pairs") == [(0,)]
+
+
+def test_the_agenda_travels_with_its_datasets(tmp_path, capsys):
+    """The saved views of the exported datasets go with them (a view of another dataset stays), and an import adds
+    them to the target store's agenda once."""
+    from analytics.savedviews import agenda_path, list_views, save_view
+
+    source, target, folder = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "parquet"
+    con = connect(source)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    write_batch(con, judgebench.load(write_judgebench(tmp_path / "j")))
+    con.close()
+    save_view("PandaLM agreement", "first", "http://h/judges?dataset=pandalm&metric=kappa", store=source)
+    save_view("JudgeBench", "", "http://h/judges?dataset=judgebench", store=source)
+    assert agenda_path(source) == tmp_path / "a.agenda.json" and agenda_path(source).is_file()
+    assert run(capsys, "export-store", "--store", source, "-o", folder, "--dataset", "pandalm")[0] == 0
+    assert [v["title"] for v in json.loads((folder / "agenda.json").read_text())] == ["PandaLM agreement"]
+    save_view("Already there", "", "http://h/?dataset=x", store=target)
+    for _ in range(2):  # a second import (--replace) adds no view twice
+        assert run(capsys, "import-store", "--store", target, folder, "--replace")[0] == 0
+    assert [(v["title"], v["note"]) for v in list_views(target)] == [
+        ("Already there", ""),
+        ("PandaLM agreement", "first"),
+    ]

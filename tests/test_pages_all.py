@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.adapters import judgebench, llmbar, pandalm
 from analytics.pages import REGISTRY
-from analytics.savedviews import list_views, save_view
+from analytics.savedviews import agenda_path, list_views, save_view
 from analytics.store import connect, write_batch
 from analytics.viewstate import link_params
 
@@ -91,7 +91,7 @@ def test_pairs_page_opens_a_pair_and_rejects_junk(monkeypatch, store):
 
 
 def test_saved_views_are_listed_on_the_overview(monkeypatch, store):
-    monkeypatch.setenv("PREFATLAS_CACHE", str(store / "cache"))
+    fresh_agenda(monkeypatch, store)
     save_view("Position bias of Falcon", "look at the swapped runs", "http://h/judges?dataset=llmbar&cell=Falcon&v=1")
     assert list_views()[-1]["title"] == "Position bias of Falcon"
     with pytest.raises(ValueError, match="needs a title"):
@@ -103,9 +103,10 @@ def test_saved_views_are_listed_on_the_overview(monkeypatch, store):
 
 
 def fresh_agenda(monkeypatch, store) -> None:
-    """An empty agenda in the cache the pages read (run() points them at store/cache)."""
-    monkeypatch.setenv("PREFATLAS_CACHE", str(store / "cache"))
-    (store / "cache" / "saved_views.json").unlink(missing_ok=True)
+    """An empty agenda beside the store the pages read (run() points them at store/s.duckdb)."""
+    monkeypatch.setenv("PREFATLAS_STORE", str(store / "s.duckdb"))
+    agenda_path().unlink(missing_ok=True)
+    assert agenda_path() == store / "s.agenda.json"
 
 
 def test_the_agenda_is_edited_reordered_and_trimmed_from_the_overview(monkeypatch, store):

@@ -117,9 +117,9 @@ def test_one_document_for_the_whole_agenda(store, tmp_path, monkeypatch, capsys)
     out = tmp_path / "meeting.html"
     assert cli.main(["report", "--store", str(store), "--agenda", "-o", str(out)]) == 2
     assert "agenda is empty" in capsys.readouterr().err
-    save_view("Who agrees", "start here", "http://h/judges?dataset=pandalm&metric=kappa")
-    save_view("Gone", "", "http://h/judges?dataset=not-here")
-    save_view("The pairs", "", "http://h/pairs?dataset=pandalm")
+    save_view("Who agrees", "start here", "http://h/judges?dataset=pandalm&metric=kappa", store=store)
+    save_view("Gone", "", "http://h/judges?dataset=not-here", store=store)  # the agenda beside the --store
+    save_view("The pairs", "", "http://h/pairs?dataset=pandalm", store=store)
     assert cli.main(["report", "--store", str(store), "--agenda", "-o", str(out)]) == 0
     document = out.read_text()
     assert document.index("1. Who agrees") < document.index("2. Gone") < document.index("3. The pairs")
