@@ -265,9 +265,18 @@ def _explanation(con, dataset, params, result, judge, reference, settings) -> li
     among = _one_of(params.get("among"), list(D.PAIR_LISTS))
     which = D.PAIR_LISTS[among].replace("the reference", reference)
     number = _number(params, "pair", 1)
-    found = D.decided_pair(con, dataset, judge, number, among, reference)
+
+    def decided(k: int) -> tuple | None:  # a scan of the judge's verdicts: once per dataset version (every rerun asks)
+        from analytics.cache import cached
+        from analytics.reads import dataset_version
+
+        key = ("decided_pair", dataset, dataset_version(con, dataset), judge, k, among, reference)
+        found = cached(key, lambda: D.decided_pair(con, dataset, judge, k, among, reference))
+        return tuple(found) if found is not None else None
+
+    found = decided(number)
     if found is None and number > 1:  # past the end of the list: its first pair
-        number, found = 1, D.decided_pair(con, dataset, judge, 1, among, reference)
+        number, found = 1, decided(1)
     if found is None:
         return [Section("explanation", heading, f"No pair of {judge} {which}.", meta={"total": 0, "among": which})]
     pair_id, verdict, total, ref_verdict = found
