@@ -553,12 +553,76 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.base_url_path:
         command.append(f"--server.baseUrlPath={args.base_url_path}")
     _log(f"prefatlas: serving {path} at http://{args.host}:{args.port}/{args.base_url_path or ''}")
+    if getattr(args, "workers", 1) > 1:
+        return _serve_workers(args, command, env, hosts)
     # become the Streamlit process (no child left behind when a service manager sends SIGTERM); run from the
     # checkout so .streamlit/config.toml is read
     sys.stdout.flush()
     sys.stderr.flush()
     os.chdir(DASHBOARD_APP.parents[1])
     os.execve(sys.executable, command, env)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve_workers(args: argparse.Namespace, command: list[str], env: dict, hosts: list[str]) -> int:
+    """Several dashboard processes on local ports, and the proxy (dashboard/proxy.py) at the address asked for. Only
+    the first builds the default maps (one writer); the Host check moves to the proxy, the one that sees it."""
+    import secrets
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from analytics.viewstate import host_allowed
+    from dashboard.proxy import build_app
+
+    if args.workers > 16:
+        raise IngestError("--workers: at most 16")
+    ports = [_free_port() for _ in range(args.workers)]
+    secret = secrets.token_hex(16)  # one cookie secret: a browser's XSRF cookie is good for every process
+    base = [c for c in command if not c.startswith(("--server.address=", "--server.port="))]
+    children = []
+    for k, port in enumerate(ports):
+        child_env = dict(env, PREFATLAS_ALLOWED_HOSTS=",".join(LOCAL_HOSTS), STREAMLIT_SERVER_COOKIE_SECRET=secret)
+        if k:
+            child_env.pop("PREFATLAS_DEFAULT_MAPS", None)
+        extra = ["--server.address=127.0.0.1", f"--server.port={port}"]
+        children.append(subprocess.Popen([*base, *extra], env=child_env, cwd=DASHBOARD_APP.parents[1]))
+    prefix = f"/{args.base_url_path.strip('/')}" if args.base_url_path.strip("/") else ""
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    try:
+        for port in ports:  # the proxy answers once every process does
+            for _ in range(240):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{prefix}/_stcore/health", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.25)
+        check = (lambda host: host_allowed(host, hosts)) if hosts else (lambda host: True)
+        signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+        uvicorn.run(build_app(ports, check), host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -768,6 +832,13 @@ def build_parser() -> argparse.ArgumentParser:
             "PREFATLAS_TOKEN); with [auth] in .streamlit/secrets.toml, Streamlit's OIDC sign-in is used instead",
         )
         p.add_argument("--no-init", action="store_true", help="do not build the default store on first run")
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="dashboard processes behind the one address (default 1): sessions run in parallel across them; "
+            "each browser stays with one process",
+        )
         if name == "demo":
             p.add_argument("--rebuild", action="store_true", help="delete the store first")
             p.add_argument("--no-serve", action="store_true", help="build the store and print its counts only")

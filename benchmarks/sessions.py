@@ -63,11 +63,15 @@ def main() -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--view", action="append", default=None, help="page?query (repeat)")
+    parser.add_argument("--workers", type=int, default=1, help="`prefatlas serve --workers N` (default 1)")
     args = parser.parse_args()
     views = args.view or ["overview?dataset=llmbar"]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "analytics.cli", "serve", "--no-init", "--store", str(args.store), "--port", str(port)],
+        [
+            *(sys.executable, "-m", "analytics.cli", "serve", "--no-init", "--store", str(args.store)),
+            *("--port", str(port), "--workers", str(args.workers)),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -80,7 +84,8 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.5)
-        asyncio.run(wave(port, views, 1))  # warm: caches filled, as for a view already computed
+        asyncio.run(wave(port, views, 2 * args.workers))  # warm every process: its caches filled, a view computed
+        print(f"prefatlas serve --workers {args.workers}")
         print(f"{'sessions':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>7}  views: {', '.join(views)}")
         for n in args.sessions:
             times, errors = asyncio.run(wave(port, views, n))
