@@ -101,13 +101,12 @@ def test_good_dataset_names_pass(name):
 
 
 def test_saved_views_hold_only_web_links(tmp_path, monkeypatch):
-    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path))
+    monkeypatch.setenv("PREFATLAS_STORE", str(tmp_path / "s.duckdb"))
     with pytest.raises(ValueError, match="http"):
         save_view("t", "", "javascript:alert(1)")
     save_view("ok", "", "http://h/?dataset=x&v=1")
-    (tmp_path / "saved_views.json").write_text(
-        (tmp_path / "saved_views.json").read_text().replace("]", ', {"title": "bad", "link": "javascript:x"}, 5]')
-    )
+    agenda = tmp_path / "s.agenda.json"  # edited by hand: a link of another scheme and a stray value are left out
+    agenda.write_text(agenda.read_text().replace("]", ', {"title": "bad", "link": "javascript:x"}, 5]'))
     assert [v["title"] for v in list_views()] == ["ok"]
 
 
