@@ -574,16 +574,15 @@ def _free_port() -> int:
 def _serve_workers(args: argparse.Namespace, command: list[str], env: dict, hosts: list[str]) -> int:
     """Several dashboard processes on local ports, and the proxy (dashboard/proxy.py) at the address asked for. Only
     the first builds the default maps (one writer); the Host check moves to the proxy, the one that sees it."""
+    import asyncio
     import secrets
     import signal
     import subprocess
     import time
     import urllib.request
 
-    import uvicorn
-
     from analytics.viewstate import host_allowed
-    from dashboard.proxy import build_app
+    from dashboard import proxy
 
     if args.workers > 16:
         raise IngestError("--workers: at most 16")
@@ -614,7 +613,7 @@ def _serve_workers(args: argparse.Namespace, command: list[str], env: dict, host
                     time.sleep(0.25)
         check = (lambda host: host_allowed(host, hosts)) if hosts else (lambda host: True)
         signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
-        uvicorn.run(build_app(ports, check), host=args.host, port=args.port, log_level="warning")
+        asyncio.run(proxy.run(ports, args.host, args.port, check))
     finally:
         stop()
         for child in children:
