@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 if TYPE_CHECKING:
+    from analytics.dissection import Settings
     from analytics.explorer import PairFilters
 
 
@@ -253,7 +254,15 @@ def dissection_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dic
     return out
 
 
-def _explanation(con, dataset, params, result, judge, reference, settings) -> list[Section]:
+def _explanation(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    params: dict,
+    result: dict,
+    judge: str,
+    reference: str,
+    settings: Settings,
+) -> list[Section]:
     """One of the judge's decided pairs, property by property: the waterfall of weight × feature, and the pair."""
     from analytics import dissection as D
     from analytics import figures, reads

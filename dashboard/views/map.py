@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -160,7 +161,7 @@ def explore() -> None:
     refresh_link()  # the sidebar's link follows the selection or filter just made
 
 
-def _explore(con) -> None:
+def _explore(con: duckdb.DuckDBPyConnection) -> None:
     color_options = [c for c in COLORS if reference is not None or c not in M.REFERENCE_COLORS]
     controls = st.columns(3)
     with controls[0]:
