@@ -273,7 +273,9 @@ def test_a_click_on_a_heatmap_cell_opens_its_pairs_and_the_sidebar_link_follows(
     judges = heatmap_axes(page, 0)[0]
     assert len(judges) >= 2
     click_cell(page, 0, len(judges), len(judges), 0, 1)  # first row, second column: two different judges
-    expect(page).to_have_url(re.compile(r"cell="))
+    expect(page).to_have_url(re.compile(r"cell="))  # the URL changes while the run is still drawing the page
+    wait_for_run(page)
+    expect(page.get_by_role("combobox", name="Open")).not_to_have_value("(none)")
     opened = page.get_by_role("combobox", name="Open").input_value()
     assert set(opened.split(" ~ ")) == {judges[0], judges[1]}
     expect(page.get_by_text(re.compile(r"^The pairs behind .+ \(\d[\d,]*; "))).to_be_visible()
@@ -309,7 +311,9 @@ def test_a_click_on_a_bias_table_row_opens_that_judges_order_flips(server, brows
     row_height = 35  # the grid's default row (and header) height
     page.mouse.click(box["x"] + 18, box["y"] + row_height + 1.5 * row_height)  # the second row's marker
     wait_for_run(page)
-    expect(page).to_have_url(re.compile(r"cell="))
+    expect(page).to_have_url(re.compile(r"cell="))  # the URL changes while the run is still drawing the page
+    wait_for_run(page)
+    expect(page.get_by_role("combobox", name="Open")).not_to_have_value("(none)")
     opened = page.get_by_role("combobox", name="Open").input_value()
     assert opened and " ~ " not in opened  # one judge: the pairs whose verdict changed with the order
     expect(page.get_by_text(re.compile(r"^The pairs behind .+ \(\d[\d,]*; "))).to_be_visible()
