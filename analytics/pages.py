@@ -170,6 +170,19 @@ DISSECTION_PAGE_SIZE = 10  # the pairs behind a weight, a page at a time
 KIND_ORDER = {"gold": 0, "human": 1, "crowd": 2}  # the reference first, then the judges to compare with it
 
 
+def dissection_choices(result: dict, kinds: dict[str, str]) -> dict[str, list[str]]:
+    """What a dissection offers to show, as the page's controls and its content both read it: the fitted judges,
+    the three shown by default (reference labels first) and the similarity groups (the paper's Overall first)."""
+    from analytics.dissection import MEAN_OVER_GROUPS
+
+    fitted = sorted({j for res in result["results"].values() for j in res})
+    return {
+        "fitted": fitted,
+        "default_judges": sorted(fitted, key=lambda j: (KIND_ORDER.get(kinds.get(j), 9), j))[:3],
+        "similarity": sorted(result["similarity"], key=lambda g: g != MEAN_OVER_GROUPS),
+    }
+
+
 def _one_of(value: object, options: list[str], default: str | None = None) -> str:
     """A link's choice among options, else the default (the first option unless given), as the page's control."""
     return str(value) if value in options else (default if default is not None else options[0])
@@ -183,13 +196,13 @@ def dissection_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dic
     mode = _one_of(params.get("features"), ["sign", "normalised"])
     settings = D.Settings(features=mode)
     result = D.dissect(con, dataset, group=group, settings=settings)
-    fitted = sorted({j for res in result["results"].values() for j in res})
+    kinds = reads.judge_kinds(con, dataset)
+    choices = dissection_choices(result, kinds)
+    fitted = choices["fitted"]
     if not fitted:
         message = f"No judge of {dataset} has {settings.min_pairs} decided (non-tie) pairs: nothing to fit."
         return [Section("weights", "What each judge rewards", message)]
-    kinds = reads.judge_kinds(con, dataset)
-    defaults = sorted(fitted, key=lambda j: (KIND_ORDER.get(kinds.get(j), 9), j))[:3]
-    chosen = [j for j in params.get("judges") or [] if j in fitted] or defaults
+    chosen = [j for j in params.get("judges") or [] if j in fitted] or choices["default_judges"]
     shown = _one_of(params.get("g"), list(result["results"]))
     fits = result["results"][shown]
     low_ess = [f"{j} ({fit['ess']:.0f})" for j, fit in fits.items() if fit["ess"] < 100]
@@ -214,8 +227,7 @@ def dissection_content(con: duckdb.DuckDBPyConnection, dataset: str, params: dic
     title = f"{every} — {shown} (100·σ(w) − 50; * interval excludes 0)"
     heatmap = figures.weights_heatmap(fits, title, reference if versus else None)
     out.append(Section("heatmap", "All judges at once", heatmap))
-    sim_groups = sorted(result["similarity"], key=lambda g: g != D.MEAN_OVER_GROUPS)  # the paper's Overall first
-    sim = _one_of(params.get("sim"), sim_groups)
+    sim = _one_of(params.get("sim"), choices["similarity"])
     title = f"Pearson r of the weight vectors — {sim}"
     out.append(Section("similarity", "Judge similarity", figures.similarity_heatmap(result["similarity"][sim], title)))
 

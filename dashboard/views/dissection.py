@@ -7,7 +7,6 @@ import streamlit as st
 
 from analytics import reads
 from analytics.dissection import (
-    MEAN_OVER_GROUPS,
     OVERALL,
     PAIR_LISTS,
     Settings,
@@ -17,7 +16,7 @@ from analytics.dissection import (
     judges_to_compare,
     reference_candidates,
 )
-from analytics.pages import KIND_ORDER, dissection_content
+from analytics.pages import dissection_choices, dissection_content
 from dashboard.db import page_start
 from dashboard.widgets import (
     by_key,
@@ -84,12 +83,13 @@ except ValueError as exc:
     st.error(plain(exc, 400))
     st.stop()
 
-fitted_judges = sorted({j for res in result["results"].values() for j in res})
+kinds = reads.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
+choices = dissection_choices(result, kinds)
+fitted_judges = choices["fitted"]
 if not fitted_judges:
     st.info(f"No judge of {plain(dataset)} has {Settings().min_pairs} decided (non-tie) pairs: nothing to fit.")
     st.stop()
-kinds = reads.judge_kinds(con, dataset)  # a small query, not the whole judgments table, on every rerun
-default_judges = sorted(fitted_judges, key=lambda j: (KIND_ORDER.get(kinds.get(j), 9), j))[:3]
+default_judges = choices["default_judges"]
 url_multiselect("Judges", fitted_judges, "judges", default_judges)
 groups_present = list(result["results"])
 shown_group = url_selectbox("Group shown", groups_present, "g") if len(groups_present) > 1 else OVERALL
@@ -131,7 +131,7 @@ with c2:
 show(sections["heatmap"], heading=False, key="weights_map", on_select="rerun", selection_mode="points")
 
 st.subheader(sections["similarity"].heading)
-sim_groups = sorted(result["similarity"], key=lambda g: g != MEAN_OVER_GROUPS)  # the paper's Overall first
+sim_groups = choices["similarity"]
 if len(sim_groups) > 1:
     url_selectbox("Similarity for", sim_groups, "sim")
 show(sections["similarity"], heading=False)

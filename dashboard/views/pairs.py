@@ -60,7 +60,7 @@ for key, value, old in (("q", new_query, query), ("prop_min", new_prop_min, prop
         elif key in st.query_params:
             del st.query_params[key]
 try:
-    float(new_prop_min) if new_prop_min.strip() else None
+    float(new_prop_min or 0)  # only to say so: the content reads the filter from the link and leaves a bad one off
 except ValueError:
     st.warning(f"“{plain(new_prop_min)}” is not a number: the property filter is off.")
 
