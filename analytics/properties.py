@@ -1,9 +1,10 @@
 """Response properties computed without any paid API, and the pair features built from them (Preference Dissection).
 
 Each property has a one-line definition (shown in the UI), a Python reference implementation (one text at a time)
-and a bulk implementation in DuckDB SQL (a whole dataset at once, compiled regular expressions over whole columns,
-in parallel). Every pattern is written in the syntax Python's `re` (ASCII mode) and DuckDB's RE2 read the same way,
-so both give the same values; tests check that on real data. The markdown structure counts follow Chatbot Arena's
+and a bulk implementation (a whole dataset at once: Rust's regex over whole columns through Polars, and one compiled
+pass per plain-ASCII text for the word-level properties, analytics.wordscan). Every pattern is written in the syntax
+Python's `re` (ASCII mode) and Rust's regex read the same way, so both give the same values; tests check that on
+real data. The markdown structure counts follow Chatbot Arena's
 style features (line rules: ATX headings, list items, bold spans), plus fenced code blocks and table delimiter rows.
 
 Pair features follow Li et al. (2024), "Dissecting Human and LLM Preferences": the sign of the difference A - B,
@@ -22,6 +23,7 @@ import duckdb
 import emoji
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyphen
 
@@ -29,7 +31,7 @@ from analytics.store import transaction
 
 PROPERTIES_SOURCE = "prefatlas-2"  # bump when a definition changes: stored values are keyed by it
 
-_WS = r"[\t\n\x0b\x0c\r ]"  # ASCII whitespace, spelled out: RE2's \s lacks \v, Python's Unicode \s has more
+_WS = r"[\t\n\x0b\x0c\r ]"  # ASCII whitespace, spelled out: Rust's \s is Unicode's, Python's (ASCII) \s has \v
 _NOT_WS = r"[^\t\n\x0b\x0c\r ]"
 CODE_FENCE = r"(?s)```.*?(?:```|$)"
 WORD = r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?"
@@ -55,11 +57,9 @@ SLANG = (
     r"(?i)\b(?:lol|lmao|omg|gonna|wanna|gotta|kinda|sorta|btw|tbh|imo|imho|dude|yeah|yep|nope|hey|"
     r"awesome|cool)\b|!!+"
 )
-# Tokens are Unicode: `\w+|[^\w\s]` as Python reads it, and the same classes in RE2's spelling
+# Tokens are Unicode: `\w+|[^\w\s]` as Python reads it (the bulk path spells the same classes out, _TOKEN_RUST)
 TOKEN = r"\w+|[^\w\s]"
-# In SQL, counted without a list of matches: each run of word characters ([\p{L}\p{N}_], Python's \w) becomes one
-# 'w', then the characters left that are not whitespace (Python's \s: ASCII's, \x85 and \p{Z}) are counted
-WORD_RUN_RE2 = r"[\p{L}\p{N}_]+"
+# Python's \s: ASCII's whitespace and the separators, \x85 and \p{Z}
 TOKEN_SPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
     + "".join(map(chr, range(0x2000, 0x200B)))
@@ -141,7 +141,8 @@ def _emoji_class(escape: Callable[[int], str]) -> str:
 
 
 EMOJI_CANDIDATE = _emoji_class(lambda c: f"\\U{c:08x}")  # Python's spelling
-EMOJI_CANDIDATE_RE2 = _emoji_class(lambda c: f"\\x{{{c:x}}}")
+EMOJI_CANDIDATE_RUST = _emoji_class(lambda c: f"\\x{{{c:x}}}")
+EMOJI_RUN = r"[0-9#*]?[^\x00-\x7f]+"
 
 
 def _emoji(prose: str) -> int:
@@ -231,117 +232,160 @@ def compute_properties(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the bulk path: every property of many responses in a few SQL statements
+# the bulk path: every property of many responses, column by column
 
 
-def _lit(pattern: str) -> str:
-    """A pattern as a SQL string literal (inlined: DuckDB compiles a constant pattern once, not per row)."""
-    return "'" + pattern.replace("'", "''") + "'"
+def _ascii_semantics(pattern: str) -> str:
+    """A pattern with \\b and (?i) read as Python's re.ASCII reads them (Rust's regex reads both in Unicode: 'K',
+    the Kelvin sign, would match (?i)k). Only for patterns of literals and ASCII classes."""
+    return f"(?-u:{pattern})"
 
 
-def _n(pattern: str, column: str = "prose") -> str:
-    return f"len(regexp_extract_all({column}, {_lit(pattern)}))::DOUBLE"
+# Python's \w and \s (Unicode) in Rust's spelling: \w as str.isalnum() or '_', \s as TOKEN_SPACE lists them
+_TOKEN_RUST = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_" + "".join(f"\\x{{{ord(c):x}}}" for c in TOKEN_SPACE) + "]"
+BULK_CHUNK = 50_000  # responses per step: bounds the memory the words of a chunk take
 
 
-_BULK_SELECT = f"""
-    SELECT response_id,
-      len(text_words)::DOUBLE AS {COLUMNS["length (words)"]},
-      length(translate(regexp_replace(text, {_lit(WORD_RUN_RE2)}, 'w', 'g'), {_lit(TOKEN_SPACE)}, ''))::DOUBLE
-          AS {COLUMNS["length (tokens)"]},
-      {_n(HEADER)} AS {COLUMNS["headers"]},
-      {_n(LIST_ITEM)} AS {COLUMNS["list items"]},
-      {_n(BOLD)} AS {COLUMNS["bold"]},
-      {_n(CODE_FENCE, "text")} AS {COLUMNS["code blocks"]},
-      len(list_filter(regexp_extract_all(prose, {_lit(TABLE_RULE)}),
-                      lambda l: contains(l, '|') AND contains(l, '-')))::DOUBLE AS {COLUMNS["tables"]},
-      len(list_filter(sentences, lambda s: suffix(s, '?')))::DOUBLE AS {COLUMNS["asks a question"]},
-      {_n(REFUSAL)} AS {COLUMNS["admits limits / refuses"]},
-      {_n(APOLOGY)} AS {COLUMNS["apologises"]},
-      {_n(HEDGE)} AS {COLUMNS["hedges"]},
-      ({_n(URL)} + {_n(CITATION)}) AS {COLUMNS["cites sources"]},
-      {_n(SLANG)} AS {COLUMNS["informal register"]},
-      -- trigrams compared by a 64-bit hash of their three words (a collision within one text: odds ~ 1e-15)
-      CASE WHEN len(text_words) < 3 THEN 0.0 ELSE 1.0 - list_unique(list_transform(
-          range(1, len(text_words) - 1),
-          lambda i: hash(text_words[i], text_words[i + 1], text_words[i + 2])))::DOUBLE
-          / (len(text_words) - 2) END AS {COLUMNS["repetition"]},
-      CASE WHEN len(prose_words) = 0 THEN NULL ELSE
-          206.835 - 1.015 * len(prose_words) / greatest(1, len(list_filter(sentences,
-              lambda s: regexp_matches(s, {_lit(HAS_WORD)}))))
-          - 84.6 * coalesce(syl.total, 0) / len(prose_words) END AS {COLUMNS["readability"]},
-      regexp_matches(prose, {_lit(EMOJI_CANDIDATE_RE2)}) AS _emoji_candidate, prose
-    FROM _bulk_work LEFT JOIN (
-        -- syllables: pyphen's count of each distinct word (computed once, in Python), summed per response
-        SELECT w.k, sum(t.n)::DOUBLE AS total
-        FROM (SELECT k, unnest(prose_words) AS word FROM _bulk_work) w JOIN _syllable_table t USING (word)
-        GROUP BY w.k) syl USING (k)
-"""
-# Per chunk: the prose (code removed), its sentences, and the words lower-cased. Most texts hold no code fence:
-# their prose words are the text's words, extracted once.
-_BULK_WORK = f"""
-    SELECT k, response_id, text, prose, regexp_extract_all(prose, {_lit(SENTENCE)}) AS sentences, text_words,
-           CASE WHEN NOT contains(text, '```') THEN text_words
-                WHEN strlen(text) = length(text) THEN regexp_extract_all(lower(prose), {_lit(WORD)})
-                ELSE list_transform(regexp_extract_all(prose, {_lit(WORD)}), lambda w: lower(w)) END AS prose_words
-    FROM (SELECT k, response_id, text, regexp_replace(text, {_lit(CODE_FENCE)}, ' ', 'g') AS prose,
-                 -- words lower-cased: a plain-ASCII text is lower-cased whole first (the same words, faster)
-                 CASE WHEN strlen(text) = length(text) THEN regexp_extract_all(lower(text), {_lit(WORD)})
-                      ELSE list_transform(regexp_extract_all(text, {_lit(WORD)}), lambda w: lower(w))
-                 END AS text_words
-          FROM _bulk_source)
-"""
-BULK_CHUNK = 50_000  # responses per step: bounds the memory the word lists take
+def _matches(pattern: str, column: str = "prose") -> pl.Expr:
+    return pl.col(column).str.count_matches(pattern).cast(pl.Float64)
 
 
-ARROW_BATCH = 2048  # rows per Arrow batch: DuckDB scans the batches of a registered table on every core at once
+def _pattern_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """The properties that are counts of one pattern (Rust's regex over whole columns, the patterns in parallel),
+    and which texts may hold an emoji, a table or a question (looked at closer after)."""
+    prose = pl.col("prose")
+    return frame.select(
+        "k",
+        _matches(HEADER).alias(COLUMNS["headers"]),
+        _matches(LIST_ITEM).alias(COLUMNS["list items"]),
+        _matches(BOLD).alias(COLUMNS["bold"]),
+        _matches(CODE_FENCE, "text").alias(COLUMNS["code blocks"]),
+        _matches(_ascii_semantics(REFUSAL)).alias(COLUMNS["admits limits / refuses"]),
+        _matches(_ascii_semantics(APOLOGY)).alias(COLUMNS["apologises"]),
+        _matches(_ascii_semantics(HEDGE)).alias(COLUMNS["hedges"]),
+        (_matches(URL) + _matches(_ascii_semantics(CITATION))).alias(COLUMNS["cites sources"]),
+        _matches(_ascii_semantics(SLANG)).alias("_slang"),
+        prose.str.contains(EMOJI_CANDIDATE_RUST).alias("_emoji"),
+        prose.str.contains(TABLE_RULE).alias("_table"),
+    )
 
 
-def _batched(table: pa.Table) -> pa.Table:
-    """A 50k-row DuckDB table is one row group, which DuckDB scans on one thread; registered as Arrow in small
-    batches, every core takes part in the regular expressions."""
-    return pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH), schema=table.schema)
+def _word_stats(frame: pl.DataFrame) -> pl.DataFrame:
+    """The word-level properties, by one compiled pass over each text and its prose (analytics.wordscan)."""
+    from analytics.wordscan import Scan
+
+    text = Scan(frame["text"].to_arrow())
+    fenced = frame["fenced"].to_numpy()
+    # prose = text where there is no code fence; the others are scanned again without their code
+    prose = Scan(frame.filter("fenced")["prose"].to_arrow()) if fenced.any() else None
+    worded, questions = text.worded_sentences.copy(), text.questions.copy()
+    prose_words = text.words.copy()
+    keep = ~fenced[text.text]
+    hashes, text_of_word, source = [text.hashes[keep]], [text.text[keep]], [np.where(keep)[0]]
+    if prose is not None:
+        rows = np.where(fenced)[0]
+        worded[rows], questions[rows], prose_words[rows] = prose.worded_sentences, prose.questions, prose.words
+        hashes.append(prose.hashes)
+        text_of_word.append(rows[prose.text])
+        source.append(len(text.hashes) + np.arange(len(prose.hashes)))
+    # syllables: pyphen asked once per distinct word (found by its hash), summed per text
+    codes, uniques = pd.factorize(np.concatenate(hashes))
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    where = np.concatenate(source)[first]
+    vocabulary = [text.word(i) if i < len(text.hashes) else prose.word(i - len(text.hashes)) for i in where]
+    counts = np.fromiter(map(syllables, vocabulary), dtype=np.float64, count=len(vocabulary))
+    n = frame.height
+    syllable_sum = np.bincount(np.concatenate(text_of_word), weights=counts[codes], minlength=n)
+    tokens = text.tokens.astype(np.float64)
+    other = ~frame["ascii"].to_numpy()
+    if other.any():  # Unicode's classes: a regular expression
+        tokens[other] = frame.filter(~pl.col("ascii")).select(_matches(_TOKEN_RUST, "text"))["text"].to_numpy()
+    return pl.DataFrame(
+        {
+            "k": frame["k"],
+            "_words": text.words.astype(np.float64),
+            "_tokens": tokens,
+            "_distinct_trigrams": text.distinct_trigrams.astype(np.float64),
+            "_prose_words": prose_words.astype(np.float64),
+            "_syllables": syllable_sum.astype(np.float64),
+            "_worded": worded.astype(np.float64),
+            "_questions": questions.astype(np.float64),
+        }
+    )
+
+
+def _chunk_properties(chunk: pa.Table) -> pa.Table:
+    text = pl.col("text")
+    frame = (
+        pl.from_arrow(chunk.select(["response_id", "text"]))
+        .with_row_index("k")
+        .with_columns(text.fill_null(""))
+        .with_columns(fenced=text.str.contains("```", literal=True), ascii=text.str.len_bytes() == text.str.len_chars())
+        .with_columns(prose=pl.when("fenced").then(text.str.replace_all(CODE_FENCE, " ")).otherwise(text))
+    )
+    counts = _pattern_counts(frame)
+    words = _word_stats(frame)
+    tabled = frame.filter(counts["_table"]).select("k", "prose")
+    with_bars = pl.element().str.contains("|", literal=True) & pl.element().str.contains("-", literal=True)
+    tables = tabled.select("k", pl.col("prose").str.extract_all(TABLE_RULE).list.eval(with_bars).list.sum())
+    # emoji: the emoji package's list (multi-codepoint sequences), on the few texts that may hold one, and of
+    # those only their runs of non-ASCII characters (every emoji is one, a keycap's [0-9#*] before it)
+    odd = frame.filter(counts["_emoji"]).select("k", pl.col("prose").str.extract_all(EMOJI_RUN).list.join(" "))
+    emoji_counts = pl.DataFrame(
+        {"k": odd["k"], "_emoji_n": [float(emoji.emoji_count(p)) for p in odd["prose"].to_list()]},
+        schema={"k": pl.UInt32, "_emoji_n": pl.Float64},
+    )
+    n_words, n_prose = pl.col("_words"), pl.col("_prose_words")
+    table = (
+        frame.select("k", "response_id")
+        .join(counts, on="k", how="left")
+        .join(words, on="k", how="left")
+        .join(tables.rename({"prose": "_tables"}), on="k", how="left")
+        .join(emoji_counts, on="k", how="left")
+        .with_columns(
+            n_words.alias(COLUMNS["length (words)"]),
+            pl.col("_tokens").alias(COLUMNS["length (tokens)"]),
+            pl.col("_tables").fill_null(0).cast(pl.Float64).alias(COLUMNS["tables"]),
+            pl.col("_questions").alias(COLUMNS["asks a question"]),
+            (pl.col("_slang") + pl.col("_emoji_n").fill_null(0.0)).alias(COLUMNS["informal register"]),
+            pl.when(n_words < 3)
+            .then(0.0)
+            .otherwise(1.0 - pl.col("_distinct_trigrams") / (n_words - 2))
+            .alias(COLUMNS["repetition"]),
+            pl.when(n_prose == 0)
+            .then(None)
+            .otherwise(
+                206.835
+                - 1.015 * n_prose / pl.max_horizontal(pl.col("_worded"), 1.0)
+                - 84.6 * pl.col("_syllables") / n_prose
+            )
+            .alias(COLUMNS["readability"]),
+        )
+        .sort("k")
+    )
+    return table.select("response_id", *COLUMNS.values()).to_arrow()
 
 
 def bulk_properties(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     texts_sql: str | pa.Table,
     params: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pa.Table:
     """Every builtin property of the responses `texts_sql` selects (or, given an Arrow table, holds: columns
-    response_id, text), as an Arrow table: response_id and one column per property (COLUMNS' names). The regular
-    expressions run in DuckDB over whole columns, chunk by chunk and on every core; Python touches only the distinct
-    words (syllables for readability) and the texts that may hold an emoji. Nothing is created in the database
-    (inside an ingest's transaction, a dropped temporary table would hold its memory until the commit)."""
+    response_id, text), as an Arrow table: response_id and one column per property (COLUMNS' names), chunk by
+    chunk. The pattern counts run in Rust's regex over whole columns (Polars, the patterns in parallel); the
+    word-level properties come from one compiled pass per text (analytics.wordscan); Python touches only the
+    distinct words (syllables for readability) and the texts that may hold an emoji."""
     if isinstance(texts_sql, pa.Table):
         texts = texts_sql.select(["response_id", "text"])
     else:
         texts = con.sql(f"SELECT response_id, text FROM ({texts_sql})", params=params or {}).to_arrow_table()
     total = texts.num_rows
-    informal = COLUMNS["informal register"]
-    names = ", ".join(f"o.{c} + coalesce(e.n, 0) AS {c}" if c == informal else f"o.{c}" for c in COLUMNS.values())
     parts = []
-    # The SQL reads the Python tables below by their variable names (DuckDB's replacement scans). Unlike
-    # con.register(), which inside an ingest's transaction holds every registered table until the commit, a
-    # replacement scan lets go of the table once the statement ends: memory stays one chunk's worth.
     for low in range(0, total, BULK_CHUNK):
-        chunk = texts.slice(low, BULK_CHUNK)
-        _bulk_source = _batched(chunk.append_column("k", pa.array(np.arange(chunk.num_rows, dtype=np.int64))))
-        _bulk_work = _batched(con.sql(_BULK_WORK).to_arrow_table())
-        vocabulary = [w for (w,) in con.execute("SELECT DISTINCT unnest(prose_words) FROM _bulk_work").fetchall()]
-        counts = np.fromiter(map(syllables, vocabulary), dtype=np.int64, count=len(vocabulary))
-        _syllable_table = pd.DataFrame({"word": vocabulary, "n": counts})
-        _bulk_out = _batched(con.sql(_BULK_SELECT).to_arrow_table())
-        # emoji: the emoji package's list (multi-codepoint sequences), on the few texts that may hold one
-        odd = con.execute("SELECT response_id, prose FROM _bulk_out WHERE _emoji_candidate").df()
-        odd["n"] = np.array([float(_emoji(p)) for p in odd["prose"]], dtype=np.float64)
-        _emoji_counts = odd[["response_id", "n"]]
-        parts.append(
-            con.sql(
-                f"SELECT o.response_id, {names} FROM _bulk_out o LEFT JOIN _emoji_counts e USING (response_id)"
-            ).to_arrow_table()
-        )
-        del _bulk_source, _bulk_work, _syllable_table, _bulk_out, _emoji_counts
+        parts.append(_chunk_properties(texts.slice(low, BULK_CHUNK)))
         if progress is not None:
             progress(min(total, low + BULK_CHUNK), total)
     if not parts:
@@ -351,7 +395,7 @@ def bulk_properties(
 
 
 def bulk_compute(texts: pd.Series) -> pd.DataFrame:
-    """The bulk (SQL) path on texts given in memory: the same table as compute_properties (used by tests to check
+    """The bulk path on texts given in memory: the same table as compute_properties (used by tests to check
     that the two implementations agree, and for texts not in a store)."""
     con = duckdb.connect()
     try:
@@ -413,21 +457,23 @@ def response_properties(
     return pd.concat([table, extra.reindex(ids.to_pylist()).set_axis(table.index)], axis=1)
 
 
-def _insert_bulk(con: duckdb.DuckDBPyConnection, texts_sql: str | pa.Table, params: dict) -> int:
-    _bulk_properties = bulk_properties(con, texts_sql, params)  # read by name below (see bulk_properties)
+def insert_computed(con: duckdb.DuckDBPyConnection, computed: pa.Table) -> int:
+    """Insert properties bulk_properties computed, but not for a response that has them by now (an ingest
+    computes one batch while it writes the next, so a response repeated in both is computed twice)."""
+    _computed = computed
     columns = ", ".join(COLUMNS.values())
-    con.execute(
-        f"INSERT INTO builtin_properties (response_id, source, {columns}) "
-        f"SELECT response_id, $s, {columns} FROM _bulk_properties",
+    return con.execute(
+        f"""INSERT INTO builtin_properties (response_id, source, {columns})
+            SELECT response_id, $s, {columns} FROM _computed
+            WHERE response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
         {"s": PROPERTIES_SOURCE},
-    )
-    return _bulk_properties.num_rows
+    ).fetchall()[0][0]
 
 
 def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     """Compute and insert the builtin properties of every response of a dataset that lacks them, inside the
     caller's transaction (an ingest writes pairs and their properties as one unit); the number computed."""
-    return _insert_bulk(
+    computed = bulk_properties(
         con,
         """SELECT response_id, text FROM responses WHERE response_id IN (
                SELECT response_a_id FROM pairs WHERE dataset = $d
@@ -435,17 +481,18 @@ def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> i
            AND response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
         {"d": dataset, "s": PROPERTIES_SOURCE},
     )
+    return insert_computed(con, computed)
 
 
-def insert_properties_of(con: duckdb.DuckDBPyConnection, responses_of_batch: pd.DataFrame) -> int:
-    """The same for the responses of one batch being written (response_id, text): an ingest computes properties
-    batch by batch, so it never holds a second copy of every text of a million pairs."""
-    texts = con.sql(
+def texts_without_properties(con: duckdb.DuckDBPyConnection, responses_of_batch: pd.DataFrame) -> pa.Table:
+    """The distinct responses of a batch being written (response_id, text) that have no builtin properties yet:
+    an ingest computes properties batch by batch, so it never holds a second copy of every text of a million
+    pairs."""
+    return con.sql(
         """SELECT DISTINCT response_id, text FROM responses_of_batch
            WHERE response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
         params={"s": PROPERTIES_SOURCE},
     ).to_arrow_table()  # responses_of_batch: the frame, read by name (a replacement scan, see bulk_properties)
-    return _insert_bulk(con, texts, {})
 
 
 def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:

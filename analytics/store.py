@@ -18,6 +18,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -558,7 +559,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
         return
     # the frame is read by its variable name (a DuckDB replacement scan): con.register() would keep every batch's
     # frame alive until the ingest's transaction commits, a million pairs' worth of memory
-    incoming_rows = frame  # noqa: F841
+    # as Arrow: DuckDB then reads the strings without taking Python's GIL for each one
+    incoming_rows = pa.Table.from_pandas(frame, preserve_index=False)  # noqa: F841
     cols = ", ".join(frame.columns)
     con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
 
@@ -643,7 +645,7 @@ def write_batches(
 
     A dataset of that name with another version is replaced (`when_stored` 'replace': a catalog dataset read
     again), extended by these files ('append': more shards), or left alone with an error ('refuse')."""
-    from analytics.properties import insert_properties_of
+    from analytics.properties import bulk_properties, insert_computed, texts_without_properties
 
     first = next(batches)
     meta = first.meta
@@ -677,7 +679,11 @@ def write_batches(
         rows_read = int(existing[2] or 0)
         skipped = [Skipped(**x) for x in json.loads(existing[3] or "[]")]
         unlisted = int(existing[4] or 0) - len(skipped)  # only the first 1000 skipped rows are listed
-    with transaction(con):
+    # The builtin properties are part of the unit (never pairs without them), computed batch by batch (memory stays
+    # bounded) on a second thread while this one reads and writes the next batch: their compiled code lets go of the
+    # GIL, the reading and the ids hold it, so the two overlap on two cores.
+    with transaction(con), ThreadPoolExecutor(1) as properties_thread:
+        computing = None
         if existing is not None:
             if append:
                 con.execute("DELETE FROM datasets WHERE name = $d", {"d": meta.name})  # rewritten below
@@ -692,13 +698,17 @@ def write_batches(
             for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
                 if table in frames:
                     _insert(con, table, frames[table])
-            # the builtin properties are part of the unit (never pairs without them); batch by batch, memory is bounded
-            insert_properties_of(con, frames["responses"])
+            texts = texts_without_properties(con, frames["responses"])
+            if computing is not None:
+                insert_computed(con, computing.result())
+            computing = properties_thread.submit(bulk_properties, None, texts)
             if batch.published is not None and not batch.published.empty:
                 _insert_published(con, meta.name, batch.published)
             rows_read += batch.rows_read
             skipped += batch.skipped
-            del frames
+            del frames, texts
+        if computing is not None:
+            insert_computed(con, computing.result())
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",

@@ -170,3 +170,47 @@ def test_the_bulk_sql_path_equals_the_python_reference_on_real_responses(mirror)
     texts = pd.Series(sorted(set(texts)))
     assert len(texts) > 3000
     pd.testing.assert_frame_equal(bulk_compute(texts), compute_properties(texts), rtol=1e-9, atol=1e-9)
+
+
+def test_the_compiled_word_scan_counts_as_the_regular_expressions_do():
+    """analytics.wordscan against Python's re on random mixes of the characters its rules turn on: letters,
+    digits, both apostrophes, sentence ends, newlines, multi-byte characters; every count and every word."""
+    import re
+
+    import pyarrow as pa
+
+    from analytics.properties import HAS_WORD, SENTENCE, WORD, _compiled
+    from analytics.wordscan import Scan
+
+    pool = [*"aZk9_ '’.!?\n\t-#`|,", "don't", "it’s", "Why?A?", "t9", "x''y", "\r\n", "é", "漢", "😀", "K"]
+    rng = np.random.default_rng(11)
+    texts = ["".join(rng.choice(pool, size=int(rng.integers(0, 60)))) for _ in range(3000)]
+    texts += ["", "a b c a b c a b c", "Why?A? b.?! c?!? d!? ...\n?? e", "’s", "a’", "a’b’c", "x'’y"]
+    scan = Scan(pa.array(texts))
+    for i, text in enumerate(texts):
+        words = [w.lower() for w in _compiled(WORD).findall(text)]
+        sentences = _compiled(SENTENCE).findall(text)
+        assert scan.words[i] == len(words), text
+        assert scan.worded_sentences[i] == sum(1 for s in sentences if re.search(HAS_WORD, s)), text
+        assert scan.questions[i] == sum(1 for s in sentences if s.endswith("?")), text
+        assert scan.distinct_trigrams[i] == len(set(zip(words, words[1:], words[2:], strict=False))), text
+        assert [scan.word(j) for j in np.flatnonzero(scan.text == i)] == words, text
+        if text.isascii():
+            assert scan.tokens[i] == len(re.findall(r"\w+|[^\w\s]", text)), text
+
+
+def test_emoji_are_counted_in_the_runs_of_non_ascii_characters_alone():
+    """The bulk path hands the emoji package only a text's runs of non-ASCII characters (and a keycap's base):
+    the same count as the whole text, on random mixes of emoji, their joiners, selectors and keycap parts."""
+    import re
+
+    import emoji
+
+    from analytics.properties import EMOJI_RUN
+
+    keys = sorted(emoji.EMOJI_DATA)
+    pool = [*"ab1#* \n", "\u200d", "\ufe0f", "\u20e3", "é", "©", *keys[:40], *keys[-40:], *keys[::400]]
+    rng = np.random.default_rng(5)
+    texts = ["".join(rng.choice(pool, size=int(rng.integers(1, 25)))) for _ in range(1500)]
+    for text in texts:
+        assert emoji.emoji_count(" ".join(re.findall(EMOJI_RUN, text))) == emoji.emoji_count(text), text
