@@ -86,6 +86,14 @@ def syllables(word: str) -> int:
     return len(_HYPHENATOR.positions(word.lower())) + 1
 
 
+@functools.cache
+def _hyphenation_patterns():
+    """pyphen's patterns as arrays for the compiled syllable count (analytics.wordscan)."""
+    from analytics.wordscan import _Patterns
+
+    return _Patterns(_HYPHENATOR)
+
+
 def _prose(text: str) -> str:
     """The text without fenced code blocks (code is not prose: its '?' or '#' mean nothing here)."""
     return _compiled(CODE_FENCE).sub(" ", text or "")
@@ -272,7 +280,7 @@ def _pattern_counts(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _word_stats(frame: pl.DataFrame) -> pl.DataFrame:
     """The word-level properties, by one compiled pass over each text and its prose (analytics.wordscan)."""
-    from analytics.wordscan import Scan
+    from analytics.wordscan import Scan, syllable_counts
 
     text = Scan(frame["text"].to_arrow())
     fenced = frame["fenced"].to_numpy()
@@ -294,7 +302,7 @@ def _word_stats(frame: pl.DataFrame) -> pl.DataFrame:
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     where = np.concatenate(source)[first]
     vocabulary = [text.word(i) if i < len(text.hashes) else prose.word(i - len(text.hashes)) for i in where]
-    counts = np.fromiter(map(syllables, vocabulary), dtype=np.float64, count=len(vocabulary))
+    counts = syllable_counts(vocabulary, _HYPHENATOR, _hyphenation_patterns())
     n = frame.height
     syllable_sum = np.bincount(np.concatenate(text_of_word), weights=counts[codes], minlength=n)
     tokens = text.tokens.astype(np.float64)

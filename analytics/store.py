@@ -683,7 +683,7 @@ def write_batches(
     # bounded) on a second thread while this one reads and writes the next batch: their compiled code lets go of the
     # GIL, the reading and the ids hold it, so the two overlap on two cores.
     with transaction(con), ThreadPoolExecutor(1) as properties_thread:
-        computing = None
+        computing, reconciled = None, set()
         if existing is not None:
             if append:
                 con.execute("DELETE FROM datasets WHERE name = $d", {"d": meta.name})  # rewritten below
@@ -693,7 +693,10 @@ def write_batches(
             _check_batch(batch)
             if batch.meta.name != meta.name:
                 raise ValueError(f"batches of one dataset name two: {meta.name}, {batch.meta.name}")
-            _reconcile_judges(con, batch.judges)
+            new_judges = batch.judges[~batch.judges["name"].isin(reconciled)]
+            if len(new_judges):  # once per judge and ingest: the check reads every judgment of the judge
+                _reconcile_judges(con, new_judges)
+                reconciled.update(new_judges["name"])
             frames = _frames_with_ids(batch)
             for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
                 if table in frames:

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -193,3 +194,100 @@ class Scan:
     def word(self, index: int) -> str:
         """The lower-cased word `index`."""
         return bytes(self.data[self.start[index] : self.end[index]]).decode("utf-8").lower()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# syllables: pyphen's hyphenation points (Liang's algorithm over its en_US patterns), for many words at once
+
+_DOT = 28  # codes: a-z 1..26, "'" 27, the word's boundary '.' 28; anything else ends every pattern
+_LETTER_CODE = np.zeros(256, dtype=np.int64)
+for _c in range(26):
+    _LETTER_CODE[ord("a") + _c] = _c + 1
+_LETTER_CODE[ord("'")] = 27
+
+
+class _Patterns:
+    """pyphen's patterns as a trie in arrays: transitions (node x code -> node, -1 for none), and for each node
+    that ends a pattern its first value's offset in the word and its values."""
+
+    def __init__(self, hyphenator) -> None:
+        codes = {chr(ord("a") + c): c + 1 for c in range(26)} | {"'": 27, ".": _DOT}
+        transitions = [np.full(_DOT + 1, -1, dtype=np.int64)]
+        ends: dict[int, tuple[int, tuple[int, ...]]] = {}
+        for pattern, (offset, values) in hyphenator.hd.patterns.items():
+            if any(c not in codes for c in pattern):
+                continue  # é, ’, ligatures: never in the words this path is given
+            node = 0
+            for c in pattern:
+                code = codes[c]
+                if transitions[node][code] < 0:
+                    transitions[node][code] = len(transitions)
+                    transitions.append(np.full(_DOT + 1, -1, dtype=np.int64))
+                node = transitions[node][code]
+            ends[node] = (offset, tuple(int(v) for v in values))
+        self.transitions = np.stack(transitions)
+        self.pattern_offset = np.full(len(transitions), -1, dtype=np.int64)
+        self.value_at = np.zeros(len(transitions), dtype=np.int64)
+        self.value_count = np.zeros(len(transitions), dtype=np.int64)
+        flat: list[int] = []
+        for node, (offset, values) in ends.items():
+            self.pattern_offset[node], self.value_at[node], self.value_count[node] = offset, len(flat), len(values)
+            flat.extend(values)
+        self.values = np.array(flat, dtype=np.int64)
+        self.left, self.right = hyphenator.left, hyphenator.right
+
+
+@numba.njit(cache=True, nogil=True)
+def _syllables(codes, offsets, transitions, pattern_offset, value_at, value_count, values, left, right, out):
+    for w in range(len(offsets) - 1):
+        start, n = offsets[w], offsets[w + 1] - offsets[w]
+        size = n + 2  # the word between two boundary dots
+        points = np.zeros(size + 1, dtype=np.int64)
+        for i in range(size - 1):
+            node = 0
+            for j in range(i, size):
+                code = _DOT if j == 0 or j == size - 1 else codes[start + j - 1]
+                if code == 0:
+                    break
+                node = transitions[node, code]
+                if node < 0:
+                    break
+                if pattern_offset[node] >= 0:
+                    for q in range(value_count[node]):
+                        k = i + pattern_offset[node] + q
+                        if k <= size and values[value_at[node] + q] > points[k]:
+                            points[k] = values[value_at[node] + q]
+        count = 1
+        for k in range(size + 1):
+            if points[k] % 2 == 1 and left <= k - 1 <= n - right:
+                count += 1
+        out[w] = count
+
+
+def syllable_counts(words: list[str], hyphenator, patterns: _Patterns) -> np.ndarray:
+    """pyphen's syllables (hyphenation points + 1) of lower-cased words: plain-ASCII words by the compiled trie
+    walk, any other by pyphen itself."""
+    out = np.zeros(len(words), dtype=np.float64)
+    if not words:
+        return out
+    array = pa.array(words, type=pa.large_string())
+    data, offsets = _buffers(array)
+    ascii_ = np.asarray(pc.equal(pc.binary_length(array), pc.utf8_length(array)))
+    counts = np.zeros(len(words), dtype=np.int64)
+    p = patterns
+    _syllables(
+        _LETTER_CODE[data],
+        offsets,
+        p.transitions,
+        p.pattern_offset,
+        p.value_at,
+        p.value_count,
+        p.values,
+        p.left,
+        p.right,
+        counts,
+    )
+    out[:] = counts
+    for i in np.flatnonzero(~ascii_):
+        out[i] = len(hyphenator.positions(words[i])) + 1
+    return out

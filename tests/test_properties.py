@@ -214,3 +214,20 @@ def test_emoji_are_counted_in_the_runs_of_non_ascii_characters_alone():
     texts = ["".join(rng.choice(pool, size=int(rng.integers(1, 25)))) for _ in range(1500)]
     for text in texts:
         assert emoji.emoji_count(" ".join(re.findall(EMOJI_RUN, text))) == emoji.emoji_count(text), text
+
+
+def test_the_compiled_syllable_count_is_pyphens():
+    """Liang's algorithm over pyphen's own patterns, compiled: the same count as pyphen for random letter strings
+    (every pattern boundary case: short words, the two-letter margins, apostrophes, digits) and common words."""
+    import string
+
+    from analytics.properties import _HYPHENATOR, _hyphenation_patterns
+    from analytics.wordscan import syllable_counts
+
+    rng = np.random.default_rng(3)
+    letters = list(string.ascii_lowercase + "aeiouy'0")
+    words = ["".join(rng.choice(letters, size=int(rng.integers(1, 16)))) for _ in range(20000)]
+    words += ["a", "", "hyphenation", "readability", "supercalifragilisticexpialidocious", "don't", "it’s", "naïve"]
+    words += "the quick brown fox jumps over the lazy dog because everything comes to those who wait".split()
+    expected = [len(_HYPHENATOR.positions(w)) + 1 for w in words]
+    assert syllable_counts(words, _HYPHENATOR, _hyphenation_patterns()).tolist() == expected
