@@ -251,7 +251,7 @@ def _ascii_semantics(pattern: str) -> str:
 
 # Python's \w and \s (Unicode) in Rust's spelling: \w as str.isalnum() or '_', \s as TOKEN_SPACE lists them
 _TOKEN_RUST = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_" + "".join(f"\\x{{{ord(c):x}}}" for c in TOKEN_SPACE) + "]"
-BULK_CHUNK = 50_000  # responses per step: bounds the memory the words of a chunk take
+BULK_CHUNK = 25_000  # responses per step: bounds the memory the words of a chunk take
 
 
 def _matches(pattern: str, column: str = "prose") -> pl.Expr:
