@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.savedviews import list_views, merge_views, views_of_datasets
-from analytics.store import SCHEMA_VERSION, check_dataset_name, delete_dataset, has_table, transaction
+from analytics.store import SCHEMA_VERSION, check_dataset_name, delete_dataset, has_table, insert_into, transaction
 
 _RESPONSES_OF = """(SELECT response_a_id FROM pairs WHERE dataset IN (SELECT unnest($d))
                     UNION SELECT response_b_id FROM pairs WHERE dataset IN (SELECT unnest($d)))"""
@@ -130,7 +130,7 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
                     f"{table} o WHERE o.response_id = n.response_id AND o.source = n.source)"
                 )
             else:
-                con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) {source}")
+                con.execute(f"{insert_into(table)} ({cols}) {source}")
     store = store_file(con)
     if store is not None and (in_dir / AGENDA).is_file():  # the saved views that came with the datasets
         try:

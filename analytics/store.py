@@ -83,8 +83,11 @@ CREATE TABLE IF NOT EXISTS judges (
     family VARCHAR,
     protocol VARCHAR
 );
+-- judgment_id is a row identity nothing looks up: no index (a primary key's index cost a million-pair ingest about
+-- a third of its write time and hundreds of MB); an ingest keeps one row per id itself (stores made before keep
+-- their key)
 CREATE TABLE IF NOT EXISTS judgments (
-    judgment_id VARCHAR PRIMARY KEY,
+    judgment_id VARCHAR NOT NULL,
     pair_id VARCHAR NOT NULL,
     judge_id VARCHAR NOT NULL,
     dataset VARCHAR NOT NULL,
@@ -492,7 +495,7 @@ def _judgments_frame(j: pd.DataFrame, pair_ids: list[str], judges: pd.DataFrame,
             "source_file": src_file,
             "source_row": pd.array(src_row, dtype="Int64"),
         }
-    )
+    ).drop_duplicates("judgment_id")  # the table has no key to ignore a repeated row (see its DDL)
 
 
 def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
@@ -554,6 +557,12 @@ def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
     return frames
 
 
+def insert_into(table: str) -> str:
+    """The statement's head for adding rows: a content id already stored is the same row and is skipped; judgments
+    have no key to skip by (see the DDL), their writers hand each id once."""
+    return f"INSERT INTO {table}" if table == "judgments" else f"INSERT OR IGNORE INTO {table}"
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
@@ -562,7 +571,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
     # as Arrow: DuckDB then reads the strings without taking Python's GIL for each one
     incoming_rows = pa.Table.from_pandas(frame, preserve_index=False)  # noqa: F841
     cols = ", ".join(frame.columns)
-    con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
+    con.execute(f"{insert_into(table)} ({cols}) SELECT {cols} FROM incoming_rows")
 
 
 def _insert_published(con: duckdb.DuckDBPyConnection, dataset: str, published: pd.DataFrame) -> None:

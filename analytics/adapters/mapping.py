@@ -1152,7 +1152,7 @@ def optional_col(frame: pd.DataFrame, col: str | None, label: str) -> pd.Series 
     return _column(frame, col, "rationale", label).map(lambda v: None if _key(v) is None else str(v))
 
 
-CHUNK_ROWS = 25_000  # rows per batch when a file is read in pieces: bounds the memory an ingest takes
+CHUNK_ROWS = 50_000  # rows per batch when a file is read in pieces: bounds the memory an ingest takes
 
 
 def _as_mapping(mapping: Mapping | Path | dict) -> Mapping:
