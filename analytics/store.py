@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import os
 import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -630,6 +631,19 @@ def _reconcile_judges(con: duckdb.DuckDBPyConnection, judges: pd.DataFrame) -> N
 
 
 WHEN_STORED = ("replace", "append", "refuse")
+# pairs in an ingest's first batch from which the properties are computed in a second process (starting one takes
+# about a second and a half: more than a small dataset's properties)
+PROPERTIES_PROCESS_PAIRS = 20_000
+
+
+def _properties_worker(first_batch_pairs: int) -> Executor:
+    if first_batch_pairs < PROPERTIES_PROCESS_PAIRS:
+        return ThreadPoolExecutor(1)
+    # forkserver: a fork of this process would copy DuckDB's and Polars' running threads' locks. Its server
+    # preloads the properties, not the caller's main module (a script without a __main__ guard would run again)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["analytics.properties"])
+    return ProcessPoolExecutor(1, mp_context=context)
 
 
 def write_batch(
@@ -689,9 +703,9 @@ def write_batches(
         skipped = [Skipped(**x) for x in json.loads(existing[3] or "[]")]
         unlisted = int(existing[4] or 0) - len(skipped)  # only the first 1000 skipped rows are listed
     # The builtin properties are part of the unit (never pairs without them), computed batch by batch (memory stays
-    # bounded) on a second thread while this one reads and writes the next batch: their compiled code lets go of the
-    # GIL, the reading and the ids hold it, so the two overlap on two cores.
-    with transaction(con), ThreadPoolExecutor(1) as properties_thread:
+    # bounded) while this thread reads and writes the next batch: for a large dataset in a process of their own
+    # (the reading and the ids hold the GIL, which a second thread would wait for), for a small one on a thread.
+    with transaction(con), _properties_worker(len(first.pairs)) as properties_thread:
         computing, reconciled = None, set()
         if existing is not None:
             if append:

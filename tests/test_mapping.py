@@ -366,3 +366,48 @@ def test_json_records_under_a_key(tmp_path):
     one = tmp_path / "one.jsonl"
     one.write_text(json.dumps(rows[0]) + "\n")
     assert len(load(one, mapping).pairs) == 1  # JSON Lines with a single record is still one row
+
+
+def test_properties_computed_in_a_second_process_are_the_same_and_leave_nothing_running(tmp_path, monkeypatch):
+    """A large ingest computes the properties in a process of its own: the same rows as on a thread, an error in a
+    late piece still leaves the store as it was, and no process of it is left afterwards."""
+    import multiprocessing
+
+    import pandas as pd
+
+    from analytics import store
+    from analytics.adapters.mapping import load_chunks
+    from analytics.store import connect, store_stats, write_batches
+
+    n = 23
+    frame = pd.DataFrame(
+        {
+            "q": [f"Question {i % 7}?" for i in range(n)],
+            "x": [f"I think **x** is {i}. Sorry!\n- a\n- b" for i in range(n)],
+            "y": [f"```py\nprint({i})\n```\nMaybe y, don’t ask 😀" for i in range(n)],
+            "w": ["x", "y", "tie"] * 7 + ["x", "y"],
+        }
+    )
+    data = tmp_path / "d.parquet"
+    frame.to_parquet(data, row_group_size=4)
+    mapping = {
+        "name": "pieces",
+        "columns": {"prompt": "q", "response_a": "x", "response_b": "y"},
+        "verdicts": [{"judge": "h", "kind": "human", "column": "w", "values": {"x": "A", "y": "B", "tie": "tie"}}],
+    }
+    on_thread, in_process = connect(tmp_path / "a.duckdb"), connect(tmp_path / "b.duckdb")
+    write_batches(on_thread, load_chunks(data, mapping, rows=5))
+    monkeypatch.setattr(store, "PROPERTIES_PROCESS_PAIRS", 1)
+    write_batches(in_process, load_chunks(data, mapping, rows=5))
+    query = "SELECT * FROM builtin_properties ORDER BY response_id"
+    rows = in_process.execute(query).fetchall()
+    assert len(rows) == 2 * n and rows == on_thread.execute(query).fetchall()
+    assert not multiprocessing.active_children()
+    frame.loc[n - 1, "w"] = "??"
+    frame.to_parquet(data, row_group_size=4)
+    before = store_stats(in_process)
+    with pytest.raises(IngestError, match=r"rows 23"):
+        write_batches(in_process, load_chunks(data, mapping, rows=5), force=True)
+    assert store_stats(in_process) == before and not multiprocessing.active_children()
+    on_thread.close()
+    in_process.close()
