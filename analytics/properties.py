@@ -15,9 +15,15 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import emoji
@@ -465,6 +471,92 @@ def response_properties(
     return pd.concat([table, extra.reindex(ids.to_pylist()).set_axis(table.index)], axis=1)
 
 
+class _OnThread:
+    """bulk_properties of one batch at a time on a thread (for a small dataset: starting a process costs more)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1)
+        self._future: Future | None = None
+
+    def submit(self, texts: pa.Table) -> None:
+        self._future = self._pool.submit(bulk_properties, None, texts)
+
+    def result(self) -> pa.Table:
+        return self._future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class _InProcess:
+    """bulk_properties of one batch at a time in a child process (`python -m analytics.properties`), fed and read
+    as Arrow IPC streams through its stdin and stdout. Not multiprocessing: its workers import the caller's main
+    module again (a script, or a page run by Streamlit's test harness, would run a second time)."""
+
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "analytics.properties"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+
+    def submit(self, texts: pa.Table) -> None:
+        with pa.ipc.new_stream(self._child.stdin, texts.schema) as writer:
+            writer.write_table(texts)
+        self._child.stdin.flush()
+
+    def result(self) -> pa.Table:
+        try:
+            table = pa.ipc.open_stream(self._child.stdout).read_all()
+        except (pa.ArrowInvalid, OSError) as error:
+            raise RuntimeError(f"the properties process ended (exit code {self._child.poll()})") from error
+        if table.column_names == ["error"]:
+            raise RuntimeError(f"computing properties failed: {table['error'][0].as_py()}")
+        return table
+
+    def close(self) -> None:
+        try:
+            self._child.stdin.close()
+            self._child.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self._child.kill()
+            self._child.wait()
+
+
+# pairs in an ingest's first batch from which the properties are computed in a child process
+PROPERTIES_PROCESS_PAIRS = 20_000
+
+
+@contextmanager
+def properties_worker(first_batch_pairs: int) -> Iterator[_OnThread | _InProcess]:
+    """Where an ingest computes its batches' properties while it reads and writes the next batch: for a large
+    dataset a process of its own (the reading and the ids hold the GIL, which a second thread would wait for), for a
+    small one a thread."""
+    worker = _OnThread() if first_batch_pairs < PROPERTIES_PROCESS_PAIRS else _InProcess()
+    try:
+        yield worker
+    finally:
+        worker.close()
+
+
+def _serve() -> None:
+    """The child's loop: a table of texts in, their properties out, until stdin closes."""
+    sink = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, never into the stream
+    while True:
+        try:
+            texts = pa.ipc.open_stream(sys.stdin.buffer).read_all()
+        except (pa.ArrowInvalid, OSError):
+            return  # stdin closed: the ingest is over
+        try:
+            out = bulk_properties(None, texts)
+        except Exception as error:  # reported to the parent, which raises it
+            out = pa.table({"error": [f"{type(error).__name__}: {error}"]})
+        with pa.ipc.new_stream(sink, out.schema) as writer:
+            writer.write_table(out)
+        sink.flush()
+
+
 def insert_computed(con: duckdb.DuckDBPyConnection, computed: pa.Table) -> int:
     """Insert properties bulk_properties computed, but not for a response that has them by now (an ingest
     computes one batch while it writes the next, so a response repeated in both is computed twice)."""
@@ -564,3 +656,7 @@ def pair_features(props_a: pd.DataFrame, props_b: pd.DataFrame, mode: str = "sig
             values = np.clip((a - b) / 100.0, -1, 1)
         out[name] = np.nan_to_num(values, nan=0.0)
     return pd.DataFrame(out, index=props_a.index)
+
+
+if __name__ == "__main__":
+    _serve()

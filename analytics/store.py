@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
 import os
 import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -469,34 +467,50 @@ def _judges_frame(declared: pd.DataFrame) -> pd.DataFrame:
 
 
 def _judgments_frame(j: pd.DataFrame, pair_ids: list[str], judges: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """The judgments table's rows for judgments in JUDGMENT_COLUMNS (index 0..n-1) whose pairs have `pair_ids`."""
+    """The judgments table's rows for judgments in JUDGMENT_COLUMNS (index 0..n-1) whose pairs have `pair_ids`;
+    their ids are made as they are inserted (_insert_judgments)."""
     judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
-    judge_ids = [judge_id_of[n] for n in j["judge"].tolist()]
-    shown = _none_if_na(j["shown_order"])
-    src_file = _none_if_na(j["source_file"])
-    src_row = _none_if_na(j["source_row"])
-    # The source position is part of the id so that two raters' rows (or repeated runs) are never merged.
-    ids = content_ids(pair_ids, judge_ids, shown, src_file, src_row)
-    if "repeat" in j.columns and (j["repeat"] > 0).any():  # one row's counted verdicts (3 wins): one id each
-        for i in j.index[j["repeat"] > 0]:
-            ids[i] = content_id(ids[i], "repeat", int(j.at[i, "repeat"]))
+    repeat = j["repeat"].fillna(0).astype("int64") if "repeat" in j.columns else 0
     return pd.DataFrame(
         {
-            "judgment_id": ids,
             "pair_id": pair_ids,
-            "judge_id": judge_ids,
+            "judge_id": j["judge"].map(judge_id_of),
             "dataset": dataset,
             "verdict": j["verdict"].tolist(),
             "verdict_raw": [None if v is None else str(v) for v in _none_if_na(j["verdict_raw"])],
             "prob_b": pd.to_numeric(j["prob_b"], errors="coerce").astype("float64"),
             "score_a": pd.to_numeric(j["score_a"], errors="coerce").astype("float64"),
             "score_b": pd.to_numeric(j["score_b"], errors="coerce").astype("float64"),
-            "shown_order": shown,
+            "shown_order": _none_if_na(j["shown_order"]),
             "rationale": _none_if_na(j["rationale"]),
-            "source_file": src_file,
-            "source_row": pd.array(src_row, dtype="Int64"),
+            "source_file": _none_if_na(j["source_file"]),
+            "source_row": pd.array(_none_if_na(j["source_row"]), dtype="Int64"),
+            "repeat": repeat,
         }
-    ).drop_duplicates("judgment_id")  # the table has no key to ignore a repeated row (see its DDL)
+    )
+
+
+# A judgment's id hashes where it came from: its pair, judge, shown order, source file and row, and which of a
+# row's counted verdicts it is (two raters' rows, or repeated runs, are never merged). Made by DuckDB over whole
+# columns (96 bits of md5; nothing looks judgments up by id, and a store made before keeps its blake2b ids).
+_JUDGMENT_ID = (
+    "substr(md5(concat_ws(chr(31), pair_id, judge_id, coalesce(shown_order, chr(0)), coalesce(source_file, chr(0)), "
+    "coalesce(CAST(source_row AS VARCHAR), chr(0)), CAST(repeat AS VARCHAR))), 1, 24)"
+)
+
+
+def _insert_judgments(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    """Insert _judgments_frame's rows, each id once (the table has no key to ignore a repeat by, see its DDL)."""
+    if frame.empty:
+        return
+    incoming_judgments = pa.Table.from_pandas(frame, preserve_index=False)  # noqa: F841 -- read by name below
+    cols = ", ".join(c for c in frame.columns if c != "repeat")
+    con.execute(
+        f"""INSERT INTO judgments (judgment_id, {cols})
+            SELECT judgment_id, {cols} FROM (
+                SELECT {_JUDGMENT_ID} AS judgment_id, *, row_number() OVER () AS position FROM incoming_judgments)
+            QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY position) = 1"""
+    )
 
 
 def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
@@ -631,19 +645,6 @@ def _reconcile_judges(con: duckdb.DuckDBPyConnection, judges: pd.DataFrame) -> N
 
 
 WHEN_STORED = ("replace", "append", "refuse")
-# pairs in an ingest's first batch from which the properties are computed in a second process (starting one takes
-# about a second and a half: more than a small dataset's properties)
-PROPERTIES_PROCESS_PAIRS = 20_000
-
-
-def _properties_worker(first_batch_pairs: int) -> Executor:
-    if first_batch_pairs < PROPERTIES_PROCESS_PAIRS:
-        return ThreadPoolExecutor(1)
-    # forkserver: a fork of this process would copy DuckDB's and Polars' running threads' locks. Its server
-    # preloads the properties, not the caller's main module (a script without a __main__ guard would run again)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["analytics.properties"])
-    return ProcessPoolExecutor(1, mp_context=context)
 
 
 def write_batch(
@@ -668,7 +669,7 @@ def write_batches(
 
     A dataset of that name with another version is replaced (`when_stored` 'replace': a catalog dataset read
     again), extended by these files ('append': more shards), or left alone with an error ('refuse')."""
-    from analytics.properties import bulk_properties, insert_computed, texts_without_properties
+    from analytics.properties import insert_computed, properties_worker, texts_without_properties
 
     first = next(batches)
     meta = first.meta
@@ -703,10 +704,9 @@ def write_batches(
         skipped = [Skipped(**x) for x in json.loads(existing[3] or "[]")]
         unlisted = int(existing[4] or 0) - len(skipped)  # only the first 1000 skipped rows are listed
     # The builtin properties are part of the unit (never pairs without them), computed batch by batch (memory stays
-    # bounded) while this thread reads and writes the next batch: for a large dataset in a process of their own
-    # (the reading and the ids hold the GIL, which a second thread would wait for), for a small one on a thread.
-    with transaction(con), _properties_worker(len(first.pairs)) as properties_thread:
-        computing, reconciled = None, set()
+    # bounded) while this thread reads and writes the next batch (properties_worker says where).
+    with transaction(con), properties_worker(len(first.pairs)) as worker:
+        computing, reconciled = False, set()
         if existing is not None:
             if append:
                 con.execute("DELETE FROM datasets WHERE name = $d", {"d": meta.name})  # rewritten below
@@ -721,20 +721,22 @@ def write_batches(
                 _reconcile_judges(con, new_judges)
                 reconciled.update(new_judges["name"])
             frames = _frames_with_ids(batch)
-            for table in ("prompts", "responses", "judges", "pairs", "judgments", "properties"):
+            for table in ("prompts", "responses", "judges", "pairs", "properties"):
                 if table in frames:
                     _insert(con, table, frames[table])
+            _insert_judgments(con, frames["judgments"])
             texts = texts_without_properties(con, frames["responses"])
-            if computing is not None:
-                insert_computed(con, computing.result())
-            computing = properties_thread.submit(bulk_properties, None, texts)
+            if computing:
+                insert_computed(con, worker.result())
+            worker.submit(texts)
+            computing = True
             if batch.published is not None and not batch.published.empty:
                 _insert_published(con, meta.name, batch.published)
             rows_read += batch.rows_read
             skipped += batch.skipped
             del frames, texts
-        if computing is not None:
-            insert_computed(con, computing.result())
+        if computing:
+            insert_computed(con, worker.result())
         con.execute(
             "INSERT INTO datasets VALUES ($name, $title, $source, $licence, $note, $adapter, $version, $files, "
             "$at, $read, $nskip, $skipped)",
@@ -891,7 +893,7 @@ def add_judgments(con: duckdb.DuckDBPyConnection, batch: VerdictBatch) -> Ingest
                    AND shown_order IS NOT DISTINCT FROM $o""",
                 {"d": batch.dataset, "j": judge_id, "o": order},
             ).fetchall()[0][0]
-        _insert(con, "judgments", judgments)
+        _insert_judgments(con, judgments)
         new_files = files + [f for f in batch.files if f not in files]
         con.execute(
             "UPDATE datasets SET version = $v, files = $f, ingested_at = $at WHERE name = $d",

@@ -371,11 +371,9 @@ def test_json_records_under_a_key(tmp_path):
 def test_properties_computed_in_a_second_process_are_the_same_and_leave_nothing_running(tmp_path, monkeypatch):
     """A large ingest computes the properties in a process of its own: the same rows as on a thread, an error in a
     late piece still leaves the store as it was, and no process of it is left afterwards."""
-    import multiprocessing
-
     import pandas as pd
 
-    from analytics import store
+    from analytics import properties
     from analytics.adapters.mapping import load_chunks
     from analytics.store import connect, store_stats, write_batches
 
@@ -397,17 +395,34 @@ def test_properties_computed_in_a_second_process_are_the_same_and_leave_nothing_
     }
     on_thread, in_process = connect(tmp_path / "a.duckdb"), connect(tmp_path / "b.duckdb")
     write_batches(on_thread, load_chunks(data, mapping, rows=5))
-    monkeypatch.setattr(store, "PROPERTIES_PROCESS_PAIRS", 1)
+    monkeypatch.setattr(properties, "PROPERTIES_PROCESS_PAIRS", 1)
     write_batches(in_process, load_chunks(data, mapping, rows=5))
     query = "SELECT * FROM builtin_properties ORDER BY response_id"
     rows = in_process.execute(query).fetchall()
     assert len(rows) == 2 * n and rows == on_thread.execute(query).fetchall()
-    assert not multiprocessing.active_children()
+    assert not _children_running("analytics.properties")
     frame.loc[n - 1, "w"] = "??"
     frame.to_parquet(data, row_group_size=4)
     before = store_stats(in_process)
     with pytest.raises(IngestError, match=r"rows 23"):
         write_batches(in_process, load_chunks(data, mapping, rows=5), force=True)
-    assert store_stats(in_process) == before and not multiprocessing.active_children()
+    assert store_stats(in_process) == before and not _children_running("analytics.properties")
     on_thread.close()
     in_process.close()
+
+
+def _children_running(module: str) -> list[int]:
+    """Processes of this one running `python -m module`."""
+    import os
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and module.encode() in command:
+            found.append(int(stat.parent.name))
+    return found
