@@ -39,6 +39,18 @@ for _c in b".!?":
 
 
 @numba.njit(cache=True, nogil=True)
+def _hash_run(data, i, end, cls, mask, h):
+    """Extend the hash h by the lower-cased bytes from i on while their class is in mask: (the next i, h)."""
+    while i < end and cls[data[i]] & mask:
+        b = data[i]
+        if 65 <= b <= 90:
+            b += 32
+        h = (h ^ np.uint64(b)) * _FNV_PRIME
+        i += 1
+    return i, h
+
+
+@numba.njit(cache=True, nogil=True)
 def _scan(data, start, end, cls, hashes, starts, ends, out_at, words_only):
     """Scan data[start:end]; when out_at >= 0, write each word's hash and byte span from hashes[out_at],
     starts[out_at] and ends[out_at]. Returns (words, tokens, worded sentences, questions, distinct trigrams)."""
@@ -65,13 +77,7 @@ def _scan(data, start, end, cls, hashes, starts, ends, out_at, words_only):
         c = cls[data[i]]
         if c & 3:
             first = i
-            h = _FNV_OFFSET
-            while i < end and cls[data[i]] & 3:
-                b = data[i]
-                if 65 <= b <= 90:
-                    b += 32
-                h = (h ^ np.uint64(b)) * _FNV_PRIME
-                i += 1
+            i, h = _hash_run(data, i, end, cls, 3, _FNV_OFFSET)
             # the apostrophe: ' (one byte) or ’ (U+2019, three bytes in UTF-8), then a letter
             quote = 0
             if i + 1 < end and data[i] == 39:
@@ -81,13 +87,7 @@ def _scan(data, start, end, cls, hashes, starts, ends, out_at, words_only):
             if quote and cls[data[i + quote]] & 1:
                 for q in range(quote):
                     h = (h ^ np.uint64(data[i + q])) * _FNV_PRIME
-                i += quote
-                while i < end and cls[data[i]] & 1:
-                    b = data[i]
-                    if 65 <= b <= 90:
-                        b += 32
-                    h = (h ^ np.uint64(b)) * _FNV_PRIME
-                    i += 1
+                i, h = _hash_run(data, i + quote, end, cls, 1, h)
             if out_at >= 0:
                 hashes[out_at + words] = h
                 starts[out_at + words] = first

@@ -316,13 +316,7 @@ def test_a_file_read_in_pieces_is_the_same_dataset_as_read_whole(tmp_path):
             "w": ["x", "y", "tie"] * 7 + ["x", "y"],
         }
     )
-    data = tmp_path / "d.parquet"
-    frame.to_parquet(data, row_group_size=4)
-    mapping = {
-        "name": "pieces",
-        "columns": {"prompt": "q", "response_a": "x", "response_b": "y"},
-        "verdicts": [{"judge": "h", "kind": "human", "column": "w", "values": {"x": "A", "y": "B", "tie": "tie"}}],
-    }
+    data, mapping = _in_pieces(tmp_path, frame)
     whole, pieces = connect(tmp_path / "a.duckdb"), connect(tmp_path / "b.duckdb")
     write_batch(whole, load(data, mapping))
     summary = write_batches(pieces, load_chunks(data, mapping, rows=5))
@@ -386,13 +380,7 @@ def test_properties_computed_in_a_second_process_are_the_same_and_leave_nothing_
             "w": ["x", "y", "tie"] * 7 + ["x", "y"],
         }
     )
-    data = tmp_path / "d.parquet"
-    frame.to_parquet(data, row_group_size=4)
-    mapping = {
-        "name": "pieces",
-        "columns": {"prompt": "q", "response_a": "x", "response_b": "y"},
-        "verdicts": [{"judge": "h", "kind": "human", "column": "w", "values": {"x": "A", "y": "B", "tie": "tie"}}],
-    }
+    data, mapping = _in_pieces(tmp_path, frame)
     on_thread, in_process = connect(tmp_path / "a.duckdb"), connect(tmp_path / "b.duckdb")
     write_batches(on_thread, load_chunks(data, mapping, rows=5))
     monkeypatch.setattr(properties, "PROPERTIES_PROCESS_PAIRS", 1)
@@ -409,6 +397,18 @@ def test_properties_computed_in_a_second_process_are_the_same_and_leave_nothing_
     assert store_stats(in_process) == before and not _children_running("analytics.properties")
     on_thread.close()
     in_process.close()
+
+
+def _in_pieces(tmp_path, frame) -> tuple:
+    """The frame as a Parquet file of 4-row groups, and a mapping of it (columns q, x, y and a verdict column w)."""
+    data = tmp_path / "d.parquet"
+    frame.to_parquet(data, row_group_size=4)
+    mapping = {
+        "name": "pieces",
+        "columns": {"prompt": "q", "response_a": "x", "response_b": "y"},
+        "verdicts": [{"judge": "h", "kind": "human", "column": "w", "values": {"x": "A", "y": "B", "tie": "tie"}}],
+    }
+    return data, mapping
 
 
 def _children_running(module: str) -> list[int]:
