@@ -24,16 +24,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import emoji
 import numpy as np
 import pandas as pd
-import polars as pl
 import pyarrow as pa
 import pyphen
 
 from analytics.store import transaction
+
+if TYPE_CHECKING:
+    import polars as pl
 
 PROPERTIES_SOURCE = "prefatlas-2"  # bump when a definition changes: stored values are keyed by it
 
@@ -90,14 +93,6 @@ _HYPHENATOR = pyphen.Pyphen(lang="en_US")
 def syllables(word: str) -> int:
     """Syllables of a word: pyphen's (en_US) hyphenation points + 1."""
     return len(_HYPHENATOR.positions(word.lower())) + 1
-
-
-@functools.cache
-def _hyphenation_patterns():
-    """pyphen's patterns as arrays for the compiled syllable count (analytics.wordscan)."""
-    from analytics.wordscan import _Patterns
-
-    return _Patterns(_HYPHENATOR)
 
 
 def _prose(text: str) -> str:
@@ -261,12 +256,16 @@ BULK_CHUNK = 25_000  # responses per step: bounds the memory the words of a chun
 
 
 def _matches(pattern: str, column: str = "prose") -> pl.Expr:
+    import polars as pl  # here, not at the top: a page imports this module, never the bulk path
+
     return pl.col(column).str.count_matches(pattern).cast(pl.Float64)
 
 
 def _pattern_counts(frame: pl.DataFrame) -> pl.DataFrame:
     """The properties that are counts of one pattern (Rust's regex over whole columns, the patterns in parallel),
-    and which texts may hold an emoji, a table or a question (looked at closer after)."""
+    and which texts may hold an emoji or a table (looked at closer after)."""
+    import polars as pl
+
     prose = pl.col("prose")
     return frame.select(
         "k",
@@ -286,6 +285,8 @@ def _pattern_counts(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _word_stats(frame: pl.DataFrame) -> pl.DataFrame:
     """The word-level properties, by one compiled pass over each text and its prose (analytics.wordscan)."""
+    import polars as pl
+
     from analytics.wordscan import Scan, syllable_counts
 
     text = Scan(frame["text"].to_arrow())
@@ -308,7 +309,7 @@ def _word_stats(frame: pl.DataFrame) -> pl.DataFrame:
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     where = np.concatenate(source)[first]
     vocabulary = [text.word(i) if i < len(text.hashes) else prose.word(i - len(text.hashes)) for i in where]
-    counts = syllable_counts(vocabulary, _HYPHENATOR, _hyphenation_patterns())
+    counts = syllable_counts(vocabulary, _HYPHENATOR)
     n = frame.height
     syllable_sum = np.bincount(np.concatenate(text_of_word), weights=counts[codes], minlength=n)
     tokens = text.tokens.astype(np.float64)
@@ -330,6 +331,8 @@ def _word_stats(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _chunk_properties(chunk: pa.Table) -> pa.Table:
+    import polars as pl
+
     text = pl.col("text")
     frame = (
         pl.from_arrow(chunk.select(["response_id", "text"]))
@@ -411,15 +414,10 @@ def bulk_properties(
 def bulk_compute(texts: pd.Series) -> pd.DataFrame:
     """The bulk path on texts given in memory: the same table as compute_properties (used by tests to check
     that the two implementations agree, and for texts not in a store)."""
-    con = duckdb.connect()
-    try:
-        frame = pd.DataFrame(
-            {"response_id": [f"{i:012d}" for i in range(len(texts))], "text": texts.fillna("").astype(str).to_numpy()}
-        )
-        con.register("_given", frame)
-        out = bulk_properties(con, "SELECT response_id, text FROM _given").to_pandas().sort_values("response_id")
-    finally:
-        con.close()
+    given = pa.table(
+        {"response_id": [f"{i:012d}" for i in range(len(texts))], "text": texts.fillna("").astype(str).tolist()}
+    )
+    out = bulk_properties(None, given).to_pandas()  # in the given order
     out = out.drop(columns="response_id").rename(columns={c: n for n, c in COLUMNS.items()})
     return out[list(PROPERTIES)].set_axis(texts.index)
 

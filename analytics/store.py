@@ -507,9 +507,8 @@ def _insert_judgments(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> No
     cols = ", ".join(c for c in frame.columns if c != "repeat")
     con.execute(
         f"""INSERT INTO judgments (judgment_id, {cols})
-            SELECT judgment_id, {cols} FROM (
-                SELECT {_JUDGMENT_ID} AS judgment_id, *, row_number() OVER () AS position FROM incoming_judgments)
-            QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY position) = 1"""
+            SELECT judgment_id, {cols} FROM (SELECT {_JUDGMENT_ID} AS judgment_id, * FROM incoming_judgments)
+            QUALIFY row_number() OVER (PARTITION BY judgment_id) = 1"""  # one id is one source row: any copy
     )
 
 

@@ -12,6 +12,7 @@ classes and are counted by a regular expression). Tests check every count agains
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -264,9 +265,14 @@ def _syllables(codes, offsets, transitions, pattern_offset, value_at, value_coun
         out[w] = count
 
 
-def syllable_counts(words: list[str], hyphenator, patterns: _Patterns) -> np.ndarray:
-    """pyphen's syllables (hyphenation points + 1) of lower-cased words: plain-ASCII words by the compiled trie
-    walk, any other by pyphen itself."""
+@functools.cache
+def _patterns_of(hyphenator) -> _Patterns:
+    return _Patterns(hyphenator)
+
+
+def syllable_counts(words: list[str], hyphenator) -> np.ndarray:
+    """pyphen's syllables (hyphenation points + 1) of lower-cased words, by a pyphen.Pyphen: plain-ASCII words by
+    the compiled trie walk over its patterns, any other by pyphen itself."""
     out = np.zeros(len(words), dtype=np.float64)
     if not words:
         return out
@@ -274,7 +280,7 @@ def syllable_counts(words: list[str], hyphenator, patterns: _Patterns) -> np.nda
     data, offsets = _buffers(array)
     ascii_ = np.asarray(pc.equal(pc.binary_length(array), pc.utf8_length(array)))
     counts = np.zeros(len(words), dtype=np.int64)
-    p = patterns
+    p = _patterns_of(hyphenator)
     _syllables(
         _LETTER_CODE[data],
         offsets,

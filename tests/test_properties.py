@@ -221,7 +221,7 @@ def test_the_compiled_syllable_count_is_pyphens():
     (every pattern boundary case: short words, the two-letter margins, apostrophes, digits) and common words."""
     import string
 
-    from analytics.properties import _HYPHENATOR, _hyphenation_patterns
+    from analytics.properties import _HYPHENATOR
     from analytics.wordscan import syllable_counts
 
     rng = np.random.default_rng(3)
@@ -230,4 +230,4 @@ def test_the_compiled_syllable_count_is_pyphens():
     words += ["a", "", "hyphenation", "readability", "supercalifragilisticexpialidocious", "don't", "it’s", "naïve"]
     words += ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "because", "everything", "comes", "wait"]
     expected = [len(_HYPHENATOR.positions(w)) + 1 for w in words]
-    assert syllable_counts(words, _HYPHENATOR, _hyphenation_patterns()).tolist() == expected
+    assert syllable_counts(words, _HYPHENATOR).tolist() == expected
