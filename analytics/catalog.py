@@ -220,7 +220,15 @@ def precompute_views(
     them instead of waiting for them."""
     from analytics import maps as M
     from analytics import reads
-    from analytics.dissection import OVERALL, default_comparison, difference_from_reference, dissect, group_names
+    from analytics.dissection import (
+        OVERALL,
+        Settings,
+        default_comparison,
+        designs,
+        difference_from_reference,
+        dissect,
+        group_names,
+    )
     from analytics.judges import judges_report
 
     start = time.perf_counter()
@@ -229,11 +237,27 @@ def precompute_views(
     reads.verdict_counts(con, dataset)
     try:
         judges_report(con, dataset)
-        fitted = sorted(dissect(con, dataset)["results"][OVERALL])
         group_names(con, dataset)
-        if len(fitted) > 1:  # the Dissection page's comparison with the reference, as it first shows it
-            reference, judge = default_comparison(fitted, reads.judge_kinds(con, dataset))
-            difference_from_reference(con, dataset, judge, reference)
+        # the Dissection page's view in both feature modes (its one switch that refits every judge), from one design
+        modes = ("sign", "normalised")
+        held: dict = {}
+
+        def frames(mode: str) -> tuple:
+            if not held:
+                held.update(designs(con, dataset, modes))
+            return held[mode]
+
+        for mode in modes:
+            settings = Settings(features=mode)
+            fitted = sorted(
+                dissect(con, dataset, settings=settings, frames=lambda m=mode: frames(m))["results"][OVERALL]
+            )
+            if len(fitted) > 1:  # its comparison with the reference, as it first shows it
+                reference, judge = default_comparison(fitted, reads.judge_kinds(con, dataset))
+                difference_from_reference(
+                    con, dataset, judge, reference, settings=settings, frames=lambda m=mode: frames(m)
+                )
+        held.clear()
         for map_id in M.list_maps(con, dataset)["map_id"]:  # a new version of a mapped dataset: its layers
             M.regions(con, map_id)
     except ValueError as exc:  # a dataset without judgments or decided pairs has no such views
