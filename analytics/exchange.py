@@ -11,7 +11,15 @@ from pathlib import Path
 import duckdb
 
 from analytics.savedviews import list_views, merge_views, views_of_datasets
-from analytics.store import SCHEMA_VERSION, check_dataset_name, delete_dataset, has_table, insert_into, transaction
+from analytics.store import (
+    DERIVED_COLUMNS,
+    SCHEMA_VERSION,
+    check_dataset_name,
+    delete_dataset,
+    has_table,
+    insert_new,
+    transaction,
+)
 
 _RESPONSES_OF = """(SELECT response_a_id FROM pairs WHERE dataset IN (SELECT unnest($d))
                     UNION SELECT response_b_id FROM pairs WHERE dataset IN (SELECT unnest($d)))"""
@@ -30,6 +38,7 @@ DATASET_TABLES = {
 OPTIONAL_TABLES = {"published": "dataset IN (SELECT unnest($d))"}  # files written before it existed lack it
 EMBEDDING_TABLES = ("embedding_models", "embeddings")  # keyed by text hash and model: exported whole
 # the order rows go in: what others point at first
+READABLE_VERSIONS = ("2", SCHEMA_VERSION)  # version 2's files lack only derived columns
 IMPORT_ORDER = ("prompts", "responses", "judges", "pairs", "judgments", "builtin_properties", "properties",
                 "published", "embedding_models", "embeddings", "datasets")  # fmt: skip
 MANIFEST = "manifest.json"
@@ -84,10 +93,10 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
         manifest = json.loads((in_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{in_dir}: no readable {MANIFEST} ({exc}); export with `prefatlas export-store`") from None
-    if str(manifest.get("schema_version")) != SCHEMA_VERSION:
+    if str(manifest.get("schema_version")) not in READABLE_VERSIONS:
         raise ValueError(
             f"{in_dir}: files follow schema version {manifest.get('schema_version')}, this prefatlas reads "
-            f"{SCHEMA_VERSION}"
+            f"{' and '.join(READABLE_VERSIONS)}"
         )
     datasets = [check_dataset_name(d) for d in manifest.get("datasets", [])]
     files = {t: in_dir / f"{t}.parquet" for t in IMPORT_ORDER if (in_dir / f"{t}.parquet").is_file()}
@@ -99,7 +108,7 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
             from analytics.embed import ensure_tables
 
             ensure_tables(con)
-        want = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        want = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in DERIVED_COLUMNS.get(table, {})]
         have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_quoted(path)}')").fetchall()]
         lacking = [c for c in want if c not in have]
         if lacking:
@@ -122,15 +131,18 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
             delete_dataset(con, name)
         _check_judge_kinds(con, files["judges"])
         for table, path in files.items():
-            cols = ", ".join(r[0] for r in con.execute(f"DESCRIBE {table}").fetchall())
-            source = f"SELECT {cols} FROM read_parquet('{_quoted(path)}')"
+            derived = DERIVED_COLUMNS.get(table, {})
+            names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+            cols = ", ".join(names)
+            values = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in names)  # made again
+            source = f"SELECT {values} FROM read_parquet('{_quoted(path)}')"
             if table == "builtin_properties":  # no key: keep one row per response and source
                 con.execute(
                     f"INSERT INTO {table} ({cols}) SELECT * FROM ({source}) n WHERE NOT EXISTS (SELECT 1 FROM "
                     f"{table} o WHERE o.response_id = n.response_id AND o.source = n.source)"
                 )
             else:
-                con.execute(f"{insert_into(table)} ({cols}) {source}")
+                insert_new(con, table, names, source)
     store = store_file(con)
     if store is not None and (in_dir / AGENDA).is_file():  # the saved views that came with the datasets
         try:

@@ -132,7 +132,7 @@ def _relation(f: PairFilters, where: list[str], lengths: bool, disputes: bool) -
             "JOIN responses ra ON ra.response_id = p.response_a_id "
             "JOIN responses rb ON rb.response_id = p.response_b_id "
         )
-    columns = "p.pair_id, length(ra.text) AS len_a, length(rb.text) AS len_b" if lengths else "p.pair_id"
+    columns = "p.pair_id, ra.chars AS len_a, rb.chars AS len_b" if lengths else "p.pair_id"
     if disputes:
         joins += f"LEFT JOIN ({_DISPUTES} GROUP BY pair_id) d ON d.pair_id = p.pair_id "
         columns += ", coalesce(d.distinct_verdicts, 0) AS distinct_verdicts"
@@ -194,7 +194,7 @@ def find_pairs(
             total = con.execute(f"SELECT count(*) FROM (SELECT {columns} {body})", count_args).fetchone()[0]
     rows = con.execute(
         f"""SELECT p.pair_id, p.subset, p.category, ra.generator AS model_a, rb.generator AS model_b,
-                   length(ra.text) AS len_a, length(rb.text) AS len_b, left(q.text, 160) AS prompt, p.source_row,
+                   ra.chars AS len_a, rb.chars AS len_b, left(q.text, 160) AS prompt, p.source_row,
                    coalesce(d.distinct_verdicts, 0) AS distinct_verdicts
             FROM pairs p JOIN prompts q USING (prompt_id)
             JOIN responses ra ON ra.response_id = p.response_a_id

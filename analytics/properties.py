@@ -582,7 +582,7 @@ def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> i
     return insert_computed(con, computed)
 
 
-def texts_without_properties(con: duckdb.DuckDBPyConnection, responses_of_batch: pd.DataFrame) -> pa.Table:
+def texts_without_properties(con: duckdb.DuckDBPyConnection, responses_of_batch: pa.Table) -> pa.Table:
     """The distinct responses of a batch being written (response_id, text) that have no builtin properties yet:
     an ingest computes properties batch by batch, so it never holds a second copy of every text of a million
     pairs."""
@@ -590,7 +590,7 @@ def texts_without_properties(con: duckdb.DuckDBPyConnection, responses_of_batch:
         """SELECT DISTINCT response_id, text FROM responses_of_batch
            WHERE response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
         params={"s": PROPERTIES_SOURCE},
-    ).to_arrow_table()  # responses_of_batch: the frame, read by name (a replacement scan, see bulk_properties)
+    ).to_arrow_table()  # responses_of_batch: read by name (a replacement scan, see bulk_properties)
 
 
 def store_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:

@@ -24,12 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from analytics.ids import content_id, content_ids
 
-SCHEMA_VERSION = "2"  # 2: builtin response properties in their own wide table
+SCHEMA_VERSION = "3"  # 2: builtin response properties in their own wide table; 3: responses.chars
 
 VERDICTS = ("A", "B", "tie", "unparsed")
 JUDGE_KINDS = ("human", "llm", "reward_model", "gold", "crowd")
@@ -51,19 +52,24 @@ CREATE TABLE IF NOT EXISTS datasets (
     rows_skipped BIGINT,
     skipped VARCHAR
 );
+-- prompts, responses and pairs: rows named by content hashes, written by insert_new (each id once); no primary key
+-- (its index cost a million-pair ingest a fifth of its time; stores made before keep theirs)
 CREATE TABLE IF NOT EXISTS prompts (
-    prompt_id VARCHAR PRIMARY KEY,
+    prompt_id VARCHAR NOT NULL,
     text VARCHAR NOT NULL,
     context VARCHAR
 );
+-- chars: the text's length in characters (DuckDB's length(); see DERIVED_COLUMNS), stored because sorting or
+-- splitting a million pairs by length would otherwise read two million texts (2.5 s)
 CREATE TABLE IF NOT EXISTS responses (
-    response_id VARCHAR PRIMARY KEY,
+    response_id VARCHAR NOT NULL,
     prompt_id VARCHAR NOT NULL,
     text VARCHAR NOT NULL,
-    generator VARCHAR
+    generator VARCHAR,
+    chars BIGINT
 );
 CREATE TABLE IF NOT EXISTS pairs (
-    pair_id VARCHAR PRIMARY KEY,
+    pair_id VARCHAR NOT NULL,
     dataset VARCHAR NOT NULL,
     subset VARCHAR,
     category VARCHAR,
@@ -231,7 +237,18 @@ def connect(
     limit_memory(con, read_only)
     if not read_only:
         ensure_schema(con)
+    elif _needs_migration(con):  # a store an older prefatlas wrote: migrated once by a short writer, then read
+        con.close()
+        connect(path, wait_s=max(wait_s, 0.0), on_wait=on_wait).close()
+        return connect(path, read_only=True, wait_s=wait_s, on_wait=on_wait)
     return con
+
+
+def _needs_migration(con: duckdb.DuckDBPyConnection) -> bool:
+    if not has_table(con, "meta"):
+        return False
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return row is not None and row[0] in ("1", "2")
 
 
 # DuckDB's own memory per connection (it spills to a temporary file beyond): a 1M-pair ingest peaks at 3.8 GB
@@ -299,16 +316,25 @@ def _builtin_properties_ddl() -> str:
     )
 
 
+# Columns a table computes from its other columns as rows are inserted (by whatever writes them: an ingest, an
+# import of exported files); no writer hands them in.
+DERIVED_COLUMNS = {"responses": {"chars": "length(text)"}}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
     con.execute(_builtin_properties_ddl())
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         con.execute("INSERT INTO meta VALUES ('schema_version', $v)", {"v": SCHEMA_VERSION})
-    elif row[0] == "1":
-        # version 1 kept builtin properties in the long table; they are recomputed into builtin_properties
+    elif row[0] in ("1", "2"):
         with transaction(con):
-            con.execute("DELETE FROM properties WHERE source LIKE 'prefatlas-%'")
+            if row[0] == "1":  # version 1 kept builtin properties in the long table; they are recomputed
+                con.execute("DELETE FROM properties WHERE source LIKE 'prefatlas-%'")
+            con.execute("ALTER TABLE responses ADD COLUMN IF NOT EXISTS chars BIGINT")
+            for table, columns in DERIVED_COLUMNS.items():
+                sets = ", ".join(f"{c} = {expression}" for c, expression in columns.items())
+                con.execute(f"UPDATE {table} SET {sets}")
             con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": SCHEMA_VERSION})
     elif row[0] != SCHEMA_VERSION:
         raise RuntimeError(
@@ -466,26 +492,48 @@ def _judges_frame(declared: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _judgments_frame(j: pd.DataFrame, pair_ids: list[str], judges: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """The judgments table's rows for judgments in JUDGMENT_COLUMNS (index 0..n-1) whose pairs have `pair_ids`;
-    their ids are made as they are inserted (_insert_judgments)."""
+def _strings(values: pd.Series | list) -> pa.Array:
+    """A column as Arrow text, every missing value (None, NaN, NA) null. Text columns convert as whole columns
+    (pandas' Arrow-backed strings without a copy); other values are written as str() writes them."""
+    if isinstance(values, pd.Series) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    listed = _none_if_na(values) if isinstance(values, pd.Series) else values
+    return pa.array([None if v is None else v if isinstance(v, str) else str(v) for v in listed], type=pa.string())
+
+
+def _numbers(values: pd.Series) -> pa.Array:
+    """A numeric column as Arrow doubles; what does not read as a number (and NaN) is null."""
+    return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), type=pa.float64(), from_pandas=True)
+
+
+def _judge_ids(names: pd.Series, judge_id_of: dict[str, str]) -> pa.Array:
+    """Each judgment's judge id: the names dictionary-encoded, so each distinct name is looked up once."""
+    encoded = _strings(names).dictionary_encode()
+    ids = pa.array([judge_id_of.get(n) for n in encoded.dictionary.to_pylist()], type=pa.string())
+    return ids.take(encoded.indices)
+
+
+def _judgments_frame(j: pd.DataFrame, pair_ids: pa.Array, judges: pd.DataFrame, dataset: str) -> pa.Table:
+    """The judgments table's rows for judgments in JUDGMENT_COLUMNS (index 0..n-1) whose pairs have `pair_ids`,
+    built as Arrow columns (DuckDB reads them without Python objects); their ids are made as they are inserted
+    (_insert_judgments)."""
     judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
-    repeat = j["repeat"].fillna(0).astype("int64") if "repeat" in j.columns else 0
-    return pd.DataFrame(
+    repeat = j["repeat"].fillna(0).astype("int64") if "repeat" in j.columns else np.zeros(len(j), dtype=np.int64)
+    return pa.table(
         {
             "pair_id": pair_ids,
-            "judge_id": j["judge"].map(judge_id_of),
-            "dataset": dataset,
-            "verdict": j["verdict"].tolist(),
-            "verdict_raw": [None if v is None else str(v) for v in _none_if_na(j["verdict_raw"])],
-            "prob_b": pd.to_numeric(j["prob_b"], errors="coerce").astype("float64"),
-            "score_a": pd.to_numeric(j["score_a"], errors="coerce").astype("float64"),
-            "score_b": pd.to_numeric(j["score_b"], errors="coerce").astype("float64"),
-            "shown_order": _none_if_na(j["shown_order"]),
-            "rationale": _none_if_na(j["rationale"]),
-            "source_file": _none_if_na(j["source_file"]),
-            "source_row": pd.array(_none_if_na(j["source_row"]), dtype="Int64"),
-            "repeat": repeat,
+            "judge_id": _judge_ids(j["judge"], judge_id_of),
+            "dataset": pa.array(np.full(len(j), dataset, dtype=object), type=pa.string()),
+            "verdict": _strings(j["verdict"]),
+            "verdict_raw": _strings(j["verdict_raw"]),
+            "prob_b": _numbers(j["prob_b"]),
+            "score_a": _numbers(j["score_a"]),
+            "score_b": _numbers(j["score_b"]),
+            "shown_order": _strings(j["shown_order"]),
+            "rationale": _strings(j["rationale"]),
+            "source_file": _strings(j["source_file"]),
+            "source_row": pa.array(pd.array(_none_if_na(j["source_row"]), dtype="Int64"), type=pa.int64()),
+            "repeat": pa.array(np.asarray(repeat, dtype=np.int64)),
         }
     )
 
@@ -499,62 +547,79 @@ _JUDGMENT_ID = (
 )
 
 
-def _insert_judgments(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+def _insert_judgments(con: duckdb.DuckDBPyConnection, incoming_judgments: pa.Table) -> None:
     """Insert _judgments_frame's rows, each id once (the table has no key to ignore a repeat by, see its DDL)."""
-    if frame.empty:
+    if incoming_judgments.num_rows == 0:
         return
-    incoming_judgments = pa.Table.from_pandas(frame, preserve_index=False)  # noqa: F841 -- read by name below
-    cols = ", ".join(c for c in frame.columns if c != "repeat")
-    con.execute(
+    cols = ", ".join(c for c in incoming_judgments.column_names if c != "repeat")
+    con.execute(  # incoming_judgments is read by name (a replacement scan)
         f"""INSERT INTO judgments (judgment_id, {cols})
             SELECT judgment_id, {cols} FROM (SELECT {_JUDGMENT_ID} AS judgment_id, * FROM incoming_judgments)
             QUALIFY row_number() OVER (PARTITION BY judgment_id) = 1"""  # one id is one source row: any copy
     )
 
 
-def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
-    """Compute every content id and build the table-shaped frames."""
+def _first_of_each(table: pa.Table, ids: list[str]) -> pa.Table:
+    """The table's rows with the first of each id (a prompt asked in many pairs of a batch is written once)."""
+    repeated = pd.Index(ids).duplicated()
+    return table.filter(pa.array(~repeated)) if repeated.any() else table
+
+
+def _frames_with_ids(batch: IngestBatch) -> dict[str, pa.Table]:
+    """Compute every content id and build the table-shaped Arrow tables."""
     p = batch.pairs.reset_index(drop=True)
     ds = batch.meta.name
-    prompt_text = p["prompt"].astype(str).tolist()
+    prompt, text_a, text_b = (p[c].astype(str) for c in ("prompt", "response_a", "response_b"))
     context = _none_if_na(p["context"])
-    prompt_ids = content_ids(prompt_text, context)
+    prompt_ids = content_ids(prompt, context)
     model_a = _none_if_na(p["model_a"])
     model_b = _none_if_na(p["model_b"])
-    text_a = p["response_a"].astype(str).tolist()
-    text_b = p["response_b"].astype(str).tolist()
     a_ids = content_ids(prompt_ids, text_a, model_a)
     b_ids = content_ids(prompt_ids, text_b, model_b)
     subset = _none_if_na(p["subset"])
     upstream = [None if v is None else str(v) for v in _none_if_na(p["upstream_id"])]
     pair_ids = content_ids([ds] * len(p), subset, prompt_ids, a_ids, b_ids, upstream)
 
-    prompts = pd.DataFrame({"prompt_id": prompt_ids, "text": prompt_text, "context": context})
-    responses = pd.concat(
-        [
-            pd.DataFrame({"response_id": a_ids, "prompt_id": prompt_ids, "text": text_a, "generator": model_a}),
-            pd.DataFrame({"response_id": b_ids, "prompt_id": prompt_ids, "text": text_b, "generator": model_b}),
-        ],
-        ignore_index=True,
+    prompt_id_column = pa.array(prompt_ids, type=pa.string())
+    prompts = _first_of_each(
+        pa.table({"prompt_id": prompt_id_column, "text": _strings(prompt), "context": _strings(context)}), prompt_ids
     )
-    pairs = pd.DataFrame(
+    responses = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "response_id": pa.array(ids, type=pa.string()),
+                    "prompt_id": prompt_id_column,
+                    "text": _strings(texts),
+                    "generator": _strings(models),
+                }
+            )
+            for ids, texts, models in ((a_ids, text_a, model_a), (b_ids, text_b, model_b))
+        ]
+    )
+    response_ids = responses.column("response_id")
+    pair_id_column = pa.array(pair_ids, type=pa.string())
+    pairs = pa.table(
         {
-            "pair_id": pair_ids,
-            "dataset": ds,
-            "subset": subset,
-            "category": _none_if_na(p["category"]),
-            "prompt_id": prompt_ids,
-            "response_a_id": a_ids,
-            "response_b_id": b_ids,
-            "upstream_id": upstream,
-            "source_file": _none_if_na(p["source_file"]),
-            "source_row": pd.array(_none_if_na(p["source_row"]), dtype="Int64"),
+            "pair_id": pair_id_column,
+            "dataset": pa.array(np.full(len(p), ds, dtype=object), type=pa.string()),
+            "subset": _strings(subset),
+            "category": _strings(p["category"]),
+            "prompt_id": prompt_id_column,
+            "response_a_id": response_ids.slice(0, len(p)),
+            "response_b_id": response_ids.slice(len(p)),
+            "upstream_id": _strings(upstream),
+            "source_file": _strings(p["source_file"]),
+            "source_row": pa.array(pd.array(_none_if_na(p["source_row"]), dtype="Int64"), type=pa.int64()),
         }
     )
 
     judges = _judges_frame(batch.judges)
     j = batch.judgments.reset_index(drop=True)
-    judgments = _judgments_frame(j, [pair_ids[i] for i in j["pair_row"].tolist()], judges, ds)
+    rows = pa.array(j["pair_row"].to_numpy(dtype=np.int64))
+    judgments = _judgments_frame(j, pair_id_column.take(rows), judges, ds)
+    responses = _first_of_each(responses, a_ids + b_ids)
+    pairs = _first_of_each(pairs, pair_ids)  # rows of the same content are one pair (their verdicts all kept)
     frames = {"prompts": prompts, "responses": responses, "pairs": pairs, "judges": judges, "judgments": judgments}
     if batch.properties is not None and not batch.properties.empty:
         x = batch.properties
@@ -571,21 +636,60 @@ def _frames_with_ids(batch: IngestBatch) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def insert_into(table: str) -> str:
-    """The statement's head for adding rows: a content id already stored is the same row and is skipped; judgments
-    have no key to skip by (see the DDL), their writers hand each id once."""
-    return f"INSERT INTO {table}" if table == "judgments" else f"INSERT OR IGNORE INTO {table}"
+# The columns that identify a row of each table: a row whose key is stored already is the same row (the content
+# tables' ids are hashes of their content) and is not written again. Judgments have none (see their DDL).
+ROW_KEYS = {
+    "prompts": ("prompt_id",),
+    "responses": ("response_id",),
+    "pairs": ("pair_id",),
+    "judges": ("judge_id",),
+    "properties": ("subject_id", "name", "source"),
+    "published": ("dataset", "judge", "generator", "metric"),
+    "datasets": ("name",),
+    "embedding_models": ("model_key",),
+    "embeddings": ("text_id", "model_key"),
+}
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    if frame.empty:
+def insert_new(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    source_sql: str,
+    params: dict | None = None,
+    repeats: bool = True,
+    incoming_rows: pa.Table | None = None,
+) -> None:
+    """Insert the rows `source_sql` selects (its columns named as `columns`) whose key (ROW_KEYS) the table does
+    not hold yet: an anti-join, not a primary key's index (at a million pairs the indexes of the content tables
+    took a fifth of an ingest, and their memory). `repeats`: the rows may repeat a key among themselves (files
+    from elsewhere), so the first of each is kept; an ingest hands each key once. `incoming_rows`: rows the
+    source reads by that name (a DuckDB replacement scan, which looks in this function's variables)."""
+    cols = ", ".join(columns)
+    keys = ROW_KEYS.get(table)
+    if keys is None:
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({source_sql})", params)
         return
-    # the frame is read by its variable name (a DuckDB replacement scan): con.register() would keep every batch's
-    # frame alive until the ingest's transaction commits, a million pairs' worth of memory
+    absent = " AND ".join(f"o.{k} = n.{k}" for k in keys)
+    once = f"QUALIFY row_number() OVER (PARTITION BY {', '.join(f'n.{k}' for k in keys)}) = 1" if repeats else ""
+    con.execute(
+        f"""INSERT INTO {table} ({cols}) SELECT {cols} FROM ({source_sql}) n
+            WHERE NOT EXISTS (SELECT 1 FROM {table} o WHERE {absent}) {once}""",
+        params,
+    )
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table, repeats: bool = True) -> None:
+    # the rows are read by their variable name (a DuckDB replacement scan): con.register() would keep every batch's
+    # rows alive until the ingest's transaction commits, a million pairs' worth of memory
     # as Arrow: DuckDB then reads the strings without taking Python's GIL for each one
-    incoming_rows = pa.Table.from_pandas(frame, preserve_index=False)  # noqa: F841
-    cols = ", ".join(frame.columns)
-    con.execute(f"{insert_into(table)} ({cols}) SELECT {cols} FROM incoming_rows")
+    rows = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    if rows.num_rows == 0:
+        return
+    derived = DERIVED_COLUMNS.get(table, {})
+    columns = [*rows.column_names, *derived]
+    values = ", ".join([*rows.column_names, *(f"{e} AS {c}" for c, e in derived.items())])
+    insert_new(con, table, columns, f"SELECT {values} FROM incoming_rows", repeats=repeats, incoming_rows=rows)
 
 
 def _insert_published(con: duckdb.DuckDBPyConnection, dataset: str, published: pd.DataFrame) -> None:
@@ -719,10 +823,10 @@ def write_batches(
             if len(new_judges):  # once per judge and ingest: the check reads every judgment of the judge
                 _reconcile_judges(con, new_judges)
                 reconciled.update(new_judges["name"])
-            frames = _frames_with_ids(batch)
+            frames = _frames_with_ids(batch)  # each key once
             for table in ("prompts", "responses", "judges", "pairs", "properties"):
                 if table in frames:
-                    _insert(con, table, frames[table])
+                    _insert(con, table, frames[table], repeats=False)
             _insert_judgments(con, frames["judgments"])
             texts = texts_without_properties(con, frames["responses"])
             if computing:
@@ -878,9 +982,9 @@ def add_judgments(con: duckdb.DuckDBPyConnection, batch: VerdictBatch) -> Ingest
     v = v[v["pair_id"].notna()].reset_index(drop=True)
     jg = batch.judges
     judges = _judges_frame(jg)
-    judgments = _judgments_frame(v, v["pair_id"].tolist(), judges, batch.dataset)
+    judgments = _judgments_frame(v, _strings(v["pair_id"]), judges, batch.dataset)
     judge_id_of = dict(zip(judges["name"], judges["judge_id"], strict=True))
-    shown = judgments["shown_order"].tolist()
+    shown = judgments.column("shown_order").to_pylist()
     replaced = sorted({(judge_id_of[n], o) for n, o in zip(v["judge"], shown, strict=True)}, key=str)
     with transaction(con):
         _reconcile_judges(con, jg)

@@ -164,7 +164,7 @@ def labels(codes: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return out
 
 
-_TEXT_LENGTHS = "length(ra.text) AS len_a, length(rb.text) AS len_b"
+_TEXT_LENGTHS = "ra.chars AS len_a, rb.chars AS len_b"
 _NO_LENGTHS = "NULL::BIGINT AS len_a, NULL::BIGINT AS len_b"
 
 
@@ -176,8 +176,8 @@ def load_verdicts(
     lengths: bool = True,
 ) -> Verdicts:
     """A dataset's verdicts (optionally one subset, or only the given pairs), aggregated in the store.
-    lengths=False leaves len_a / len_b missing: the response texts are then never read (half the time at a
-    million pairs), for statistics that do not need them."""
+    len_a / len_b are the responses' stored lengths in characters; lengths=False leaves them missing, for
+    statistics that do not need them."""
     restrict = "AND pair_id IN (SELECT unnest($ids))" if pair_ids is not None else ""
     pairs = _STORE.pairs.replace("{lengths}", _TEXT_LENGTHS if lengths else _NO_LENGTHS)
     relations = _Relations(_STORE.judgments, _STORE.keys.format(restrict=restrict), pairs, _STORE.judges)

@@ -111,3 +111,47 @@ def test_the_agenda_travels_with_its_datasets(tmp_path, capsys):
         ("Already there", ""),
         ("PandaLM agreement", "first"),
     ]
+
+
+def test_files_of_schema_version_2_import_with_their_lengths_made(tmp_path, capsys):
+    """An export of version 2 (responses without chars) imports; the lengths are computed from the texts (and a
+    file's own chars column would not be trusted either)."""
+    import pyarrow.parquet as pq
+
+    source, target, folder = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "parquet"
+    con = connect(source)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    con.close()
+    assert run(capsys, "export-store", "--store", source, "-o", folder)[0] == 0
+    responses = pq.read_table(folder / "responses.parquet")
+    pq.write_table(responses.drop_columns(["chars"]), folder / "responses.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"schema_version": "2"}))
+    code, out, err = run(capsys, "import-store", "--store", target, folder)
+    assert code == 0, err
+    sql = "SELECT response_id, chars FROM responses ORDER BY response_id"
+    assert table(target, sql) == table(source, sql)
+    assert table(target, "SELECT count(*) FROM responses WHERE chars = length(text) AND chars > 0") == [(4,)]
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"schema_version": "1"}))
+    code, _, err = run(capsys, "import-store", "--store", tmp_path / "c.duckdb", folder)
+    assert code == 2 and "schema version 1" in err
+
+
+def test_files_that_repeat_a_row_import_it_once(tmp_path, capsys):
+    """Files from another pipeline may hold a row twice: each id is stored once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source, target, folder = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "parquet"
+    con = connect(source)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    con.close()
+    assert run(capsys, "export-store", "--store", source, "-o", folder)[0] == 0
+    for name in ("prompts", "responses", "pairs"):
+        rows = pq.read_table(folder / f"{name}.parquet")
+        pq.write_table(pa.concat_tables([rows, rows]), folder / f"{name}.parquet")
+    code, _, err = run(capsys, "import-store", "--store", target, folder)
+    assert code == 0, err
+    for name, key in (("prompts", "prompt_id"), ("responses", "response_id"), ("pairs", "pair_id")):
+        sql = f"SELECT count(*), count(DISTINCT {key}) FROM {name}"
+        assert table(target, sql) == table(source, sql), name

@@ -329,7 +329,7 @@ def test_verdicts_from_the_store_equal_the_long_frame_rules(tmp_path):
     con = connect(tmp_path / "s.duckdb")
     write_batch(con, llmbar.load(write_llmbar(tmp_path / "l")))
     stored = J.load_verdicts(con, "llmbar")
-    without_lengths = J.load_verdicts(con, "llmbar", lengths=False)  # the same, the texts never read
+    without_lengths = J.load_verdicts(con, "llmbar", lengths=False)  # the same, lengths left out
     assert np.array_equal(without_lengths.codes, stored.codes, equal_nan=True)
     assert without_lengths.pairs["len_a"].isna().all() and stored.pairs["len_a"].gt(0).all()
     pd.testing.assert_frame_equal(

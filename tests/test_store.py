@@ -33,6 +33,40 @@ def test_content_id_separates_parts():
     assert content_id("x", 1) == content_id("x", "1")
 
 
+def test_content_ids_of_columns_equal_content_id_of_each_row():
+    """The column-wise ids (Arrow text joined and hashed in place, or row by row) are content_id's, whatever the
+    columns hold: pandas' Arrow-backed strings, lists with None, numbers, separators and NULs inside the text,
+    multi-byte and unpaired-surrogate characters, missing values in a pandas column."""
+    import random
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from analytics.ids import content_ids
+
+    rng = random.Random(7)
+
+    def text() -> str | None:
+        if rng.random() < 0.1:
+            return None
+        return "".join(rng.choice("ab \x00\x1f’é🙂\nxyz") for _ in range(rng.randrange(0, 30)))
+
+    for _ in range(300):
+        n, m = rng.randrange(0, 40), rng.randrange(1, 5)
+        columns = [[text() for _ in range(n)] for _ in range(m)]
+        expected = [content_id(*row) for row in zip(*columns, strict=True)]
+        assert content_ids(*columns) == expected
+        as_series = [pd.Series([v for v in c], dtype="str") if k == 0 else c for k, c in enumerate(columns)]
+        assert content_ids(*as_series) == [content_id(*row) for row in zip(*as_series, strict=True)]
+        as_arrow = [pa.array(c, type=pa.string()) if k == m - 1 else c for k, c in enumerate(columns)]
+        assert content_ids(*as_arrow) == expected
+    odd = [pd.Series(["x", "\ud800y", "z"], dtype=object), [1, None, 2.5], ["a", "b", None]]
+    assert content_ids(*odd) == [content_id(*row) for row in zip(*odd, strict=True)]
+    assert content_ids(pd.Series(["a", "b"], dtype="str"), ["c", "d"]) == [content_id("a", "c"), content_id("b", "d")]
+    pieces = pd.concat([pd.Series(["a"], dtype="str"), pd.Series(["b", "c"], dtype="str")], ignore_index=True)
+    assert content_ids(pieces) == [content_id(v) for v in "abc"]  # Arrow strings in several chunks
+
+
 def test_second_ingest_changes_nothing(tmp_path, store_path):
     root = write_llmbar(tmp_path / "llmbar")
     con = connect(store_path)
@@ -69,8 +103,8 @@ def test_failed_ingest_leaves_store_unchanged(tmp_path, store_path, monkeypatch)
 
     real_insert = store_module._insert
 
-    def failing_insert(con_, table, frame):
-        real_insert(con_, table, frame)
+    def failing_insert(con_, table, frame, **options):
+        real_insert(con_, table, frame, **options)
         if table == "pairs":  # prompts, responses, judges and pairs are already written when this fails
             raise RuntimeError("disk full (simulated)")
 
@@ -152,3 +186,59 @@ def test_a_judge_declared_with_another_kind_is_an_error_not_kept_silently(tmp_pa
     write_batch(con, fixed, force=True)
     assert con.execute("SELECT kind FROM judges WHERE name = $n", {"n": name}).fetchone()[0] != stored_kind
     con.close()
+
+
+def _characters(con) -> list[tuple]:
+    return con.execute("SELECT response_id, chars, length(text) FROM responses ORDER BY response_id").fetchall()
+
+
+def test_response_lengths_are_stored_as_written_and_made_for_a_store_of_version_2(tmp_path, store_path):
+    """responses.chars is the text's length in characters, written with the row; a store an older prefatlas made
+    (version 2: no such column) gets it on its first opening, read-only included."""
+    import duckdb
+
+    con = connect(store_path)
+    write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+    rows = _characters(con)
+    assert len(rows) == 4 and all(chars == length > 0 for _, chars, length in rows)
+    # turn it into the store version 2 wrote
+    con.execute("ALTER TABLE responses DROP COLUMN chars")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    con = connect(store_path, read_only=True)
+    try:
+        assert _characters(con) == rows
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+    finally:
+        con.close()
+    raw = duckdb.connect(str(store_path), read_only=True)
+    assert raw.execute("SELECT count(*) FROM responses WHERE chars IS NULL").fetchone()[0] == 0
+    raw.close()
+
+
+def test_a_store_whose_content_tables_have_primary_keys_takes_the_same_rows(tmp_path):
+    """Stores made before the content tables lost their primary keys keep them: rows go in by the same anti-join
+    (never a key violation), and shared prompts stay one row."""
+    import duckdb
+
+    from analytics import store
+
+    path = tmp_path / "keyed.duckdb"
+    old_ddl = store._DDL
+    for column in ("prompt_id", "response_id", "pair_id"):
+        old_ddl = old_ddl.replace(f"    {column} VARCHAR NOT NULL,", f"    {column} VARCHAR PRIMARY KEY,", 1)
+    assert old_ddl.count("PRIMARY KEY") == store._DDL.count("PRIMARY KEY") + 3
+    raw = duckdb.connect(str(path))
+    raw.execute(old_ddl)
+    raw.close()
+    con = connect(path)
+    root = write_llmbar(tmp_path / "llmbar")
+    write_batch(con, llmbar.load(root, name="one"))
+    write_batch(con, llmbar.load(root, name="two"))
+    write_batch(con, llmbar.load(root, name="two"), force=True)
+    assert con.execute("SELECT count(*), count(DISTINCT prompt_id) FROM prompts").fetchone() == (3, 3)
+    assert con.execute("SELECT count(*), count(DISTINCT pair_id) FROM pairs").fetchone() == (6, 6)
+    fresh = connect(tmp_path / "fresh.duckdb")
+    write_batch(fresh, llmbar.load(root, name="one"))
+    write_batch(fresh, llmbar.load(root, name="two"))
+    assert snapshot(con) == snapshot(fresh)

@@ -660,7 +660,17 @@ def _keys(series: pd.Series) -> pd.Series:
         text = stripped[stripped.notna()].astype(str).str.strip()
         stripped[text.index] = text.where(text != "", None)
         return stripped.astype(object)
+    if pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        return pd.Series(values.to_numpy().astype(str), dtype=object)  # no missing value; as _key writes them
     return pd.Series([_key(v) for v in values], dtype=object)
+
+
+def _holds_containers(series: pd.Series) -> np.ndarray:
+    """Which cells hold a list, dict or array (a nested value mapped as text). Only an object column of
+    something other than text can hold one: a text column is answered without a look at each of its cells."""
+    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return np.zeros(len(series), dtype=bool)
+    return series.map(lambda v: isinstance(v, (list, dict, np.ndarray))).to_numpy(dtype=bool)
 
 
 def _key(value: object) -> str | None:
@@ -1023,7 +1033,7 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
     text = {}
     for role in TEXT_COLUMNS:
         series = _column(frame, cols[role], role, label)
-        listed = np.flatnonzero(series.map(lambda v: isinstance(v, (list, dict, np.ndarray))).to_numpy())
+        listed = np.flatnonzero(_holds_containers(series))
         if len(listed):
             raise IngestError(
                 f"{role} must be text; rows {rows_text(listed)} hold a {type(series.iloc[listed[0]]).__name__} "
@@ -1059,9 +1069,14 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
                 ids = [f"{i}#{k}" for i, k in zip(ids, frame["@pair_in_row"], strict=True)]
             return pd.Series(ids, dtype=object)
         series = _column(frame, cols[role], role, label).reset_index(drop=True)
-        present = _keys(series).notna().to_numpy()
+        keys = _keys(series)
+        present = keys.notna().to_numpy()
         if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
             return series.astype(object).where(present, None)
+        if pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
+            series.dtype, pd.api.extensions.ExtensionDtype
+        ):
+            return keys  # numbers without a missing one: their text, as str() writes it
         return (
             series.map(lambda v: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v))
             .where(present, None)
