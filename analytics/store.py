@@ -251,17 +251,34 @@ def _needs_migration(con: duckdb.DuckDBPyConnection) -> bool:
     return row is not None and row[0] in ("1", "2")
 
 
-# DuckDB's own memory per connection (it spills to a temporary file beyond): a 1M-pair ingest peaks at 3.8 GB
-# resident with 2 GB, 12+ GB with DuckDB's default of 80 % of the machine; a reader aggregating a million pairs'
-# judgments needs far less (1.3 GB resident with 1 GB, 3 GB without). PREFATLAS_MEMORY_LIMIT sets both ("none":
-# DuckDB's default).
-MEMORY_LIMIT = {"write": "2GB", "read": "1GB"}
+# DuckDB's own memory per connection (it spills to a temporary file beyond; DuckDB's default is 80 % of the
+# machine): a reader aggregating a million pairs' judgments runs in 1 GB (1.3 GB resident, 3 GB without a cap);
+# other writers (maps, imports, deletions) get 2 GB. An ingest's transaction only appends, with no index to keep:
+# 512 MB took a million pairs 83 s and 1.9 GB resident, against 86 s and 3.3 GB with 2 GB (with the primary
+# keys' indexes, 1 GB could not commit). PREFATLAS_MEMORY_LIMIT sets them all ("none": DuckDB's default).
+MEMORY_LIMIT = {"write": "2GB", "read": "1GB", "ingest": "512MB"}
+
+
+def _limit(kind: str) -> str:
+    return os.environ.get("PREFATLAS_MEMORY_LIMIT", MEMORY_LIMIT[kind]).strip().replace("'", "")
 
 
 def limit_memory(con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
-    limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", MEMORY_LIMIT["read" if read_only else "write"]).strip()
+    limit = _limit("read" if read_only else "write")
     if limit and limit.lower() != "none":
-        con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+@contextmanager
+def memory_for(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[None]:
+    """A writer's memory cap set to MEMORY_LIMIT[kind] for a block, then back to a writer's."""
+    limit = _limit(kind)
+    if limit and limit.lower() != "none":
+        con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        limit_memory(con, read_only=False)
 
 
 class StoreAccess:
@@ -808,7 +825,7 @@ def write_batches(
         unlisted = int(existing[4] or 0) - len(skipped)  # only the first 1000 skipped rows are listed
     # The builtin properties are part of the unit (never pairs without them), computed batch by batch (memory stays
     # bounded) while this thread reads and writes the next batch (properties_worker says where).
-    with transaction(con), properties_worker(len(first.pairs)) as worker:
+    with memory_for(con, "ingest"), transaction(con), properties_worker(len(first.pairs)) as worker:
         computing, reconciled = False, set()
         if existing is not None:
             if append:

@@ -1,7 +1,8 @@
 """Ingest as a user runs it: the `prefatlas ingest` command end to end (read, validate, write, properties, and the
 precomputed page views unless --no-precompute), on each catalog dataset of the mirror and on generated data of N pairs
 (benchmarks/generate.py: real texts recombined, six judges). Prints seconds, pairs/s, the command's peak resident
-memory and the store's size. Usage:
+memory (the largest process's, and the peak of the command with its properties process together) and the store's
+size. Usage:
 
     PREFATLAS_MIRROR=../shared/data/raw .venv/bin/python benchmarks/ingest.py --pairs 100000 1000000
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,24 +21,26 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate import generate  # noqa: E402
+from procmem import run_measured  # noqa: E402
 
 PREFATLAS = [sys.executable, "-m", "analytics.cli"]
 
 
 def run(args: list[str], store: Path) -> dict:
-    """Time one command in a fresh process; its peak RSS from wait4's rusage (this child alone)."""
+    """Time one command in a fresh process; the peak memory of its largest process (the command or its properties
+    process) and of the two together (benchmarks/procmem.py)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
+    done, memory = run_measured(args, cwd=ROOT)
     seconds = time.perf_counter() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    out, err = done.stdout, done.stderr
+    if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{err[-3000:]}")
     pairs = sum(int(line.split(": ")[2].split()[0]) for line in out.splitlines() if ": " in line)
     return {
         "pairs": pairs,
         "seconds": seconds,
-        "peak_mb": usage.ru_maxrss / 1024,
+        "peak_mb": memory.largest_mb,
+        "tree_mb": memory.tree_mb,
         "store_mb": store.stat().st_size / 1e6,
     }
 
@@ -46,7 +48,7 @@ def run(args: list[str], store: Path) -> dict:
 def show(name: str, r: dict) -> None:
     print(
         f"{name:<40} {r['pairs']:>9,} {r['seconds']:>8.1f} {r['pairs'] / r['seconds']:>9,.0f} "
-        f"{r['peak_mb']:>8,.0f} {r['store_mb']:>9,.0f}",
+        f"{r['peak_mb']:>8,.0f} {r['tree_mb']:>8,.0f} {r['store_mb']:>9,.0f}",
         flush=True,
     )
 
@@ -58,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     extra = ["--no-precompute"] if args.no_precompute else []
     mirror = os.environ.get("PREFATLAS_MIRROR")
-    print(f"{'case':<40} {'pairs':>9} {'seconds':>8} {'pairs/s':>9} {'peak MB':>8} {'store MB':>9}")
+    print(f"{'case':<40} {'pairs':>9} {'seconds':>8} {'pairs/s':>9} {'peak MB':>8} {'tree MB':>8} {'store MB':>9}")
     with tempfile.TemporaryDirectory(prefix="prefatlas-ingest-") as name:
         tmp = Path(name)
         env_cache = ["--cache", str(tmp / "cache")]

@@ -127,7 +127,7 @@ def test_files_of_schema_version_2_import_with_their_lengths_made(tmp_path, caps
     pq.write_table(responses.drop_columns(["chars"]), folder / "responses.parquet")
     manifest = json.loads((folder / "manifest.json").read_text())
     (folder / "manifest.json").write_text(json.dumps(manifest | {"schema_version": "2"}))
-    code, out, err = run(capsys, "import-store", "--store", target, folder)
+    code, _, err = run(capsys, "import-store", "--store", target, folder)
     assert code == 0, err
     sql = "SELECT response_id, chars FROM responses ORDER BY response_id"
     assert table(target, sql) == table(source, sql)
