@@ -85,7 +85,7 @@ class Fit:
         }
 
 
-_ROWS_PER_STEP = 4096  # rows of the data times draws evaluated at once: bounds memory (4096 x 3000 doubles ~ 100 MB)
+_ROWS_PER_STEP = 1024  # rows of the data times draws evaluated at once: bounds memory (1024 x 3000 doubles ~ 25 MB)
 
 
 def _log_posterior(w: np.ndarray, signed: np.ndarray, counts: np.ndarray, b: float) -> np.ndarray:
