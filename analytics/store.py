@@ -680,7 +680,8 @@ def insert_new(
     """Insert the rows `source_sql` selects (its columns named as `columns`) whose key (ROW_KEYS) the table does
     not hold yet: an anti-join, not a primary key's index (at a million pairs the indexes of the content tables
     took a fifth of an ingest, and their memory). `repeats`: the rows may repeat a key among themselves (files
-    from elsewhere), so the first of each is kept; an ingest hands each key once. `incoming_rows`: rows the
+    from elsewhere), so one row of each key is kept (a content id stands for one content); an ingest hands each
+    key once. `incoming_rows`: rows the
     source reads by that name (a DuckDB replacement scan, which looks in this function's variables)."""
     cols = ", ".join(columns)
     keys = ROW_KEYS.get(table)
