@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -85,6 +86,10 @@ class Fit:
         }
 
 
+# liblinear draws its coordinate order from one generator for the whole process (seeded by random_state at each
+# fit): two fits at once on two threads draw from it in turn, and the modes then differ run to run in the 8th
+# decimal. One fit at a time inside liblinear; everything around it still runs in parallel.
+_LIBLINEAR = threading.Lock()
 _ROWS_PER_STEP = 1024  # rows of the data times draws evaluated at once: bounds memory (1024 x 3000 doubles ~ 25 MB)
 
 
@@ -104,8 +109,10 @@ def _unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.n
     """Distinct rows with their summed counts, for rows of -1 / 0 / +1 (sign features), keyed as base-3 integers
     (which sorts far faster than whole rows). Other rows (normalised features) come back as they are: continuous
     rows hardly repeat (999,687 distinct of a million generated pairs), and finding that out cost 1.7 s a fit."""
-    if rows.shape[1] <= 39 and np.isin(rows, (-1.0, 0.0, 1.0)).all():
-        keys = (rows + 1).astype(np.int64) @ (3 ** np.arange(rows.shape[1], dtype=np.int64))
+    if rows.shape[1] <= 39 and np.isin(rows, (-1, 0, 1)).all():
+        keys = np.zeros(len(rows), dtype=np.int64)
+        for k in range(rows.shape[1]):  # column by column: no (rows x columns) int64 copy of a million pairs
+            keys += (rows[:, k].astype(np.int64) + 1) * 3**k
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         return rows[first], np.bincount(inverse.ravel(), weights=counts)
     return rows, counts
@@ -115,8 +122,8 @@ def distinct_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     """(x, y, counts) with each distinct (features, outcome) row once: the likelihood of the data is the count-
     weighted likelihood of its distinct rows, so the posterior is the same. Sign features take few values, so a
     million pairs become some tens of thousands of rows; continuous features stay one row per pair."""
-    rows, counts = _unique_rows(np.column_stack([x, y]), np.ones(len(y)))
-    return rows[:, :-1], rows[:, -1], counts
+    rows, counts = _unique_rows(np.column_stack([x, y.astype(x.dtype)]), np.ones(len(y)))
+    return rows[:, :-1].astype(float), rows[:, -1].astype(float), counts
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -177,7 +184,8 @@ def fit_bayes_logistic(
         tol=1e-8,
         random_state=seed,  # liblinear shuffles: seeded, so a fit is reproducible
     )
-    model.fit(x, y, sample_weight=counts)
+    with _LIBLINEAR:
+        model.fit(x, y, sample_weight=counts)
     mode = model.coef_[0].astype(float)
     # the likelihood depends on each pair only through its signed features (flipping A and B negates both), so the
     # posterior is evaluated on the distinct signed rows: about half as many
@@ -385,7 +393,9 @@ def _fit_one(
         decided = decided & rows
     if decided.sum() < settings.min_pairs:
         return None
-    x = features.to_numpy(dtype=float)[decided]
+    x = features.to_numpy()[decided]
+    # sign features are held as int8 until collapsed to distinct rows (a million pairs: 14 MB a copy, not 112)
+    x = x.astype(np.int8) if np.isin(x, (-1, 0, 1)).all() else x.astype(float, copy=False)
     keep = np.abs(x).sum(axis=0) > 0  # a feature that never differs carries nothing
     names = [c for c, k in zip(features.columns, keep, strict=True) if k]
     y = (verdict.to_numpy(dtype=object)[decided] == "A").astype(float)
@@ -398,8 +408,9 @@ def _fit_many(
     features: pd.DataFrame, wide: pd.DataFrame, settings: Settings, tasks: list[tuple[str, np.ndarray | None]]
 ) -> list[Fit | None]:
     """_fit_one for each (judge, rows). The fits are independent and spend their time in liblinear and numpy,
-    which release the GIL: on threads every core takes part (each fit seeds its own generator, so the results do
-    not depend on the order)."""
+    which release the GIL: on threads every core takes part in the numpy parts (each fit seeds its own generator,
+    and liblinear, whose generator is the process's, runs one fit at a time: the results do not depend on the
+    order)."""
     with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
         return list(pool.map(lambda task: _fit_one(features, wide[task[0]], settings, task[1]), tasks))
 

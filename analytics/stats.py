@@ -220,5 +220,5 @@ def random_orientation(x: np.ndarray, y: np.ndarray, seed: int = DEFAULT_SEED) -
     no-intercept model the likelihood of each pair is unchanged, but data where A always wins (chosen/rejected
     sets) gets both outcomes, which solvers need."""
     flip = np.random.default_rng(seed).random(len(y)) < 0.5
-    sign = np.where(flip, -1.0, 1.0)
+    sign = np.where(flip, -1, 1).astype(x.dtype)  # x keeps its type (small signed integers stay small)
     return x * sign[:, None], np.where(flip, 1.0 - y, y)

@@ -218,3 +218,26 @@ def test_the_pages_light_reads_agree_with_the_whole_design(tmp_path, monkeypatch
     kinds = {"human": "human", "long": "llm", "short": "llm", "coin": "llm"}
     assert default_comparison(sorted(kinds), kinds) == ("human", "coin")
     assert default_comparison(["long", "short"], kinds) == ("long", "short")  # no human label: the first judge
+
+
+def test_fits_on_threads_equal_the_same_fits_one_after_another():
+    """Fits run on threads (_fit_many) give exactly the numbers of the same fits run alone: liblinear's generator
+    is shared by the process, so two fits inside it at once would each change the other's coordinate order."""
+    import analytics.dissection as D
+
+    rng = np.random.default_rng(3)
+    features = pd.DataFrame(rng.normal(size=(20_000, 6)), columns=[f"p{k}" for k in range(6)])
+    logits = features.to_numpy() @ np.array([0.5, -0.3, 0.2, 0.0, 0.1, -0.4])
+    wide = pd.DataFrame(
+        {
+            f"judge {k}": np.where(rng.random(20_000) < 1 / (1 + np.exp(-logits * (1 + k / 4))), "A", "B")
+            for k in range(4)
+        }
+    )
+    settings = D.Settings(samples=300)
+    tasks = [(judge, None) for judge in wide.columns]
+    together = D._fit_many(features, wide, settings, tasks)
+    alone = [D._fit_one(features, wide[judge], settings) for judge, _ in tasks]
+    for a, b in zip(together, alone, strict=True):
+        np.testing.assert_array_equal(a.mode, b.mode)
+        np.testing.assert_array_equal(a.mean, b.mean)
