@@ -235,6 +235,7 @@ def connect(
                 told = True
             time.sleep(0.2)
     limit_memory(con, read_only)
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into a --json output, a page's log
     if not read_only:
         ensure_schema(con)
     elif _needs_migration(con):  # a store an older prefatlas wrote: migrated once by a short writer, then read

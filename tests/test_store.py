@@ -242,3 +242,14 @@ def test_a_store_whose_content_tables_have_primary_keys_takes_the_same_rows(tmp_
     write_batch(fresh, llmbar.load(root, name="one"))
     write_batch(fresh, llmbar.load(root, name="two"))
     assert snapshot(con) == snapshot(fresh)
+
+
+def test_connections_draw_no_progress_bar(store_path):
+    """DuckDB draws a progress bar on stdout for a query of more than two seconds (a million pairs' verdicts):
+    into `prefatlas judges --json`'s output. Every store connection turns it off."""
+    for read_only in (False, True):
+        con = connect(store_path, read_only=read_only)
+        try:
+            assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+        finally:
+            con.close()
