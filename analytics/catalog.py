@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -240,13 +241,8 @@ def precompute_views(
         group_names(con, dataset)
         # the Dissection page's view in both feature modes (its one switch that refits every judge), from one design
         modes = ("sign", "normalised")
-        held: dict = {}
-
-        def frames(mode: str) -> tuple:
-            if not held:
-                held.update(designs(con, dataset, modes))
-            return held[mode]
-
+        both = functools.cache(lambda: designs(con, dataset, modes))  # read only if a view is not cached yet
+        frames = lambda mode: both()[mode]  # noqa: E731
         for mode in modes:
             settings = Settings(features=mode)
             fitted = sorted(
@@ -257,7 +253,7 @@ def precompute_views(
                 difference_from_reference(
                     con, dataset, judge, reference, settings=settings, frames=lambda m=mode: frames(m)
                 )
-        held.clear()
+        both.cache_clear()  # the maps' layers below need none of it
         for map_id in M.list_maps(con, dataset)["map_id"]:  # a new version of a mapped dataset: its layers
             M.regions(con, map_id)
     except ValueError as exc:  # a dataset without judgments or decided pairs has no such views

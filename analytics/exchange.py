@@ -133,16 +133,9 @@ def import_store(con: duckdb.DuckDBPyConnection, in_dir: Path, replace: bool = F
         for table, path in files.items():
             derived = DERIVED_COLUMNS.get(table, {})
             names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-            cols = ", ".join(names)
             values = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in names)  # made again
             source = f"SELECT {values} FROM read_parquet('{_quoted(path)}')"
-            if table == "builtin_properties":  # no key: keep one row per response and source
-                con.execute(
-                    f"INSERT INTO {table} ({cols}) SELECT * FROM ({source}) n WHERE NOT EXISTS (SELECT 1 FROM "
-                    f"{table} o WHERE o.response_id = n.response_id AND o.source = n.source)"
-                )
-            else:
-                insert_new(con, table, names, source)
+            insert_new(con, table, names, source)
     store = store_file(con)
     if store is not None and (in_dir / AGENDA).is_file():  # the saved views that came with the datasets
         try:

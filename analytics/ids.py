@@ -62,6 +62,15 @@ def _utf8(column: Sequence[object] | pd.Series | pa.Array | pa.ChunkedArray) -> 
     return array.cast(pa.large_string())
 
 
+def text_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes and the offsets (int64, relative to the bytes) of an Arrow string array without nulls: each
+    text read where it lies."""
+    texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    return np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8), offsets
+
+
 def content_ids(*columns: Sequence[object] | pd.Series | pa.Array | pa.ChunkedArray) -> list[str]:
     """content_id over zipped columns (one id per row), the same ids. Where a column is Arrow text already (an
     Arrow array, or pandas' Arrow-backed strings: long texts, read without a copy), the columns are joined by
@@ -79,8 +88,8 @@ def content_ids(*columns: Sequence[object] | pd.Series | pa.Array | pa.ChunkedAr
     joined = pc.binary_join_element_wise(
         *(pc.fill_null(a, pa.scalar(_NONE, text)) for a in arrays), pa.scalar(_SEP, text)
     )
-    _, offsets, data = joined.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1].tolist()
-    view = memoryview(data) if data is not None else memoryview(b"")
+    data, offsets = text_buffers(joined)
+    bounds = offsets.tolist()
+    view = memoryview(data)
     blake2b = hashlib.blake2b
     return [blake2b(view[a:b], digest_size=_DIGEST_BYTES).hexdigest() for a, b in itertools.pairwise(bounds)]

@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyphen
 
-from analytics.store import transaction
+from analytics.store import insert_new, transaction
 
 if TYPE_CHECKING:
     import polars as pl
@@ -558,14 +558,11 @@ def _serve() -> None:
 def insert_computed(con: duckdb.DuckDBPyConnection, computed: pa.Table) -> int:
     """Insert properties bulk_properties computed, but not for a response that has them by now (an ingest
     computes one batch while it writes the next, so a response repeated in both is computed twice)."""
-    _computed = computed
-    columns = ", ".join(COLUMNS.values())
-    return con.execute(
-        f"""INSERT INTO builtin_properties (response_id, source, {columns})
-            SELECT response_id, $s, {columns} FROM _computed
-            WHERE response_id NOT IN (SELECT response_id FROM builtin_properties WHERE source = $s)""",
-        {"s": PROPERTIES_SOURCE},
-    ).fetchall()[0][0]
+    columns = ["response_id", "source", *COLUMNS.values()]
+    source = f"SELECT response_id, $s AS source, {', '.join(COLUMNS.values())} FROM incoming_rows"
+    return insert_new(
+        con, "builtin_properties", columns, source, {"s": PROPERTIES_SOURCE}, repeats=False, incoming_rows=computed
+    )
 
 
 def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:

@@ -31,6 +31,7 @@ import pyarrow as pa
 from analytics.ids import content_id, content_ids
 
 SCHEMA_VERSION = "3"  # 2: builtin response properties in their own wide table; 3: responses.chars
+MIGRATED_VERSIONS = ("1", "2")  # stores of these versions are brought to this one when opened (ensure_schema)
 
 VERDICTS = ("A", "B", "tie", "unparsed")
 JUDGE_KINDS = ("human", "llm", "reward_model", "gold", "crowd")
@@ -249,7 +250,7 @@ def _needs_migration(con: duckdb.DuckDBPyConnection) -> bool:
     if not has_table(con, "meta"):
         return False
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return row is not None and row[0] in ("1", "2")
+    return row is not None and row[0] in MIGRATED_VERSIONS
 
 
 # DuckDB's own memory per connection (it spills to a temporary file beyond; DuckDB's default is 80 % of the
@@ -260,26 +261,24 @@ def _needs_migration(con: duckdb.DuckDBPyConnection) -> bool:
 MEMORY_LIMIT = {"write": "2GB", "read": "1GB", "ingest": "512MB"}
 
 
-def _limit(kind: str) -> str:
-    return os.environ.get("PREFATLAS_MEMORY_LIMIT", MEMORY_LIMIT[kind]).strip().replace("'", "")
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", MEMORY_LIMIT[kind]).strip().replace("'", "")
+    if limit and limit.lower() != "none":
+        con.execute(f"SET memory_limit = '{limit}'")
 
 
 def limit_memory(con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
-    limit = _limit("read" if read_only else "write")
-    if limit and limit.lower() != "none":
-        con.execute(f"SET memory_limit = '{limit}'")
+    _set_memory_limit(con, "read" if read_only else "write")
 
 
 @contextmanager
 def memory_for(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[None]:
     """A writer's memory cap set to MEMORY_LIMIT[kind] for a block, then back to a writer's."""
-    limit = _limit(kind)
-    if limit and limit.lower() != "none":
-        con.execute(f"SET memory_limit = '{limit}'")
+    _set_memory_limit(con, kind)
     try:
         yield
     finally:
-        limit_memory(con, read_only=False)
+        _set_memory_limit(con, "write")
 
 
 class StoreAccess:
@@ -345,7 +344,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         con.execute("INSERT INTO meta VALUES ('schema_version', $v)", {"v": SCHEMA_VERSION})
-    elif row[0] in ("1", "2"):
+    elif row[0] in MIGRATED_VERSIONS:
         with transaction(con):
             if row[0] == "1":  # version 1 kept builtin properties in the long table; they are recomputed
                 con.execute("DELETE FROM properties WHERE source LIKE 'prefatlas-%'")
@@ -666,6 +665,7 @@ ROW_KEYS = {
     "datasets": ("name",),
     "embedding_models": ("model_key",),
     "embeddings": ("text_id", "model_key"),
+    "builtin_properties": ("response_id", "source"),
 }
 
 
@@ -677,25 +677,24 @@ def insert_new(
     params: dict | None = None,
     repeats: bool = True,
     incoming_rows: pa.Table | None = None,
-) -> None:
+) -> int:
     """Insert the rows `source_sql` selects (its columns named as `columns`) whose key (ROW_KEYS) the table does
     not hold yet: an anti-join, not a primary key's index (at a million pairs the indexes of the content tables
     took a fifth of an ingest, and their memory). `repeats`: the rows may repeat a key among themselves (files
     from elsewhere), so one row of each key is kept (a content id stands for one content); an ingest hands each
-    key once. `incoming_rows`: rows the
-    source reads by that name (a DuckDB replacement scan, which looks in this function's variables)."""
+    key once. `incoming_rows`: rows the source reads by that name (a DuckDB replacement scan, which looks in this
+    function's variables). Returns how many rows went in."""
     cols = ", ".join(columns)
     keys = ROW_KEYS.get(table)
     if keys is None:
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({source_sql})", params)
-        return
+        return con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({source_sql})", params).fetchone()[0]
     absent = " AND ".join(f"o.{k} = n.{k}" for k in keys)
     once = f"QUALIFY row_number() OVER (PARTITION BY {', '.join(f'n.{k}' for k in keys)}) = 1" if repeats else ""
-    con.execute(
+    return con.execute(
         f"""INSERT INTO {table} ({cols}) SELECT {cols} FROM ({source_sql}) n
             WHERE NOT EXISTS (SELECT 1 FROM {table} o WHERE {absent}) {once}""",
         params,
-    )
+    ).fetchone()[0]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table, repeats: bool = True) -> None:

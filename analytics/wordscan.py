@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics.ids import text_buffers
+
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _MIX_1 = np.uint64(0x9E3779B97F4A7C15)
@@ -152,21 +154,13 @@ def _in_parallel(n: int, work) -> None:
         list(pool.map(work, bounds[:-1], bounds[1:]))
 
 
-def _buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The bytes and the offsets (int64, relative to the bytes) of a string array without nulls."""
-    texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
-    _, offsets, data = texts.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
-    return np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8), offsets
-
-
 class Scan:
     """The statistics of n texts: per text (arrays of n) words, tokens (right for plain-ASCII texts only),
     worded_sentences, questions, distinct_trigrams; per word, in text order: hashes (of the lower-cased word),
     text (its text's index), start and end (its bytes in `data`)."""
 
     def __init__(self, texts: pa.Array) -> None:
-        self.data, offsets = _buffers(texts)
+        self.data, offsets = text_buffers(texts)
         n = len(offsets) - 1
         stats = np.zeros((n, 5), dtype=np.int64)
         word_at = np.zeros(n, dtype=np.int64)
@@ -277,7 +271,7 @@ def syllable_counts(words: list[str], hyphenator) -> np.ndarray:
     if not words:
         return out
     array = pa.array(words, type=pa.large_string())
-    data, offsets = _buffers(array)
+    data, offsets = text_buffers(array)
     ascii_ = np.asarray(pc.equal(pc.binary_length(array), pc.utf8_length(array)))
     counts = np.zeros(len(words), dtype=np.int64)
     p = _patterns_of(hyphenator)

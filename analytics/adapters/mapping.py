@@ -660,9 +660,16 @@ def _keys(series: pd.Series) -> pd.Series:
         text = stripped[stripped.notna()].astype(str).str.strip()
         stripped[text.index] = text.where(text != "", None)
         return stripped.astype(object)
-    if pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
-        return pd.Series(values.to_numpy().astype(str), dtype=object)  # no missing value; as _key writes them
+    if _plain_integers(values):
+        return pd.Series(values.to_numpy().astype(str), dtype=object)  # as _key writes them
     return pd.Series([_key(v) for v in values], dtype=object)
+
+
+def _plain_integers(series: pd.Series) -> bool:
+    """A numpy integer column: no missing value, each cell's text is str() of it (read as a whole column)."""
+    return pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
+        series.dtype, pd.api.extensions.ExtensionDtype
+    )
 
 
 def _holds_containers(series: pd.Series) -> np.ndarray:
@@ -1073,10 +1080,8 @@ def build_batch(frame: pd.DataFrame, mapping: Mapping, label: str, version: str,
         present = keys.notna().to_numpy()
         if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
             return series.astype(object).where(present, None)
-        if pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
-            series.dtype, pd.api.extensions.ExtensionDtype
-        ):
-            return keys  # numbers without a missing one: their text, as str() writes it
+        if _plain_integers(series):
+            return keys  # their text, as str() writes it
         return (
             series.map(lambda v: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v))
             .where(present, None)
