@@ -147,8 +147,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if s.status == "unchanged":  # a write computes them; an older store's unchanged dataset may lack them
                 catalog.ensure_properties(con, s.dataset)
         if not args.no_precompute:
-            for s in summaries:
-                catalog.precompute_views(con, s.dataset, progress=_log)
+            with store.memory_for(con, "read"):  # the views only read: a reader's cap, as their commands have
+                for s in summaries:
+                    catalog.precompute_views(con, s.dataset, progress=_log)
     finally:
         con.close()
     for s in summaries:

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
 from analytics import judges as J
 from analytics.cache import cached
@@ -90,6 +89,7 @@ class Fit:
 # fit): two fits at once on two threads draw from it in turn, and the modes then differ run to run in the 8th
 # decimal. One fit at a time inside liblinear; everything around it still runs in parallel.
 _LIBLINEAR = threading.Lock()
+_PAIRS_PER_READ = 200_000  # pairs whose properties a design reads at once
 _ROWS_PER_STEP = 1024  # rows of the data times draws evaluated at once: bounds memory (1024 x 3000 doubles ~ 25 MB)
 
 
@@ -105,11 +105,21 @@ def _log_posterior(w: np.ndarray, signed: np.ndarray, counts: np.ndarray, b: flo
     return loglik - np.abs(w).sum(axis=0) / b
 
 
+def _signs_only(values: np.ndarray) -> bool:
+    """Every value is -1, 0 or +1. (np.isin widens small integers to int64 first: 0.1 GB for a million pairs'
+    int8 signs, on each of the fits running at once.)"""
+    if values.size == 0:
+        return True
+    if np.issubdtype(values.dtype, np.integer):
+        return bool(values.min() >= -1 and values.max() <= 1)
+    return bool(np.all((values == 0) | (values == 1) | (values == -1)))
+
+
 def _unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows with their summed counts, for rows of -1 / 0 / +1 (sign features), keyed as base-3 integers
     (which sorts far faster than whole rows). Other rows (normalised features) come back as they are: continuous
     rows hardly repeat (999,687 distinct of a million generated pairs), and finding that out cost 1.7 s a fit."""
-    if rows.shape[1] <= 39 and np.isin(rows, (-1, 0, 1)).all():
+    if rows.shape[1] <= 39 and _signs_only(rows):
         keys = np.zeros(len(rows), dtype=np.int64)
         for k in range(rows.shape[1]):  # column by column: no (rows x columns) int64 copy of a million pairs
             keys += (rows[:, k].astype(np.int64) + 1) * 3**k
@@ -174,6 +184,10 @@ def fit_bayes_logistic(
     if n == 0 or len(np.unique(y)) < 2:
         nan = np.full(d, np.nan)
         return Fit(features, nan, nan, nan, nan, n, 0.0, np.empty((0, d)))
+    # scikit-learn is imported by the first fit, not with the module: pages that read fitted results (the views an
+    # ingest computed) never load it (0.8-1.9 s and 70 MB on a server's first Dissection page)
+    from sklearn.linear_model import LogisticRegression
+
     # MAP: sum of log-losses + ||w||_1 / b  ==  scikit-learn's C * sum(loss) + ||w||_1 with C = b
     model = LogisticRegression(
         C=prior_scale,
@@ -249,9 +263,32 @@ def designs(
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
     """design() for each feature mode ('sign', 'normalised'), from one read of the verdicts and properties."""
     verdicts = J.load_verdicts(con, dataset, subset, lengths=False)  # the properties hold the lengths
-    sides = (verdicts.responses.column(side) for side in ("response_a_id", "response_b_id"))
-    a, b = _properties_of(con, *sides, verdicts.pairs.index, settings)
-    return {mode: (pair_features(a, b, mode), verdicts.wide, verdicts.pairs) for mode in modes}
+    index = verdicts.pairs.index
+    side_a, side_b = (verdicts.responses.column(side) for side in ("response_a_id", "response_b_id"))
+    parts: dict[str, list[pd.DataFrame]] = {mode: [] for mode in modes}
+    # a block of pairs at a time: the two property tables (and DuckDB's join and sort behind them) of a million
+    # pairs took 0.75 GB at once; only the features (a few numbers per pair) outlive a block
+    for start in range(0, max(len(index), 1), _PAIRS_PER_READ):
+        block = slice(start, start + _PAIRS_PER_READ)
+        a, b = _properties_of(
+            con, side_a.slice(start, _PAIRS_PER_READ), side_b.slice(start, _PAIRS_PER_READ), index[block], settings
+        )
+        for mode in modes:
+            parts[mode].append(pair_features(a, b, mode))
+        del a, b
+    return {mode: (_stacked(parts.pop(mode), index), verdicts.wide, verdicts.pairs) for mode in modes}
+
+
+def _stacked(blocks: list[pd.DataFrame], index: pd.Index) -> pd.DataFrame:
+    """The blocks' rows as one frame on `index`."""
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(block.columns.equals(blocks[0].columns) for block in blocks):
+        return pd.DataFrame(
+            np.concatenate([block.to_numpy() for block in blocks]), index=index, columns=blocks[0].columns
+        )
+    # a property imported for some blocks only is undefined in the others: "no difference", as in pair_features
+    return pd.concat(blocks).fillna(0.0).set_axis(index)
 
 
 def design(
@@ -383,21 +420,26 @@ def default_comparison(fitted_judges: list[str], kinds: dict[str, str]) -> tuple
     return reference, judges_to_compare(fitted_judges, reference)[0]
 
 
+def _compact(features: pd.DataFrame) -> np.ndarray:
+    """The features as one array for the fits: int8 when they are signs (a million pairs: 12 MB, not 96; the
+    fits share it), floats otherwise."""
+    x = features.to_numpy()
+    return x.astype(np.int8) if _signs_only(x) else x.astype(float, copy=False)
+
+
 def _fit_one(
-    features: pd.DataFrame, verdict: pd.Series, settings: Settings, rows: np.ndarray | None = None
+    x_all: np.ndarray, columns: list[str], verdict: pd.Series, settings: Settings, rows: np.ndarray | None = None
 ) -> Fit | None:
     """The posterior of one judge's weights on the pairs it decided (within `rows`, a mask, when given);
-    `features` and `verdict` share one index."""
+    `x_all` (the features, _compact) and `verdict` are aligned by row, `columns` names x_all's columns."""
     decided = verdict.isin(["A", "B"]).to_numpy()
     if rows is not None:
         decided = decided & rows
     if decided.sum() < settings.min_pairs:
         return None
-    x = features.to_numpy()[decided]
-    # sign features are held as int8 until collapsed to distinct rows (a million pairs: 14 MB a copy, not 112)
-    x = x.astype(np.int8) if np.isin(x, (-1, 0, 1)).all() else x.astype(float, copy=False)
+    x = x_all[decided]
     keep = np.abs(x).sum(axis=0) > 0  # a feature that never differs carries nothing
-    names = [c for c, k in zip(features.columns, keep, strict=True) if k]
+    names = [c for c, k in zip(columns, keep, strict=True) if k]
     y = (verdict.to_numpy(dtype=object)[decided] == "A").astype(float)
     xs, ys = random_orientation(x[:, keep], y, settings.seed)
     xs, ys, counts = distinct_rows(xs, ys)
@@ -411,8 +453,9 @@ def _fit_many(
     which release the GIL: on threads every core takes part in the numpy parts (each fit seeds its own generator,
     and liblinear, whose generator is the process's, runs one fit at a time: the results do not depend on the
     order)."""
+    x_all, columns = _compact(features), list(features.columns)
     with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
-        return list(pool.map(lambda task: _fit_one(features, wide[task[0]], settings, task[1]), tasks))
+        return list(pool.map(lambda task: _fit_one(x_all, columns, wide[task[0]], settings, task[1]), tasks))
 
 
 def dissect(

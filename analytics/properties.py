@@ -624,7 +624,7 @@ def length_sign(words_a: np.ndarray | float, words_b: np.ndarray | float) -> np.
 def pair_features(props_a: pd.DataFrame, props_b: pd.DataFrame, mode: str = "sign") -> pd.DataFrame:
     """Pair-level features from the two responses' properties.
 
-    mode 'sign': sgn(a - b) in {-1, 0, +1}; length by the paper's threshold rule (a near-equal length is 0).
+    mode 'sign': sgn(a - b) in {-1, 0, +1} (int8); length by the paper's threshold rule (a near-equal length is 0).
     mode 'normalised': (a - b) / (|a| + |b|) for counts, a - b for shares, (a - b) / 100 clipped for readability;
     length as sgn * min(1, log(1 + |dw|) / log(501)) as in the paper's norm_diff.
     Undefined values (NaN, e.g. readability of an empty response) give 0, "no difference".
@@ -649,7 +649,8 @@ def pair_features(props_a: pd.DataFrame, props_b: pd.DataFrame, mode: str = "sig
             values = a - b
         else:
             values = np.clip((a - b) / 100.0, -1, 1)
-        out[name] = np.nan_to_num(values, nan=0.0)
+        values = np.nan_to_num(values, nan=0.0)
+        out[name] = values.astype(np.int8) if mode == "sign" else values  # a sign is a byte (a million pairs: 1 MB)
     return pd.DataFrame(out, index=props_a.index)
 
 

@@ -213,10 +213,15 @@ def is_lock_conflict(exc: BaseException) -> bool:
 
 
 def connect(
-    path: str | Path, read_only: bool = False, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None
+    path: str | Path,
+    read_only: bool = False,
+    wait_s: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
+    memory: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open (and for writers, create or migrate) the store. While another process holds it (the dashboard between
-    a page run's start and end, or another ingest), retry for up to `wait_s` seconds, telling `on_wait` once."""
+    a page run's start and end, or another ingest), retry for up to `wait_s` seconds, telling `on_wait` once.
+    `memory`: the DuckDB memory cap, a MEMORY_LIMIT kind (default 'read' or 'write')."""
     path = Path(path)
     if read_only and not path.exists():
         raise FileNotFoundError(f"no store at {path}: run `prefatlas ingest` or `prefatlas demo` first")
@@ -235,14 +240,17 @@ def connect(
                 on_wait("the store is open in another process (a dashboard page, or another command); waiting")
                 told = True
             time.sleep(0.2)
-    limit_memory(con, read_only)
+    _set_memory_limit(con, memory or ("read" if read_only else "write"))
     con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into a --json output, a page's log
+    # DuckDB's allocator hands freed memory back to the system from a background thread; without it a query's
+    # working memory stays resident after the query (reading a million pairs' verdicts: 0.27 GB kept for nothing)
+    con.execute("SET allocator_background_threads = true")
     if not read_only:
         ensure_schema(con)
     elif _needs_migration(con):  # a store an older prefatlas wrote: migrated once by a short writer, then read
         con.close()
         connect(path, wait_s=max(wait_s, 0.0), on_wait=on_wait).close()
-        return connect(path, read_only=True, wait_s=wait_s, on_wait=on_wait)
+        return connect(path, read_only=True, wait_s=wait_s, on_wait=on_wait, memory=memory)
     return con
 
 
@@ -254,21 +262,19 @@ def _needs_migration(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 # DuckDB's own memory per connection (it spills to a temporary file beyond; DuckDB's default is 80 % of the
-# machine): a reader aggregating a million pairs' judgments runs in 1 GB (1.3 GB resident, 3 GB without a cap);
-# other writers (maps, imports, deletions) get 2 GB. An ingest's transaction only appends, with no index to keep:
+# machine). A command's reader gets 512 MB: aggregating a million pairs' judgments peaks at 1.0 GB resident with it,
+# 1.4 GB with 1 GB, 3 GB without a cap, in about the same time (spilled hash tables); results larger than the cap
+# still come back whole. The dashboard's one reader, which every session's queries share, keeps 1 GB ('serve').
+# Other writers (maps, imports, deletions) get 2 GB. An ingest's transaction only appends, with no index to keep:
 # 512 MB took a million pairs 83 s and 1.9 GB resident, against 86 s and 3.3 GB with 2 GB (with the primary
 # keys' indexes, 1 GB could not commit). PREFATLAS_MEMORY_LIMIT sets them all ("none": DuckDB's default).
-MEMORY_LIMIT = {"write": "2GB", "read": "1GB", "ingest": "512MB"}
+MEMORY_LIMIT = {"write": "2GB", "read": "512MB", "serve": "1GB", "ingest": "512MB"}
 
 
 def _set_memory_limit(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     limit = os.environ.get("PREFATLAS_MEMORY_LIMIT", MEMORY_LIMIT[kind]).strip().replace("'", "")
     if limit and limit.lower() != "none":
         con.execute(f"SET memory_limit = '{limit}'")
-
-
-def limit_memory(con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
-    _set_memory_limit(con, "read" if read_only else "write")
 
 
 @contextmanager

@@ -263,27 +263,36 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rel: _Relations, params: dict) ->
     finally:
         con.execute(f"DROP TABLE IF EXISTS {positions}")
     n, m = pairs.num_rows, len(names)
-    row, col = groups["pos"].astype(np.int64), groups["k"].astype(np.int64)
+    # the groups' columns are dropped as they are used: six million groups at a million pairs
+    col = groups.pop("k").astype(np.intp)
+    counts = {
+        column: np.bincount(col, weights=groups.pop(column), minlength=m).astype(np.int64)
+        for column in ("runs", "unparsed", "first_wins", "first_decisive")
+    }
+    cell = groups.pop("pos").astype(np.intp) * m + col  # each group's place in a (pairs, judges) array, flattened
+    del col
 
-    def scatter(values: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-        out = np.full((n, m), np.nan, dtype=dtype)
-        out[row, col] = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
-        return out
+    def scatter(name: str, out: np.ndarray, slot: int = 0, slots: int = 1) -> None:
+        """The groups' values of `name` into `out` (pairs, judges[, slots]); NULL leaves it as it is (NaN)."""
+        values = groups.pop(name)
+        known = ~np.ma.getmaskarray(values)
+        out.reshape(-1)[cell[known] * slots + slot] = np.ma.getdata(values)[known]
 
     judged = np.zeros((n, m), dtype=bool)
-    judged[row, col] = True
+    judged.reshape(-1)[cell] = True
     keep_rows, keep_cols = judged.any(axis=1), judged.any(axis=0)
-    codes = 1.0 - scatter(groups["combined"])  # sign +1 (A) -> 0, 0 (tie) -> 1, -1 (B) -> 2
-    order_codes = np.stack([scatter(groups["first_ab"]), scatter(groups["first_ba"])], axis=2)
-    p_b = scatter(groups["p_b"], dtype=np.float64)
-
-    def per_judge(values: np.ndarray) -> np.ndarray:
-        return np.bincount(col, weights=np.asarray(values, dtype=float), minlength=m).astype(np.int64)
-
     info = info.astype(object).where(info.notna(), None)
     info["pairs"] = judged.sum(axis=0)
-    for column in ("runs", "unparsed", "first_wins", "first_decisive"):
-        info[column] = per_judge(groups[column])
+    for column, values in counts.items():
+        info[column] = values
+    codes = np.full((n, m), np.nan, dtype=np.float32)
+    scatter("combined", codes)
+    np.subtract(1.0, codes, out=codes)  # sign +1 (A) -> 0, 0 (tie) -> 1, -1 (B) -> 2
+    order_codes = np.full((n, m, len(ORDERS)), np.nan, dtype=np.float32)
+    scatter("first_ab", order_codes, 0, len(ORDERS))
+    scatter("first_ba", order_codes, 1, len(ORDERS))
+    p_b = np.full((n, m), np.nan, dtype=np.float64)
+    scatter("p_b", p_b)
     info = info.rename(columns={"runs": "judgments"})
     info.index = pd.Index(names, dtype=object, name="judge")
     index = pd.Index(pairs.column("pair_id").to_numpy(zero_copy_only=False), dtype=object, name="pair_id")
@@ -294,16 +303,15 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rel: _Relations, params: dict) ->
     frame["model_a"], frame["model_b"] = _generators(pairs.column("model_a"), pairs.column("model_b"), index)
     for column in ("len_a", "len_b"):
         frame[column] = pairs.column(column).to_numpy()
-    responses = pairs.select(["response_a_id", "response_b_id", "prompt_id"]).filter(pa.array(keep_rows))
-    return Verdicts(
-        frame[keep_rows],
-        responses,
-        info[keep_cols],
-        codes[keep_rows][:, keep_cols],
-        judged[keep_rows][:, keep_cols],
-        order_codes[keep_rows][:, keep_cols],
-        p_b[keep_rows][:, keep_cols],
-    )
+    responses = pairs.select(["response_a_id", "response_b_id", "prompt_id"])
+    del pairs
+    if not keep_rows.all():  # (usually every pair in scope was judged: no copies then)
+        frame, responses = frame[keep_rows], responses.filter(pa.array(keep_rows))
+        codes, judged, order_codes, p_b = (a[keep_rows] for a in (codes, judged, order_codes, p_b))
+    if not keep_cols.all():
+        info = info[keep_cols]
+        codes, judged, order_codes, p_b = (a[:, keep_cols] for a in (codes, judged, order_codes, p_b))
+    return Verdicts(frame, responses, info, codes, judged, order_codes, p_b)
 
 
 def _generators(a: pa.ChunkedArray, b: pa.ChunkedArray, index: pd.Index) -> tuple[pd.Series, pd.Series]:

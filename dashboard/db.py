@@ -37,7 +37,7 @@ def _acquire(path: str, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
             _close_shared()  # another store (PREFATLAS_STORE changed): never keep two files open
         if _shared["con"] is None or _shared["path"] != path:
             try:
-                _shared["con"] = connect(path, read_only=True)
+                _shared["con"] = connect(path, read_only=True, memory="serve")
             except duckdb.IOException as exc:
                 if is_lock_conflict(exc):
                     raise StoreBusy from exc

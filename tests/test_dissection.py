@@ -237,7 +237,54 @@ def test_fits_on_threads_equal_the_same_fits_one_after_another():
     settings = D.Settings(samples=300)
     tasks = [(judge, None) for judge in wide.columns]
     together = D._fit_many(features, wide, settings, tasks)
-    alone = [D._fit_one(features, wide[judge], settings) for judge, _ in tasks]
+    alone = [D._fit_one(D._compact(features), list(features.columns), wide[judge], settings) for judge, _ in tasks]
     for a, b in zip(together, alone, strict=True):
         np.testing.assert_array_equal(a.mode, b.mode)
         np.testing.assert_array_equal(a.mean, b.mean)
+
+
+def test_reading_fitted_views_loads_no_scikit_learn():
+    """scikit-learn (0.8-1.9 s to import) is loaded by the first fit only: a server whose Dissection views an
+    ingest computed never pays for it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analytics.dissection, analytics.pages, analytics.judges, analytics.catalog\n"
+        "assert not [m for m in sys.modules if m.startswith('sklearn')], 'imported'\n"
+        "from analytics.dissection import fit_bayes_logistic\n"
+        "import numpy as np\n"
+        "fit_bayes_logistic(np.array([[1.0], [-1.0], [1.0]]), np.array([1.0, 0.0, 0.0]), samples=50)\n"
+        "assert 'sklearn.linear_model' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_design_read_block_by_block_equals_one_read(tmp_path, monkeypatch):
+    """designs() reads the properties a block of pairs at a time (memory at a million pairs): with blocks of 7
+    pairs, and an imported property that only some blocks' responses have, both feature modes equal the design
+    read in one block (the imported property's missing values count as no difference, as pair_features has it)."""
+    import analytics.dissection as D
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    con = _store_with_length_loving_judge(tmp_path)
+    first = con.execute("SELECT response_a_id, response_b_id FROM pairs ORDER BY source_row LIMIT 3").fetchall()
+    con.executemany(  # the first three pairs' responses only: A more polite in two, B in one
+        "INSERT INTO properties VALUES (?, 'response', 'politeness', ?, 'annotator')",
+        [(a, float(k)) for k, (a, _) in enumerate(first)] + [(b, 1.5) for _, b in first],
+    )
+    whole = D.designs(con, "toy", ("sign", "normalised"))
+    monkeypatch.setattr(D, "_PAIRS_PER_READ", 7)
+    blocks = D.designs(con, "toy", ("sign", "normalised"))
+    for mode in ("sign", "normalised"):
+        assert "politeness" in whole[mode][0].columns and whole[mode][0]["politeness"].abs().sum() > 0
+        pd.testing.assert_frame_equal(blocks[mode][0], whole[mode][0], check_dtype=False)
+        pd.testing.assert_frame_equal(blocks[mode][1], whole[mode][1])
+    assert whole["sign"][0].dtypes.eq(np.int8).all()  # signs are held as bytes
+    # without the imported property every block has the same columns: stacked, types kept
+    con.execute("DELETE FROM properties")
+    monkeypatch.setattr(D, "_PAIRS_PER_READ", 10**6)
+    whole = D.designs(con, "toy", ("sign",))
+    monkeypatch.setattr(D, "_PAIRS_PER_READ", 7)
+    pd.testing.assert_frame_equal(D.designs(con, "toy", ("sign",))["sign"][0], whole["sign"][0])

@@ -253,3 +253,26 @@ def test_connections_draw_no_progress_bar(store_path):
             assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
         finally:
             con.close()
+
+
+def test_each_connection_kind_gets_its_memory_cap(store_path, monkeypatch):
+    """A command's reader runs under 512 MB (DuckDB spills; a million pairs' verdicts then peak at 1.0 GB
+    resident instead of 1.4), the dashboard's shared reader under 1 GB, writers under 2 GB; every connection
+    hands freed memory back (the allocator's background threads). PREFATLAS_MEMORY_LIMIT overrides them all."""
+    monkeypatch.delenv("PREFATLAS_MEMORY_LIMIT", raising=False)
+
+    def settings(**kwargs) -> tuple[str, bool]:
+        con = connect(store_path, **kwargs)
+        try:
+            return con.execute(
+                "SELECT current_setting('memory_limit'), current_setting('allocator_background_threads')"
+            ).fetchone()
+        finally:
+            con.close()
+
+    connect(store_path).close()
+    assert settings(read_only=True) == ("488.2 MiB", True)
+    assert settings(read_only=True, memory="serve") == ("953.6 MiB", True)
+    assert settings() == ("1.8 GiB", True)
+    monkeypatch.setenv("PREFATLAS_MEMORY_LIMIT", "300MB")
+    assert settings(read_only=True, memory="serve")[0] == "286.1 MiB"
