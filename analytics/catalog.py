@@ -230,12 +230,16 @@ def precompute_views(
         dissect,
         group_names,
     )
+    from analytics.explorer import filter_options
     from analytics.judges import judges_report
 
     start = time.perf_counter()
     reads.datasets_table(con)
     reads.judges_table(con, dataset)
     reads.verdict_counts(con, dataset)
+    for decided_only in (False, True):  # the Judges and Dissection pages' judge lists
+        reads.judge_kinds(con, dataset, decided_only)
+    filter_options(con, dataset)  # the Pairs and Map pages' filters
     try:
         judges_report(con, dataset)
         group_names(con, dataset)

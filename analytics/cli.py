@@ -543,7 +543,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     command = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.launch",  # Streamlit's command line, the pages' imports loaded while the server starts
         "run",
         str(DASHBOARD_APP),
         f"--server.address={args.host}",

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from analytics.properties import COLUMNS, PROPERTIES_SOURCE
+from analytics.reads import dataset_summary
 from analytics.verdicts import COMBINED_VERDICT_SQL
 
 SORTS = ("source order", "longest first", "shortest first", "most disputed", "random")
@@ -213,18 +214,25 @@ def count_of(found: pd.DataFrame) -> int:
 
 
 def filter_options(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, list[str]]:
-    """The values the filters can take in a dataset."""
+    """The values the filters can take in a dataset. Its categories, generators and judges are a summary of the
+    dataset's version (scans of a million pairs, two million responses and their judgments: a second at 1M), read
+    back after the first time; the imported properties can change without a new version, so they are read each
+    time."""
     one = lambda sql: [r[0] for r in con.execute(sql, {"d": dataset}).fetchall() if r[0] is not None]  # noqa: E731
-    return {
-        "categories": one("SELECT DISTINCT category FROM pairs WHERE dataset = $d ORDER BY 1"),
-        "generators": one("""SELECT DISTINCT generator FROM responses WHERE response_id IN (
-                                 SELECT response_a_id FROM pairs WHERE dataset = $d
-                                 UNION ALL SELECT response_b_id FROM pairs WHERE dataset = $d) ORDER BY 1"""),
-        "judges": one("""SELECT DISTINCT j.name FROM judgments x JOIN judges j USING (judge_id)
-                         WHERE x.dataset = $d ORDER BY 1"""),
-        "properties": sorted(
-            [*COLUMNS, *(r[0] for r in con.execute("SELECT DISTINCT name FROM properties").fetchall())]
-        ),
+
+    def compute() -> dict[str, list[str]]:
+        return {
+            "categories": one("SELECT DISTINCT category FROM pairs WHERE dataset = $d ORDER BY 1"),
+            "generators": one("""SELECT DISTINCT generator FROM responses WHERE response_id IN (
+                                     SELECT response_a_id FROM pairs WHERE dataset = $d
+                                     UNION ALL SELECT response_b_id FROM pairs WHERE dataset = $d) ORDER BY 1"""),
+            "judges": one("""SELECT DISTINCT j.name FROM judgments x JOIN judges j USING (judge_id)
+                             WHERE x.dataset = $d ORDER BY 1"""),
+        }
+
+    imported = [r[0] for r in con.execute("SELECT DISTINCT name FROM properties").fetchall()]
+    return dict(dataset_summary(con, dataset, "filter options", compute)) | {
+        "properties": sorted([*COLUMNS, *imported])
     }
 
 

@@ -28,7 +28,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import beta, binom
 
 from analytics import judges as J
 from analytics.cache import cached, cached_frame
@@ -151,6 +150,8 @@ def density_ratio(neighbour_idx: np.ndarray, is_data: np.ndarray) -> tuple[np.nd
     """Per point: (dataset neighbours m, ratio p_data / p_ref, p-value of so few dataset neighbours)."""
     k = neighbour_idx.shape[1]
     n_data, n_ref = int(is_data.sum()), int((~is_data).sum())
+    from scipy.stats import binom  # scipy.stats takes 0.8 s to import: only where a map's regions are computed
+
     m = is_data[neighbour_idx].sum(axis=1)
     ratio = (m + 0.5) / (k - m + 0.5) * (n_ref / max(n_data, 1))
     p_value = binom.cdf(m, k, n_data / (n_data + n_ref))
@@ -168,6 +169,8 @@ def jeffreys_ratio(a: int, b: int, n_data: int, n_ref: int) -> tuple[float, floa
     """Cluster ratio rho = theta / (1 - theta) * (n_ref / n_data), theta ~ Beta(a + 1/2, b + 1/2): (point, low,
     high) with the 95% interval."""
 
+    from scipy.stats import beta
+
     def to_ratio(theta: float) -> float:
         return theta / max(1 - theta, 1e-12) * (n_ref / max(n_data, 1))
 
@@ -176,6 +179,8 @@ def jeffreys_ratio(a: int, b: int, n_data: int, n_ref: int) -> tuple[float, floa
 
 
 def jeffreys_interval(successes: int, n: int) -> tuple[float, float, float]:
+    from scipy.stats import beta
+
     if n == 0:
         return float("nan"), float("nan"), float("nan")
     posterior = beta(successes + 0.5, n - successes + 0.5)

@@ -130,3 +130,30 @@ def test_shards_of_one_dataset_are_one_dataset(tmp_path, store_path, capsys):
     assert json.loads(out)["sharded"]["pairs"] == 7
     code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", mapping, shards[0], tmp_path / "nope.csv")
     assert code == 2 and "nope.csv: file not found" in err
+
+
+def test_the_server_preloads_what_the_app_imports():
+    """`prefatlas serve` starts Streamlit through dashboard.launch, which imports what the pages need before the
+    server starts (the first page then does not wait for them): every module dashboard/app.py imports from the
+    project is among them, and each one it names imports."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dashboard.launch import PRELOAD
+
+    root = Path(__file__).resolve().parents[1]
+    tree = ast.parse((root / "dashboard" / "app.py").read_text())
+    app_imports = [
+        node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("analytics", "dashboard"))
+    ]
+    assert app_imports and set(app_imports) <= set(PRELOAD)
+    code = (
+        "import sys; from dashboard.launch import PRELOAD, preload; preload(); "
+        "print([m for m in PRELOAD if m not in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr[-2000:]

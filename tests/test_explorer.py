@@ -37,11 +37,19 @@ def test_filters_from_link_parameters_tolerate_junk():
     assert (f.categories, f.min_len, f.split, f.prop_min, f.text) == (["x"], 0, True, 2.5, "hi")
 
 
-def test_options(tmp_path):
+def test_options(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
     con = store(tmp_path)
     options = filter_options(con, "pandalm")
     assert options["generators"] == ["bloom-7b", "llama-7b", "opt-7b", "pythia-6.9b"]
     assert "gpt-3.5-turbo" in options["judges"]
+    # categories, generators and judges are kept per dataset version; a property imported since shows at once
+    con.execute("INSERT INTO properties VALUES ('r', 'response', 'politeness', 1.0, 'annotator')")
+    again = filter_options(con, "pandalm")
+    assert "politeness" in again["properties"] and "politeness" not in options["properties"]
+    assert {k: again[k] for k in ("categories", "generators", "judges")} == {
+        k: options[k] for k in ("categories", "generators", "judges")
+    }
 
 
 def test_one_page_with_the_total_and_the_property_filter(tmp_path):
