@@ -276,3 +276,19 @@ def test_each_connection_kind_gets_its_memory_cap(store_path, monkeypatch):
     assert settings() == ("1.8 GiB", True)
     monkeypatch.setenv("PREFATLAS_MEMORY_LIMIT", "300MB")
     assert settings(read_only=True, memory="serve")[0] == "286.1 MiB"
+
+
+def test_an_ingest_checkpoints_before_it_returns(store_path, tmp_path):
+    """An ingest moves its rows from the write-ahead log into the file itself, under the ingest's memory cap,
+    before it returns: left to the connection's close (under a writer's 2 GB), that checkpoint took a million
+    pairs' ingest from 1.2 to 1.9 GB resident."""
+    from pathlib import Path
+
+    con = connect(store_path)
+    try:
+        write_batch(con, pandalm.load(write_pandalm(tmp_path / "p")))
+        wal = Path(f"{store_path}.wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert con.execute("SELECT count(*) FROM pairs").fetchone()[0] == 3
+    finally:
+        con.close()

@@ -1197,7 +1197,9 @@ def _frames(
             import pyarrow.parquet as pq
 
             any_rows = False
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            # pre_buffer off: with it, the reader kept every row group it had read until the file was done (a
+            # million pairs' file: 0.77 GB more by its end, against 0.12 GB held at any time without)
+            for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=rows):
                 any_rows = any_rows or batch.num_rows > 0
                 yield _checked_types(batch.to_pandas(), label)
             if not any_rows:
