@@ -218,9 +218,9 @@ def filter_options(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, li
     dataset's version (scans of a million pairs, two million responses and their judgments: a second at 1M), read
     back after the first time; the imported properties can change without a new version, so they are read each
     time."""
-    one = lambda sql: [r[0] for r in con.execute(sql, {"d": dataset}).fetchall() if r[0] is not None]  # noqa: E731
 
     def compute() -> dict[str, list[str]]:
+        one = lambda sql: [r[0] for r in con.execute(sql, {"d": dataset}).fetchall() if r[0] is not None]  # noqa: E731
         return {
             "categories": one("SELECT DISTINCT category FROM pairs WHERE dataset = $d ORDER BY 1"),
             "generators": one("""SELECT DISTINCT generator FROM responses WHERE response_id IN (

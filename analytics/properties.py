@@ -579,15 +579,22 @@ def insert_computed(con: duckdb.DuckDBPyConnection, computed: pa.Table) -> int:
     )
 
 
+# A response r without builtin properties of the current source ($s). NOT EXISTS, not NOT IN: DuckDB then hashes
+# the responses asked about, not the ids of every response with properties (two million at a million pairs).
+_WITHOUT_PROPERTIES = (
+    "NOT EXISTS (SELECT 1 FROM builtin_properties p WHERE p.source = $s AND p.response_id = r.response_id)"
+)
+
+
 def insert_missing_properties(con: duckdb.DuckDBPyConnection, dataset: str) -> int:
     """Compute and insert the builtin properties of every response of a dataset that lacks them, inside the
     caller's transaction (an ingest writes pairs and their properties as one unit); the number computed."""
     computed = bulk_properties(
         con,
-        """SELECT r.response_id, r.text FROM responses r WHERE r.response_id IN (
-               SELECT response_a_id FROM pairs WHERE dataset = $d
-               UNION SELECT response_b_id FROM pairs WHERE dataset = $d)
-           AND NOT EXISTS (SELECT 1 FROM builtin_properties p WHERE p.source = $s AND p.response_id = r.response_id)""",
+        f"""SELECT r.response_id, r.text FROM responses r WHERE r.response_id IN (
+                SELECT response_a_id FROM pairs WHERE dataset = $d
+                UNION SELECT response_b_id FROM pairs WHERE dataset = $d)
+            AND {_WITHOUT_PROPERTIES}""",
         {"d": dataset, "s": PROPERTIES_SOURCE},
     )
     return insert_computed(con, computed)
@@ -597,12 +604,9 @@ def texts_without_properties(con: duckdb.DuckDBPyConnection, responses_of_batch:
     """The distinct responses of a batch being written (response_id, text) that have no builtin properties yet:
     an ingest computes properties batch by batch, so it never holds a second copy of every text of a million
     pairs."""
-    # NOT EXISTS, not NOT IN: DuckDB then hashes the batch's ids, not the ids of every response with properties
-    # (two million at a million pairs, on each batch); one row per id without hashing the texts
-    return con.sql(
-        """SELECT b.response_id, b.text FROM responses_of_batch b
-           WHERE NOT EXISTS (SELECT 1 FROM builtin_properties p WHERE p.source = $s AND p.response_id = b.response_id)
-           QUALIFY row_number() OVER (PARTITION BY b.response_id) = 1""",
+    return con.sql(  # one row per id, without hashing the texts
+        f"""SELECT r.response_id, r.text FROM responses_of_batch r WHERE {_WITHOUT_PROPERTIES}
+            QUALIFY row_number() OVER (PARTITION BY r.response_id) = 1""",
         params={"s": PROPERTIES_SOURCE},
     ).to_arrow_table()  # responses_of_batch: read by name (a replacement scan, see bulk_properties)
 
