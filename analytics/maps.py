@@ -716,20 +716,24 @@ def _flips(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame, al
     values = pa.Table.from_pandas(  # NaN becomes NULL (an unknown rate)
         layers[["item_id", "judges_disagree"]].rename(columns={"judges_disagree": "value"}), preserve_index=False
     )
+    # Each CTE below is read once: DuckDB materialises a CTE read twice, and thirty million (item, neighbour) rows
+    # of text ids took 5.9 GB that way at a million items (and failed under a reader's cap). Here the neighbours
+    # stream from unnest through one hash join into one aggregate per item.
+    items = """SELECT p.item_id, p.knn_ids, l.value FROM map_points p LEFT JOIN _layer_values l USING (item_id)
+               WHERE p.map_id = $m AND p.source = 'dataset'"""
     flags = arrow_rows(
         con,
-        """WITH items AS (SELECT item_id, knn_ids FROM map_points WHERE map_id = $m AND source = 'dataset'),
-                v AS (SELECT i.item_id, l.value FROM items i LEFT JOIN _layer_values l USING (item_id)),
-                overall AS (SELECT coalesce(avg(value), 0) AS rate FROM v),
-                pairs AS (SELECT item_id, unnest(knn_ids) AS neighbour FROM items),
-                own AS (SELECT p.item_id, CASE WHEN i.item_id IS NULL THEN p.item_id ELSE p.neighbour END AS neighbour
-                        FROM pairs p LEFT JOIN items i ON i.item_id = p.neighbour),
-                around AS (SELECT o.item_id, sum(coalesce(v.value, 0)) AS total, count(v.value) AS known
-                           FROM own o JOIN v ON v.item_id = o.neighbour GROUP BY o.item_id)
-           SELECT v.item_id,
-                  abs(coalesce(v.value, 0) - (coalesce(a.total, 0) + $alpha * overall.rate)
-                      / (coalesce(a.known, 0) + $alpha)) > 0.5 AS flip
-           FROM v LEFT JOIN around a USING (item_id) CROSS JOIN overall""",
+        f"""WITH around AS (
+                SELECT o.item_id, sum(coalesce(seen, 0)) AS total, count(seen) AS known
+                FROM (SELECT o.item_id, CASE WHEN n.item_id IS NULL THEN o.own ELSE n.value END AS seen
+                      FROM (SELECT item_id, value AS own, unnest(knn_ids) AS neighbour FROM ({items})) o
+                      LEFT JOIN ({items}) n ON n.item_id = o.neighbour) o
+                GROUP BY o.item_id)
+            SELECT i.item_id,
+                   abs(coalesce(i.value, 0) - (coalesce(a.total, 0) + $alpha * overall.rate)
+                       / (coalesce(a.known, 0) + $alpha)) > 0.5 AS flip
+            FROM ({items}) i LEFT JOIN around a USING (item_id)
+            CROSS JOIN (SELECT coalesce(avg(value), 0) AS rate FROM ({items})) overall""",
         {"m": map_id, "alpha": alpha},
         {"_layer_values": values},
     ).to_pandas()

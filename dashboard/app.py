@@ -17,6 +17,7 @@ from analytics.viewstate import VERSION
 from dashboard.access import gate
 from dashboard.builds import start_default_maps
 from dashboard.db import lease
+from dashboard.runlog import timed_run
 from dashboard.share import agenda_bar, share_panel
 from dashboard.widgets import presenting, url_selectbox
 
@@ -25,7 +26,9 @@ gate()  # the address it was reached by, and the sign-in a team instance asks fo
 if os.environ.get("PREFATLAS_DEFAULT_MAPS") == "1":
     start_default_maps()  # once per process: a first run's maps build while the dashboard already answers
 
-with lease() as con:  # the store is open only while this run needs it (ingest can write between runs)
+# the store is open only while this run needs it (ingest can write between runs); the run's time goes to a
+# benchmark's log where one is asked for
+with timed_run() as run, lease() as con:
     if con is None:
         st.stop()
     names = dataset_names(con)
@@ -73,6 +76,7 @@ with lease() as con:  # the store is open only while this run needs it (ingest c
         st.Page(f"views/{home.name}.py", title=home.title, icon=home.icon, url_path=home.name, visibility="hidden")
     )
     page = st.navigation(pages)
+    run["page"] = page.url_path or ""
     if presenting():
         agenda_bar()  # a way out, and on a step of the saved agenda: previous / next
     refresh_link = share_panel(page.url_path or "") if not presenting() else None

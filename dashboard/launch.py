@@ -19,6 +19,7 @@ PRELOAD = (
     "dashboard.access",
     "dashboard.builds",
     "dashboard.db",
+    "dashboard.runlog",
     "dashboard.share",
     "dashboard.widgets",
     "analytics.figures",

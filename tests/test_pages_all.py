@@ -268,3 +268,21 @@ def test_each_page_draws_every_section_of_its_content(monkeypatch, store, page, 
             assert " ".join(str(section.body).split()) in shown_text, section.key
         if section.note:
             assert " ".join(section.note.split()) in shown_text, section.key
+
+
+def test_each_run_logs_its_server_time_when_asked(monkeypatch, store, tmp_path):
+    """PREFATLAS_RUN_LOG (benchmarks/pages.py): one line per script run, with the page and its seconds; a run
+    stopped early says how it ended. Without the variable nothing is written."""
+    log = tmp_path / "runs.jsonl"
+    run(monkeypatch, store, "views/judges.py", dataset="llmbar")
+    assert not log.exists()
+    monkeypatch.setenv("PREFATLAS_RUN_LOG", str(log))
+    at = run(monkeypatch, store, "views/judges.py", dataset="llmbar")
+    at.run()  # a rerun of the same view: a second line
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["page"] for line in lines] == ["judges", "judges"]
+    assert all(line["ended"] == "completed" and 0 < line["seconds"] < 600 for line in lines)
+    monkeypatch.setenv("PREFATLAS_STORE", str(tmp_path / "missing.duckdb"))
+    AppTest.from_file(APP, default_timeout=60).run()
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert last["page"] is None and last["ended"] == "StopException"

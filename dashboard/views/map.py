@@ -20,6 +20,7 @@ from analytics.selections import is_among, load_selection, save_selection
 from analytics.stats import format_estimate
 from dashboard.builds import default_maps_build, map_build, start_map_build
 from dashboard.db import StoreBusy, page_start, reading
+from dashboard.runlog import timed_run
 from dashboard.share import refresh_link
 from dashboard.widgets import (
     chart,
@@ -153,7 +154,7 @@ def explore() -> None:
     """Controls, map, the summary beside it and the selection's pairs: a change here (colour, filter, search,
     lasso) reruns this part of the page only. Its own cursor: a rerun of it holds no page run's lease."""
     try:
-        with reading(wait_s=30) as con:
+        with timed_run("map (its map and selection)"), reading(wait_s=30) as con:
             _explore(con)
     except StoreBusy:
         st.info("The store is being updated; this part of the page follows once it is done.")
