@@ -716,23 +716,24 @@ def _flips(con: duckdb.DuckDBPyConnection, map_id: str, layers: pd.DataFrame, al
     values = pa.Table.from_pandas(  # NaN becomes NULL (an unknown rate)
         layers[["item_id", "judges_disagree"]].rename(columns={"judges_disagree": "value"}), preserve_index=False
     )
-    # Each CTE below is read once: DuckDB materialises a CTE read twice, and thirty million (item, neighbour) rows
-    # of text ids took 5.9 GB that way at a million items (and failed under a reader's cap). Here the neighbours
-    # stream from unnest through one hash join into one aggregate per item.
-    items = """SELECT p.item_id, p.knn_ids, l.value FROM map_points p LEFT JOIN _layer_values l USING (item_id)
+    # Each CTE below is read once (DuckDB materialises a CTE read twice: thirty million (item, neighbour) rows of
+    # text ids took 5.9 GB that way at a million items, and failed under a reader's 512 MB cap), and the sums are
+    # grouped by the row's number, not its text id (grouping by the text failed under a 300 MB cap, this passes).
+    items = """SELECT p.rowid AS pos, p.item_id, p.knn_ids, l.value
+               FROM map_points p LEFT JOIN _layer_values l USING (item_id)
                WHERE p.map_id = $m AND p.source = 'dataset'"""
     flags = arrow_rows(
         con,
         f"""WITH around AS (
-                SELECT o.item_id, sum(coalesce(seen, 0)) AS total, count(seen) AS known
-                FROM (SELECT o.item_id, CASE WHEN n.item_id IS NULL THEN o.own ELSE n.value END AS seen
-                      FROM (SELECT item_id, value AS own, unnest(knn_ids) AS neighbour FROM ({items})) o
-                      LEFT JOIN ({items}) n ON n.item_id = o.neighbour) o
-                GROUP BY o.item_id)
+                SELECT o.pos, sum(coalesce(seen, 0)) AS total, count(seen) AS known
+                FROM (SELECT o.pos, CASE WHEN n.item_id IS NULL THEN o.own ELSE n.value END AS seen
+                      FROM (SELECT pos, value AS own, unnest(knn_ids) AS neighbour FROM ({items})) o
+                      LEFT JOIN (SELECT item_id, value FROM ({items})) n ON n.item_id = o.neighbour) o
+                GROUP BY o.pos)
             SELECT i.item_id,
                    abs(coalesce(i.value, 0) - (coalesce(a.total, 0) + $alpha * overall.rate)
                        / (coalesce(a.known, 0) + $alpha)) > 0.5 AS flip
-            FROM ({items}) i LEFT JOIN around a USING (item_id)
+            FROM ({items}) i LEFT JOIN around a USING (pos)
             CROSS JOIN (SELECT coalesce(avg(value), 0) AS rate FROM ({items})) overall""",
         {"m": map_id, "alpha": alpha},
         {"_layer_values": values},
