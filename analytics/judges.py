@@ -789,7 +789,7 @@ def accuracy_within(
     the two intervals part. Empty when the dataset has no reference. `verdicts`: those pairs' verdicts when the
     caller holds them (load_verdicts of pair_ids)."""
     if verdicts is None:
-        verdicts = load_verdicts(con, dataset, pair_ids=pair_ids, lengths=False)
+        verdicts = load_verdicts(con, dataset, pair_ids=pair_ids, details=False)
     if len(verdicts) == 0:
         return pd.DataFrame()
     report = judges_report(con, dataset)  # the whole dataset's (precomputed at ingest)

@@ -335,6 +335,19 @@ def test_verdicts_from_the_store_equal_the_long_frame_rules(tmp_path):
     pd.testing.assert_frame_equal(
         without_lengths.pairs.drop(columns=["len_a", "len_b"]), stored.pairs.drop(columns=["len_a", "len_b"])
     )
+    # some pairs with no pair details (a map's selection): the same verdicts, counts and pairs, details missing
+    some = list(stored.pairs.index[::3])
+    selected = J.load_verdicts(con, "llmbar", pair_ids=some, details=False)
+    rows = stored.pairs.index.get_indexer(some)
+    assert list(selected.pairs.index) == some
+    for name in ("codes", "judged", "order_codes", "p_b"):
+        assert np.array_equal(getattr(selected, name), getattr(stored, name)[rows], equal_nan=True), name
+    assert selected.pairs[["subset", "model_a", "len_a"]].isna().all().all()
+    assert selected.responses.column("response_a_id").null_count == len(some)
+    with_details = J.load_verdicts(con, "llmbar", pair_ids=some)
+    pd.testing.assert_frame_equal(selected.judges, with_details.judges)
+    assert selected.judges["judgments"].sum() < stored.judges["judgments"].sum()
+    assert selected.kinds() == stored.kinds()
     long = con.execute(
         """SELECT x.pair_id, j.name AS judge, j.kind, x.verdict, x.shown_order, x.prob_b FROM judgments x
            JOIN judges j USING (judge_id) JOIN pairs p USING (pair_id) ORDER BY p.source_row, x.rowid"""

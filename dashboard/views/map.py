@@ -102,12 +102,12 @@ def selection_judges(_con, version: str, map_id: str, scope: str, _pair_ids: lis
     """The judges on the selected pairs, from one read of their verdicts: each judge's accuracy inside against the
     whole dataset (beside the map), each two judges' agreement and κ (below it). `scope` names the selection (a
     hundred thousand ids would take Streamlit a second to hash on every rerun)."""
-    verdicts = J.load_verdicts(_con, dataset, pair_ids=_pair_ids, lengths=False)
+    verdicts = J.load_verdicts(_con, dataset, pair_ids=_pair_ids, details=False)
     wide = verdicts.wide
     agreement = pd.DataFrame(
         [
             {"judges": f"{a.judge_1} ~ {a.judge_2}", "agreement": a.with_ties.fmt(True), "Cohen's κ": a.kappa.fmt()}
-            for a in (J.agreement_matrix(wide, boot=200) if wide.shape[1] >= 2 else [])
+            for a in (J.agreement_matrix(wide, boot=200, codes=verdicts.codes) if wide.shape[1] >= 2 else [])
         ]
     )
     return {"agreement": agreement, "within": J.accuracy_within(_con, dataset, _pair_ids, verdicts=verdicts)}
