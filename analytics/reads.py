@@ -213,20 +213,26 @@ def verdict_table(judgments: pd.DataFrame, model_a: object, model_b: object) -> 
     pair's rows of pair_judgments()."""
     if judgments.empty:
         return pd.DataFrame(columns=["judge", "kind"])
+    # a pair has a few dozen judgments at most: plain records (pandas operations per judge on a frame of Arrow
+    # strings took a Pairs or Overview page ~30 ms per pair shown)
+    runs_of: dict[tuple[object, object], list[dict]] = {}
+    for run in judgments.to_dict("records"):
+        key = tuple(None if pd.isna(run[c]) else run[c] for c in ("judge", "kind"))
+        runs_of.setdefault(key, []).append(run)
     rows = []
-    for (judge, kind), runs in judgments.groupby(["judge", "kind"], sort=False, dropna=False):
+    for (judge, kind), runs in runs_of.items():
         row: dict[str, object] = {"judge": judge, "kind": kind}
+        shown = [None if pd.isna(r["shown_order"]) else r["shown_order"] for r in runs]
         for order, column in ORDER_COLUMNS.items():
-            given = runs[runs["shown_order"].isna()] if order is None else runs[runs["shown_order"] == order]
-            if len(given):
-                row[column] = " / ".join(verdict_label(v, model_a, model_b) for v in given["verdict"])
-        first = {o: runs.loc[runs["shown_order"] == o, "verdict"] for o in ("AB", "BA")}
-        if all(len(v) for v in first.values()):
-            ab, ba = first["AB"].iloc[0], first["BA"].iloc[0]
-            row["flipped"] = "yes" if {ab, ba} == {"A", "B"} else "no"
-        scored = runs.dropna(subset=["score_a"])
-        if len(scored):
-            row["score A"], row["score B"] = (f"{scored[c].iloc[0]:.4g}" for c in ("score_a", "score_b"))
+            given = [r["verdict"] for r, o in zip(runs, shown, strict=True) if o == order]
+            if given:
+                row[column] = " / ".join(verdict_label(v, model_a, model_b) for v in given)
+        first = {o: [r["verdict"] for r, s in zip(runs, shown, strict=True) if s == o] for o in ("AB", "BA")}
+        if first["AB"] and first["BA"]:
+            row["flipped"] = "yes" if {first["AB"][0], first["BA"][0]} == {"A", "B"} else "no"
+        scored = [r for r in runs if not pd.isna(r["score_a"])]
+        if scored:
+            row["score A"], row["score B"] = (f"{scored[0][c]:.4g}" for c in ("score_a", "score_b"))
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table.sort_values(
