@@ -11,6 +11,7 @@ Conventions (also in README "Conventions"):
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -207,6 +208,24 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found.fetchone()[0])
 
 
+WRITE_WANTED_FRESH_S = 5.0  # a waiting writer touches its flag every retry; an older flag is a writer long gone
+
+
+def write_wanted_path(path: str | Path) -> Path:
+    """The flag a writer waiting for the store keeps fresh beside it: a dashboard, which holds its read-only
+    connection open between page runs (reopening costs a page its warm buffers), then closes it at once."""
+    path = Path(path)
+    return path.with_name(path.name + ".write-wanted")
+
+
+def write_wanted(path: str | Path) -> bool:
+    """Whether a writer is waiting for the store now (its flag touched in the last few seconds)."""
+    try:
+        return time.time() - write_wanted_path(path).stat().st_mtime < WRITE_WANTED_FRESH_S
+    except OSError:
+        return False
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
     """Another process holds the file (DuckDB: one writer, or several readers, never both)."""
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
@@ -229,17 +248,28 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     told = False
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if not is_lock_conflict(exc) or time.monotonic() >= deadline:
-                raise
-            if on_wait is not None and not told:
-                on_wait("the store is open in another process (a dashboard page, or another command); waiting")
-                told = True
-            time.sleep(0.2)
+    flag = write_wanted_path(path) if not read_only else None
+    flagged = False
+    try:
+        while True:
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if not is_lock_conflict(exc) or time.monotonic() >= deadline:
+                    raise
+                if on_wait is not None and not told:
+                    on_wait("the store is open in another process (a dashboard page, or another command); waiting")
+                    told = True
+                if flag is not None:
+                    with contextlib.suppress(OSError):  # a dashboard serving the store lets go of it between runs
+                        flag.touch()
+                        flagged = True
+                time.sleep(0.2)
+    finally:
+        if flagged:
+            with contextlib.suppress(OSError):
+                flag.unlink(missing_ok=True)
     _set_memory_limit(con, memory or ("read" if read_only else "write"))
     con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into a --json output, a page's log
     # DuckDB's allocator hands freed memory back to the system from a background thread; without it a query's

@@ -8,6 +8,7 @@ from analytics.adapters import llmbar, pandalm
 from analytics.ids import content_id
 from analytics.store import connect, store_stats, write_batch
 
+from conftest import ROOT
 from fixtures import write_llmbar, write_pandalm
 
 TABLES = ("datasets", "prompts", "responses", "pairs", "judges", "judgments")
@@ -292,3 +293,62 @@ def test_an_ingest_checkpoints_before_it_returns(store_path, tmp_path):
         assert con.execute("SELECT count(*) FROM pairs").fetchone()[0] == 3
     finally:
         con.close()
+
+
+def test_a_writer_waiting_for_the_store_flags_it_and_a_reader_lets_go(tmp_path):
+    """A writer that finds the store held by another process keeps a flag beside it fresh while it waits (what the
+    dashboard watches to let go between page runs) and removes it once it has the store."""
+    import subprocess
+    import sys
+    import time
+
+    from analytics.store import write_wanted, write_wanted_path
+
+    path = tmp_path / "s.duckdb"
+    connect(path).close()
+    holder = subprocess.Popen(  # a reader in another process that closes the store once a writer asks for it
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; from analytics.store import write_wanted\n"
+            "con = duckdb.connect(sys.argv[1], read_only=True); print('holding', flush=True)\n"
+            "deadline = time.time() + 60\n"
+            "while not write_wanted(sys.argv[1]) and time.time() < deadline: time.sleep(0.05)\n"
+            "print('asked' if write_wanted(sys.argv[1]) else 'never asked', flush=True); con.close()",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(ROOT),
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    assert not write_wanted(path)
+    start = time.monotonic()
+    con = connect(path, wait_s=60)  # waits for the reader, flagging the store meanwhile
+    con.close()
+    assert holder.stdout.readline().strip() == "asked"
+    assert holder.wait(30) == 0 and time.monotonic() - start < 30
+    assert not write_wanted_path(path).exists()  # the flag is gone with the wait
+
+
+def test_the_dashboard_keeps_its_reader_open_between_runs_until_a_writer_waits(tmp_path, monkeypatch):
+    """Page runs share one read-only connection between them (its buffers stay warm); a waiting writer's flag closes
+    it within moments once no run holds it."""
+    import time
+
+    import dashboard.db as db
+    from analytics.store import write_wanted_path
+
+    path = tmp_path / "s.duckdb"
+    connect(path).close()
+    monkeypatch.setenv("PREFATLAS_STORE", str(path))
+    with db.reading() as cur:
+        assert cur.execute("SELECT 1").fetchone() == (1,)
+    time.sleep(1.5)
+    assert db._shared["con"] is not None  # idle for a while, nobody waiting: kept
+    write_wanted_path(path).touch()
+    deadline = time.monotonic() + 10
+    while db._shared["con"] is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db._shared["con"] is None
+    write_wanted_path(path).unlink()
