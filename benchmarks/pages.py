@@ -34,6 +34,9 @@ from generate import generate  # noqa: E402
 from procmem import run_measured  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+# Pause before a control change or a lasso: the browser and the server share this machine's two cores, and a
+# change made while the browser still draws the page's figures measured the drawing as much as the server.
+SETTLE_MS = 3000
 PREFATLAS = [sys.executable, "-m", "analytics.cli"]
 # (page, path, the control a user changes: (role name, option label) of a selectbox, or None)
 PAGES = (
@@ -220,9 +223,11 @@ def measure_pages(url: str, dataset: str, pages: list[str], log: RunLog) -> list
                 rows.append({"page": name, "first": first, "change": None, "fresh": None, "note": "no map built"})
                 context.close()
                 continue
+            page.wait_for_timeout(SETTLE_MS)  # a person reads the page before changing it; the browser settles
             change = change_control(page, label, option, log)
             note = ""
             if name == "Map":
+                page.wait_for_timeout(SETTLE_MS)
                 selected = lasso(page, log)
                 note = f"lasso: {fmt(selected)} s"
             page.close()
