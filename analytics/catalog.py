@@ -230,7 +230,7 @@ def precompute_views(
         dissect,
         group_names,
     )
-    from analytics.explorer import filter_options
+    from analytics.explorer import PRESORTED, filter_options, presorted_ids
     from analytics.judges import judges_report
 
     start = time.perf_counter()
@@ -240,6 +240,8 @@ def precompute_views(
     for decided_only in (False, True):  # the Judges and Dissection pages' judge lists
         reads.judge_kinds(con, dataset, decided_only)
     filter_options(con, dataset)  # the Pairs and Map pages' filters
+    for sort in PRESORTED:  # the Pairs page's sorts that read every pair
+        presorted_ids(con, dataset, sort)
     try:
         judges_report(con, dataset)
         group_names(con, dataset)

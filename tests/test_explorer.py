@@ -104,3 +104,52 @@ def test_a_pairs_properties_and_its_nearest_prompts(tmp_path, monkeypatch):
     monkeypatch.setattr("analytics.explorer.MAX_SIMILAR_SCAN", 1)
     with pytest.raises(LookupError, match="Map page"):
         similar_prompts(con, "pandalm", prompts[0])
+
+
+def test_presorted_pages_equal_the_query_and_fall_back_past_the_kept_top(tmp_path, monkeypatch):
+    """The sorts that read every pair are kept as a summary of the dataset's version (its first PRESORTED_TOP
+    pairs, unfiltered): each page read from it equals the query's page, ties in length and in dispute broken the
+    same way; a page past the kept top and any filtered view run the query."""
+    import analytics.explorer as E
+    from analytics.adapters.base import BatchBuilder
+    from analytics.store import DatasetMeta
+
+    monkeypatch.setenv("PREFATLAS_CACHE", str(tmp_path / "cache"))
+    bb = BatchBuilder()
+    for judge in ("j1", "j2", "j3"):
+        bb.judge(judge, "llm")
+    for i in range(45):
+        k = bb.pair(
+            prompt=f"prompt {i}",
+            response_a=f"a{i} " + "x" * (i % 7),  # lengths repeat: ties the sort breaks by source row
+            response_b=f"b{i} " + "y" * (i % 5),
+            category="even" if i % 2 == 0 else "odd",
+            source_file="f",
+            source_row=44 - i,  # source order is not insertion order
+        )
+        for n, judge in enumerate(("j1", "j2", "j3")):
+            bb.judgment(k, judge, ("A", "B", "tie")[(i * (n + 1)) % 3 if i % 4 else 0], source_file="f", source_row=i)
+    con = connect(tmp_path / "s.duckdb")
+    write_batch(con, bb.build(DatasetMeta(name="toy", version="1", adapter="test", title="Toy", source="x")))
+    monkeypatch.setattr(E, "PRESORTED_TOP", 30)
+    query = E._sorted_ids
+    queried: list[int] = []  # the offsets find_pairs asked the query for
+    monkeypatch.setattr(
+        E,
+        "_sorted_ids",
+        lambda con, d, f, limit, offset, *a: queried.append(offset) or query(con, d, f, limit, offset, *a),
+    )
+    for sort in E.PRESORTED:
+        kept = E.presorted_ids(con, "toy", sort)
+        assert len(kept) == 30
+        queried.clear()
+        for offset in (0, 10, 20, 25, 30, 40):  # 25 + 10 and beyond pass the kept top: the query answers
+            page = find_pairs(con, "toy", PairFilters(sort=sort), limit=10, offset=offset)
+            want, total = query(con, "toy", PairFilters(sort=sort), 10, offset)
+            assert list(page["pair_id"]) == want and page["matches"].iloc[0] == total == 45, (sort, offset)
+        assert queried == [25, 30, 40]
+        assert kept[:10] == query(con, "toy", PairFilters(sort=sort), 10, 0)[0]
+        filtered = find_pairs(con, "toy", PairFilters(sort=sort, categories=["odd"]), limit=10)
+        assert set(filtered["category"]) == {"odd"} and filtered["matches"].iloc[0] == 22
+    disputed = find_pairs(con, "toy", PairFilters(sort="most disputed"), limit=45)
+    assert disputed["distinct_verdicts"].is_monotonic_decreasing and disputed["distinct_verdicts"].iloc[0] == 3
