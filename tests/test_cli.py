@@ -97,10 +97,51 @@ def test_ingest_precomputes_the_pages_default_views(tmp_path, store_path, capsys
 
     monkeypatch.setattr(judges, "_judges_report", fail)
     monkeypatch.setattr(dissection, "_dissect", fail)
+    monkeypatch.setattr(dissection, "decided_pair", fail)  # the pair the Dissection page's explanation opens with
     con = connect(store_path, read_only=True)
     assert judges.judges_report(con, "pandalm")["dataset"] == "pandalm"
     assert "results" in dissection.dissect(con, "pandalm")
+    from analytics.explorer import PRESORTED, presorted_ids
+
+    monkeypatch.setattr("analytics.explorer._sorted_ids", fail)  # the Pairs page's sorts that read every pair
+    assert all(presorted_ids(con, "pandalm", sort) for sort in PRESORTED)
     con.close()
+
+
+def test_ingest_precomputes_the_dissection_pages_first_view(tmp_path, store_path, capsys, monkeypatch):
+    """The Dissection page opens on its fits and on one pair explained property by property: both come from the
+    cache after an ingest (its fits need 50 decided pairs, so a dataset of 60 here)."""
+    from analytics import dissection
+    from analytics.pages import dissection_content
+    from analytics.store import connect
+
+    rows = [
+        {"q": f"question {i}", "a": "short answer " * (1 + i % 3), "b": "a longer answer " * (2 + i % 5)}
+        | {"judge_1": "AB"[i % 2], "judge_2": "AB"[(i // 2) % 2]}
+        for i in range(60)
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'name = "sixty"\n[columns]\nprompt = "q"\nresponse_a = "a"\nresponse_b = "b"\n'
+        + "".join(
+            f'[[verdicts]]\njudge = "{j}"\ncolumn = "{j}"\nvalues = {{ A = "A", B = "B" }}\n'
+            for j in ("judge_1", "judge_2")
+        )
+    )
+    code, _, err = run(capsys, "ingest", "--store", store_path, "--mapping", str(mapping), str(data))
+    assert code == 0, err
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(dissection, "_dissect", fail)
+    monkeypatch.setattr(dissection, "decided_pair", fail)
+    con = connect(store_path, read_only=True)
+    sections = {section.key: section for section in dissection_content(con, "sixty", {})}
+    con.close()
+    assert "explanation" in sections and not isinstance(sections["explanation"].body, str)
 
 
 def test_shards_of_one_dataset_are_one_dataset(tmp_path, store_path, capsys):
