@@ -222,14 +222,14 @@ def verdict_table(judgments: pd.DataFrame, model_a: object, model_b: object) -> 
     rows = []
     for (judge, kind), runs in runs_of.items():
         row: dict[str, object] = {"judge": judge, "kind": kind}
-        shown = [None if pd.isna(r["shown_order"]) else r["shown_order"] for r in runs]
+        given: dict[object, list[str]] = {order: [] for order in ORDER_COLUMNS}  # each order's verdicts, as stored
+        for r in runs:
+            given.setdefault(None if pd.isna(r["shown_order"]) else r["shown_order"], []).append(r["verdict"])
         for order, column in ORDER_COLUMNS.items():
-            given = [r["verdict"] for r, o in zip(runs, shown, strict=True) if o == order]
-            if given:
-                row[column] = " / ".join(verdict_label(v, model_a, model_b) for v in given)
-        first = {o: [r["verdict"] for r, s in zip(runs, shown, strict=True) if s == o] for o in ("AB", "BA")}
-        if first["AB"] and first["BA"]:
-            row["flipped"] = "yes" if {first["AB"][0], first["BA"][0]} == {"A", "B"} else "no"
+            if given[order]:
+                row[column] = " / ".join(verdict_label(v, model_a, model_b) for v in given[order])
+        if given["AB"] and given["BA"]:  # the first verdict in each order
+            row["flipped"] = "yes" if {given["AB"][0], given["BA"][0]} == {"A", "B"} else "no"
         scored = [r for r in runs if not pd.isna(r["score_a"])]
         if scored:
             row["score A"], row["score B"] = (f"{scored[0][c]:.4g}" for c in ("score_a", "score_b"))

@@ -142,14 +142,19 @@ def wait_for_run(page, start: float, timeout_ms: int = 900_000) -> tuple[float, 
     return ran, time.perf_counter() - start
 
 
+def times_since(page, start: float, log: RunLog | None) -> tuple[float, ...]:
+    """wait_for_run's two times, after the server's (the runs logged since log.mark()) when there is a log."""
+    ran = wait_for_run(page, start)
+    return ran if log is None else (log.server_seconds(), *ran)
+
+
 def open_page(context, url: str, log: RunLog | None = None) -> tuple[object, tuple[float, ...]]:
     page = context.new_page()
     if log is not None:
         log.mark()
     start = time.perf_counter()
     page.goto(url)
-    ran = wait_for_run(page, start)
-    return page, ran if log is None else (log.server_seconds(), *ran)
+    return page, times_since(page, start, log)
 
 
 def change_control(page, label: str, option: str | None, log: RunLog) -> tuple[float, float, float] | None:
@@ -175,8 +180,7 @@ def change_control(page, label: str, option: str | None, log: RunLog) -> tuple[f
 
     with contextlib.suppress(PlaywrightTimeout):  # a run so short it ended before we looked
         page.locator("[data-testid=stApp][data-test-script-state=running]").wait_for(timeout=2000)
-    ran = wait_for_run(page, start)
-    return (log.server_seconds(), *ran)
+    return times_since(page, start, log)
 
 
 def lasso(page, log: RunLog) -> tuple[float, float, float]:
@@ -197,8 +201,7 @@ def lasso(page, log: RunLog) -> tuple[float, float, float]:
     import re
 
     expect(page.get_by_text(re.compile(r"points selected on the map"))).to_be_visible(timeout=900_000)
-    ran = wait_for_run(page, start)
-    return (log.server_seconds(), *ran)
+    return times_since(page, start, log)
 
 
 def measure_pages(url: str, dataset: str, pages: list[str], log: RunLog) -> list[dict]:

@@ -321,13 +321,18 @@ def test_a_writer_waiting_for_the_store_flags_it_and_a_reader_lets_go(tmp_path):
         text=True,
         cwd=str(ROOT),
     )
-    assert holder.stdout.readline().strip() == "holding"
-    assert not write_wanted(path)
-    start = time.monotonic()
-    con = connect(path, wait_s=60)  # waits for the reader, flagging the store meanwhile
-    con.close()
-    assert holder.stdout.readline().strip() == "asked"
-    assert holder.wait(30) == 0 and time.monotonic() - start < 30
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert not write_wanted(path)
+        start = time.monotonic()
+        con = connect(path, wait_s=60)  # waits for the reader, flagging the store meanwhile
+        con.close()
+        assert holder.stdout.readline().strip() == "asked"
+        assert holder.wait(30) == 0 and time.monotonic() - start < 30
+    finally:
+        holder.kill()  # a failed assertion leaves no process behind
+        holder.wait()
+        holder.stdout.close()
     assert not write_wanted_path(path).exists()  # the flag is gone with the wait
 
 
